@@ -1,0 +1,14 @@
+"""dynlatch: the dynamics of small recurrent cells, and why a one-unit LSTM latches badly."""
+
+from . import cells, tasks
+from ._activations import GATE_ACTIVATIONS
+from ._model import READOUTS, Model
+from ._train import BACKENDS, TrainResult, train
+from .cells import GRU, LSTM, SRNN, Cell
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS", "GATE_ACTIVATIONS", "GRU", "LSTM", "READOUTS", "SRNN", "Cell", "Model", "TrainResult", "cells", "tasks",
+    "train",
+]

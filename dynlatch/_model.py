@@ -1,0 +1,133 @@
+"""A classifier: a (batched) recurrent cell read out at the last step by a dense layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .cells import Cell, cell_class
+from .cells._init import READOUT_STREAM, check_scheme, glorot_uniform, model_rng
+
+READOUTS: tuple[str, ...] = ("softmax", "sigmoid")
+"""``"softmax"``: Dense(2) + softmax + cross-entropy, as in the question. ``"sigmoid"``: Dense(1) + sigmoid +
+binary cross-entropy. The two are the same model family; they differ in parametrisation."""
+
+
+def readout_classes(readout: str) -> int:
+    if readout not in READOUTS:
+        raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
+    return 2 if readout == "softmax" else 1
+
+
+@dataclass
+class Model:
+    """``M`` independent classifiers: ``logits = h_T W_out + b_out`` on top of a batched cell.
+
+    Attributes:
+        cell: the batched recurrent cell (M models).
+        weight: read-out weights (M, units, C), C = 2 for softmax and 1 for sigmoid.
+        bias: read-out bias (M, C).
+        seeds: the model seeds (they fix initialisation and data order, see :meth:`init`).
+        readout: ``"softmax"`` or ``"sigmoid"``.
+    """
+
+    cell: Cell
+    weight: torch.Tensor
+    bias: torch.Tensor
+    seeds: tuple[int, ...]
+    readout: str = "softmax"
+
+    def __post_init__(self) -> None:
+        C = readout_classes(self.readout)
+        M, n = self.cell.models, self.cell.units
+        if tuple(self.weight.shape) != (M, n, C) or tuple(self.bias.shape) != (M, C):
+            raise ValueError(f"read-out must be weight ({M}, {n}, {C}) and bias ({M}, {C}); got "
+                             f"{tuple(self.weight.shape)} and {tuple(self.bias.shape)}")
+        if len(self.seeds) != M:
+            raise ValueError(f"{len(self.seeds)} seeds for {M} models")
+
+    @property
+    def models(self) -> int:
+        return self.cell.models
+
+    @classmethod
+    def init(
+        cls,
+        cell: str,
+        *,
+        seeds: Sequence[int],
+        units: int = 1,
+        input_dim: int = 1,
+        init: str = "keras2",
+        recurrent_activation: str | None = None,
+        reset_after: bool | None = None,
+        readout: str = "softmax",
+        dtype: torch.dtype = torch.float32,
+        device: Any = None,
+    ) -> "Model":
+        """``len(seeds)`` freshly initialised models.
+
+        Model ``m`` is a function of ``seeds[m]`` alone: its cell is ``cell_class(cell).init(seed=seeds[m])``, its
+        read-out is drawn from the seed's read-out stream (Keras: glorot-uniform weight, zero bias; torch:
+        U(-1/sqrt(units), 1/sqrt(units)) for both, as ``nn.Linear``).
+
+        Raises:
+            ValueError: unknown cell, scheme or read-out.
+        """
+        check_scheme(init)
+        seeds = tuple(int(s) for s in seeds)
+        if not seeds:
+            raise ValueError("seeds must be a non-empty sequence of integers")
+        c = cell_class(cell).init(units=units, input_dim=input_dim, seed=list(seeds), scheme=init,
+                                  recurrent_activation=recurrent_activation, reset_after=reset_after, dtype=dtype,
+                                  device=device)
+        C = readout_classes(readout)
+        weights, biases = [], []
+        for s in seeds:
+            rng = model_rng(s, READOUT_STREAM)
+            if init == "keras2":
+                weights.append(glorot_uniform(rng, (units, C)))
+                biases.append(np.zeros(C))
+            else:
+                k = 1.0 / np.sqrt(units)
+                weights.append(rng.uniform(-k, k, size=(units, C)))
+                biases.append(rng.uniform(-k, k, size=C))
+        as_t = lambda a: torch.as_tensor(np.stack(a), dtype=dtype, device=device)  # noqa: E731
+        return cls(c, as_t(weights), as_t(biases), seeds, readout)
+
+    def select(self, index: Sequence[int]) -> "Model":
+        """The sub-batch of models ``index``."""
+        idx = list(index)
+        return Model(self.cell[idx], self.weight[idx], self.bias[idx], tuple(self.seeds[i] for i in idx), self.readout)
+
+    def to(self, dtype: torch.dtype | None = None, device: Any = None) -> "Model":
+        cast = lambda t: t.to(dtype=dtype or t.dtype, device=device or t.device)  # noqa: E731
+        return replace(self, cell=self.cell.to(dtype, device), weight=cast(self.weight), bias=cast(self.bias))
+
+    def parameters(self) -> list[torch.Tensor]:
+        """All trainable tensors, each with the model dimension first."""
+        return [*self.cell.params, self.weight, self.bias]
+
+    def logits(self, x: Any) -> torch.Tensor:
+        """Read-out logits (M, batch, C) of inputs (batch, T, D) shared by all models, or (M, batch, T, D)."""
+        h = self.cell.hidden(self.cell.run(torch.as_tensor(x), return_state=True)[1])
+        if not self.cell.batched:
+            h = h.unsqueeze(0)
+        return torch.matmul(h, self.weight) + self.bias.unsqueeze(1)
+
+    def losses(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-model mean loss (M,) and per-model number correct (M,) on ``(x, y)``; ``y`` is (batch,) or (M, batch)."""
+        logits = self.logits(x)
+        y = torch.as_tensor(y, device=logits.device).expand(logits.shape[:2])
+        if self.readout == "softmax":
+            logp = torch.log_softmax(logits, dim=-1)
+            loss = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+            pred = logits.argmax(-1)
+        else:
+            z = logits.squeeze(-1)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y.to(z.dtype), reduction="none")
+            pred = (z > 0).long()
+        return loss.mean(-1), (pred == y).sum(-1)

@@ -1,0 +1,230 @@
+"""Training many replicate models at once: one batched program, independent models.
+
+Each model has its own initialisation, data order and optimizer state, all fixed by its seed, so model ``m`` trained
+alone gives the same result as inside a batch. Two backends compute the same thing:
+
+* ``"numba"`` (CPU): compiled forward, hand-derived backward through time and Adam, one model per thread, float64
+  (:mod:`dynlatch._fastpath`). Orders of magnitude faster than per-model ``torch.nn`` for small cells.
+* ``"torch"``: the :mod:`dynlatch.cells` reference implementation with autograd and ``torch.optim.Adam``, on any
+  device and dtype. It is the oracle the numba backend is tested against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import _fastpath as fp
+from ._activations import gate_code
+from ._model import Model
+from ._progress import progress_bar
+from .cells import CellParams
+from .cells._init import ORDER_STREAM, model_rng
+from .tasks import Dataset
+
+BACKENDS: tuple[str, ...] = ("auto", "numba", "torch")
+METRICS: tuple[str, ...] = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        model: the final models (diverged ones keep the parameters that produced the non-finite value).
+        history: ``train_loss``, ``train_acc`` (running means over the epoch's batches, as Keras reports them),
+            ``val_loss``, ``val_acc`` (after the epoch), each (M, epochs); NaN once a model has diverged.
+        diverged: (M,) whether the model's loss or gradient became NaN/inf.
+        epochs_run: (M,) number of completed epochs.
+        backend: the backend that ran.
+    """
+
+    model: Model
+    history: dict[str, np.ndarray]
+    diverged: np.ndarray
+    epochs_run: np.ndarray
+    backend: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def final(self, metric: str) -> np.ndarray:
+        """The last epoch's value of ``metric`` per model (NaN for diverged models)."""
+        return self.history[metric][:, -1]
+
+
+def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: float, clip_norm: float | None,
+           backend: str) -> None:
+    if data.input_dim != model.cell.input_dim:
+        raise ValueError(f"data has input_dim {data.input_dim}; the model expects {model.cell.input_dim}")
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1; got epochs={epochs}, batch_size={batch_size}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0; got {lr}")
+    if clip_norm is not None and not clip_norm > 0:
+        raise ValueError(f"clip_norm must be > 0 or None; got {clip_norm}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def resolve_backend(backend: str, device: Any) -> str:
+    """``"auto"`` means numba on the CPU and torch elsewhere."""
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    if backend == "auto":
+        return "numba" if on_cpu else "torch"
+    if backend == "numba" and not on_cpu:
+        raise ValueError("the numba backend runs on the CPU; use backend='torch' for device " + str(device))
+    return backend
+
+
+def train(
+    model: Model,
+    data: Dataset,
+    *,
+    epochs: int = 5,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-7,
+    clip_norm: float | None = None,
+    backend: str = "auto",
+    device: Any = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train ``model.models`` independent models on ``data`` with minibatch Adam.
+
+    The defaults are the question's: batch 16, 5 epochs, Adam lr 1e-3 with Keras' epsilon 1e-7, training data
+    reshuffled every epoch (per model, from the model seed's order stream).
+
+    Args:
+        model: the initial models (:meth:`Model.init`).
+        data: a task split (:mod:`dynlatch.tasks`).
+        epochs, batch_size, lr, betas, eps: optimisation settings (the update is ``torch.optim.Adam``'s).
+        clip_norm: rescale a model's gradient to this norm when it is larger (Pascanu et al. 2013); None disables.
+        backend: ``"auto"``, ``"numba"`` or ``"torch"`` (see the module docstring).
+        device: torch device for the torch backend (default CPU).
+        progress: show a progress bar on stderr.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ValueError: for inconsistent data or settings.
+    """
+    _check(model, data, epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, backend=backend)
+    backend = resolve_backend(backend, device)
+    rngs = [model_rng(s, ORDER_STREAM) for s in model.seeds]
+    orders = lambda: np.stack([rng.permutation(len(data.y_train)) for rng in rngs])  # noqa: E731
+    settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, betas=betas, eps=eps, clip_norm=clip_norm)
+    run = _train_numba if backend == "numba" else _train_torch
+    with progress_bar(epochs, f"train {model.cell.kind} x{model.models}", enabled=progress) as bar:
+        final, history, active = run(model, data, orders, bar=bar, device=device, **settings)
+    diverged = ~active
+    epochs_run = np.isfinite(history["val_acc"]).sum(1)
+    return TrainResult(final, history, diverged, epochs_run, backend, settings)
+
+
+# -- numba ---------------------------------------------------------------------------------------------------
+def pack(model: Model) -> np.ndarray:
+    """The flat float64 parameter matrix (M, P) of :mod:`dynlatch._fastpath`'s layout."""
+    W, U, b = (t.detach().cpu().double().numpy() for t in model.cell.params)
+    M = W.shape[0]
+    b2 = np.zeros((M, 2, b.shape[-1]))
+    b2[:, : b.shape[1]] = b
+    parts = [W, U, b2, model.weight.detach().cpu().double().numpy(), model.bias.detach().cpu().double().numpy()]
+    return np.ascontiguousarray(np.concatenate([p.reshape(M, -1) for p in parts], axis=1))
+
+
+def unpack(model: Model, theta: np.ndarray) -> Model:
+    """A copy of ``model`` with parameters from the flat matrix ``theta`` (inverse of :func:`pack`)."""
+    shapes = [tuple(t.shape) for t in model.parameters()]
+    W, U, b = model.cell.params
+    M, K = W.shape[0], W.shape[-1]
+    sizes = [int(np.prod(s[1:])) for s in shapes]
+    sizes[2] = 2 * K  # two bias rows in the flat layout
+    pieces = np.split(theta, np.cumsum(sizes)[:-1], axis=1)
+    pieces[2] = pieces[2].reshape(M, 2, K)[:, : b.shape[1]]
+    like = model.weight
+    tensors = [torch.as_tensor(p.reshape(s).copy(), dtype=like.dtype, device=like.device) for p, s in zip(pieces, shapes)]
+    cell = model.cell.replace(CellParams(*tensors[:3]))
+    return Model(cell, tensors[3], tensors[4], model.seeds, model.readout)
+
+
+def kernel_codes(model: Model) -> tuple[int, int, bool, int, int]:
+    """(kind, gate, softmax, units, classes) codes of a model for the kernels."""
+    cell = model.cell
+    kind = fp.kind_code(cell.kind, getattr(cell, "reset_after", False))
+    return kind, gate_code(cell.recurrent_activation), model.readout == "softmax", cell.units, model.weight.shape[-1]
+
+
+def _train_numba(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm):
+    kind, act, softmax, n, C = kernel_codes(model)
+    theta = pack(model)
+    M = theta.shape[0]
+    adam_m, adam_v = np.zeros_like(theta), np.zeros_like(theta)
+    steps = np.zeros(M, dtype=np.int64)
+    active = np.ones(M, dtype=np.bool_)
+    X, Xv = (np.ascontiguousarray(a, dtype=np.float64) for a in (data.x_train, data.x_val))
+    Y, Yv = (np.ascontiguousarray(a, dtype=np.int64) for a in (data.y_train, data.y_val))
+    history = np.full((M, epochs, 4), np.nan)
+    active &= np.isfinite(theta).all(1)
+    for e in range(epochs):
+        perms = np.ascontiguousarray(orders(), dtype=np.int64)
+        fp.train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch_size,
+                       lr, betas[0], betas[1], eps, clip_norm or 0.0, Xv, Yv, history[:, e])
+        bar.update(1)
+    return unpack(model, theta), {k: history[:, :, i] for i, k in enumerate(METRICS)}, active
+
+
+# -- torch ---------------------------------------------------------------------------------------------------
+def _train_torch(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm):
+    model = model.to(device=device)
+    dev, dtype = model.weight.device, model.weight.dtype
+    params = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
+    opt = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+    X, Xv = (torch.as_tensor(a, dtype=dtype, device=dev) for a in (data.x_train, data.x_val))
+    Y, Yv = (torch.as_tensor(a, device=dev) for a in (data.y_train, data.y_val))
+    M, N = model.models, len(Y)
+    active = torch.stack([torch.isfinite(p.detach()).flatten(1).all(1) for p in params]).all(0)
+    history = np.full((M, epochs, 4), np.nan)
+
+    def current() -> Model:
+        return Model(model.cell.replace(CellParams(*params[:3])), params[3], params[4], model.seeds, model.readout)
+
+    for e in range(epochs):
+        perms = torch.as_tensor(orders(), device=dev)
+        total_loss = torch.zeros(M, dtype=torch.float64, device=dev)
+        total_correct = torch.zeros(M, dtype=torch.long, device=dev)
+        for start in range(0, N, batch_size):
+            idx = perms[:, start : start + batch_size]
+            loss, correct = current().losses(X[idx], Y[idx])
+            opt.zero_grad(set_to_none=False)
+            torch.where(active, loss, torch.zeros_like(loss)).sum().backward()
+            norm2 = sum(p.grad.flatten(1).pow(2).sum(1) for p in params)
+            active &= torch.isfinite(loss.detach()) & torch.isfinite(norm2)
+            scale = torch.ones_like(norm2)
+            if clip_norm is not None:
+                scale = torch.where(norm2 > clip_norm**2, clip_norm / norm2.sqrt(), scale)
+            scale = torch.where(active, scale, torch.zeros_like(scale))
+            frozen = [p.detach().clone() for p in params]
+            for p in params:
+                p.grad.mul_(scale.view(-1, *[1] * (p.ndim - 1)))
+                p.grad.nan_to_num_(0.0)
+            opt.step()
+            with torch.no_grad():
+                for p, f in zip(params, frozen):
+                    p[~active] = f[~active]
+            total_loss += loss.detach().double() * idx.shape[1]
+            total_correct += correct
+        with torch.no_grad():
+            val_loss, val_correct = current().losses(Xv, Yv)
+        rows = torch.stack([total_loss / N, total_correct.double() / N, val_loss.double(),
+                            val_correct.double() / len(Yv)], 1).cpu().numpy()
+        rows[~active.cpu().numpy()] = np.nan
+        history[:, e] = rows
+        bar.update(1)
+    final = current()
+    final = Model(final.cell.replace(CellParams(*(p.detach() for p in params[:3]))), params[3].detach(),
+                  params[4].detach(), model.seeds, model.readout)
+    return final, {k: history[:, :, i] for i, k in enumerate(METRICS)}, active.cpu().numpy()
