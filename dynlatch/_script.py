@@ -1,0 +1,93 @@
+"""What every analysis script shares: flags, one-line errors with exit code 2, tidy outputs and figures."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable, NoReturn, Sequence
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """An impossible configuration: reported as one line, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error (``prog: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def analysis_parser(name: str, description: str) -> ArgumentParser:
+    """A parser with the flags every analysis takes: --quick, --out, --seed, --quiet, --device."""
+    p = ArgumentParser(prog=f"dynlatch run {name}", description=description)
+    p.add_argument("--quick", action="store_true", help="CI-sized run (about a minute)")
+    p.add_argument("--out", type=Path, default=Path("results") / name, help="output folder (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; results are deterministic given it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--device", default=None, help="torch device (default CPU; a GPU is never required)")
+    return p
+
+
+def csv_list(kind: type, choices: Sequence[str] | None = None):
+    """An argparse type for comma-separated lists, e.g. ``--lens 5,50,100``."""
+
+    def parse(text: str) -> list:
+        try:
+            items = [kind(t) for t in text.split(",") if t.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}; got {text!r}")
+        if not items:
+            raise argparse.ArgumentTypeError("expected at least one value")
+        if choices is not None:
+            bad = [i for i in items if i not in choices]
+            if bad:
+                raise argparse.ArgumentTypeError(f"unknown {', '.join(map(str, bad))}; choose from {', '.join(choices)}")
+        return items
+
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    """Print one line to stderr and exit with code 2."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> Path:
+    """Write tidy rows (same keys in every row) to ``path``."""
+    rows = list(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        if rows:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return path
+
+
+def write_summary(summary: dict[str, Any], out_dir: Path) -> Path:
+    """Write ``summary.json`` (headline numbers the paper reads)."""
+    path = Path(out_dir) / "summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
+    return path
+
+
+def save_figure(fig: Any, out_dir: Path, stem: str) -> list[Path]:
+    """Save a matplotlib figure as ``stem.pdf`` and ``stem.png`` and close it."""
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.pdf", out_dir / f"{stem}.png"]
+    fig.savefig(paths[0], bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight", dpi=150)
+    plt.close(fig)
+    return paths
