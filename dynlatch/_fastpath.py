@@ -2,8 +2,8 @@
 
 This is the speed path of :func:`dynlatch.train` (``backend="numba"``). The cell equations are those of
 :mod:`dynlatch.cells` (the single source of truth, and the oracle these kernels are tested against to float
-tolerance); here they are written out as scalar loops with the minibatch innermost, so that a one-unit cell costs a
-few nanoseconds per sequence step instead of the ~5-10 us per op that a Python-driven tensor program pays.
+tolerance); here they are written out as scalar loops, so that a one-unit cell costs a few nanoseconds per sequence
+step instead of the ~5-10 us per op that a Python-driven tensor program pays.
 
 Everything is float64. Parameters of one model are one flat vector ``theta`` laid out as::
 
@@ -11,6 +11,12 @@ Everything is float64. Parameters of one model are one flat vector ``theta`` lai
 
 with ``K = gates * n``. Bias row 1 is GRU-reset_after's recurrent bias; other cells keep it at zero (its gradient is
 never accumulated, so Adam leaves it exactly zero).
+
+Speed comes from putting the minibatch innermost and contiguous in every buffer (``(T, rows, batch)``; the batch's
+inputs are gathered into such a buffer first), so that each innermost loop is a plain elementwise loop over the
+batch that LLVM vectorises. The nonlinearities are written in straight-line arithmetic (:func:`_expm1_exp`) so that
+they vectorise too, and the backward pass keeps one gradient accumulator per (parameter, sequence) and sums over the
+batch only once per minibatch, so it has no reductions or read-modify-write chains inside the time loop.
 """
 
 from __future__ import annotations
@@ -18,11 +24,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 SRNN, LSTM, GRU_BEFORE, GRU_AFTER = 0, 1, 2, 3
 GATES = (1, 4, 3, 3)
-FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no "nnan"/"ninf": divergence is detected from NaN/inf
+TANH = 3  # activation code of tanh, next to the gate codes 0 (sigmoid), 1 and 2 (hard sigmoids)
+# No "nnan"/"ninf": divergence is detected from NaN/inf. No "reassoc"/"afn": they would let LLVM undo the range
+# reduction in _expm1_exp (and nothing here needs them: the batch loops vectorise without reassociation).
+FASTMATH = {"nsz", "arcp", "contract"}
+EVAL_CHUNK = 64  # sequences per forward pass in evaluation (keeps the stored states cache-resident)
 
 
 def kind_code(kind: str, reset_after: bool = False) -> int:
@@ -46,104 +58,178 @@ def layout(kind: int, n: int, D: int, C: int) -> tuple[int, int, int, int, int, 
 _layout = njit(cache=True)(layout)
 
 
+# -- nonlinearities --------------------------------------------------------------------------------------------
+@intrinsic
+def _bits_as_f64(typingctx, bits):
+    """Reinterpret an int64 bit pattern as a float64 (to build 2**k)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two (fdlibm): k * _LN2_HI is exact for |k| < 2**11
+_LN2_LO = 1.90821492927058770002e-10
+_F2, _F3, _F4, _F5, _F6, _F7 = (1.0 / math.factorial(i) for i in range(2, 8))
+_F8, _F9, _F10, _F11, _F12, _F13 = (1.0 / math.factorial(i) for i in range(8, 14))
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _expm1_exp(y):
+    """(expm1(y), exp(y)) for y <= 0, within 1 ulp, in branch-free arithmetic that vectorises (libm calls don't).
+
+    y = k ln2 + r with |r| <= ln2 / 2; expm1(r) by its Taylor series to r**13 (truncation < 2e-17 relative);
+    then exp(y) = 2**k (1 + expm1(r)). y is clamped at -700 (exp(-700) ~ 1e-304: no subnormal 2**k); NaN passes.
+    """
+    y = -700.0 if y < -700.0 else y
+    kf = np.floor(y * _LOG2E + 0.5)
+    r = (y - kf * _LN2_HI) - kf * _LN2_LO
+    q = _F12 + r * _F13
+    q = _F11 + r * q
+    q = _F10 + r * q
+    q = _F9 + r * q
+    q = _F8 + r * q
+    q = _F7 + r * q
+    q = _F6 + r * q
+    q = _F5 + r * q
+    q = _F4 + r * q
+    q = _F3 + r * q
+    q = _F2 + r * q
+    p = r + (r * r) * q  # expm1(r)
+    s = _bits_as_f64((np.int64(kf) + 1023) << 52)  # 2**k
+    sp = s * p
+    return sp + (s - 1.0), sp + s
+
+
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _tanh(x):
-    """tanh through expm1: ~2.5x faster than libm's tanh here, within 2 ulp (relative accuracy kept near 0)."""
-    e = math.expm1(-2.0 * abs(x))
+    """tanh through expm1 (within 3 ulp, relative accuracy kept near 0; vectorises, unlike libm's tanh)."""
+    e = _expm1_exp(-2.0 * abs(x))[0]
     r = -e / (2.0 + e)
     return r if x >= 0.0 else -r
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def _gate(z, code):
-    if code == 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    s = 0.2 if code == 1 else 1.0 / 6.0
-    v = s * z + 0.5
-    return 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow (within 4 ulp; below ~1e-304 it returns ~1e-304, not 0)."""
+    e = _expm1_exp(-abs(x))[1]
+    return (1.0 if x >= 0.0 else e) / (1.0 + e)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def _gate_grad(z, a, code):
-    if code == 0:
-        return a * (1.0 - a)
-    s = 0.2 if code == 1 else 1.0 / 6.0
-    v = s * z + 0.5
-    return s if (v >= 0.0 and v <= 1.0) else 0.0  # torch.clamp passes the gradient on the closed interval
+def _activate(row, der, code, bs):
+    """In place: ``row[:bs]`` <- f(row) and ``der[:bs]`` <- f'(row) for activation ``code`` (gate codes or TANH).
+
+    The hard sigmoids' derivative is their slope on the closed interval (as torch.clamp passes the gradient)."""
+    if code == TANH:
+        for b in range(bs):
+            a = _tanh(row[b])
+            row[b] = a
+            der[b] = 1.0 - a * a
+    elif code == 0:
+        for b in range(bs):
+            a = _sigmoid(row[b])
+            row[b] = a
+            der[b] = a * (1.0 - a)
+    else:
+        s = 0.2 if code == 1 else 1.0 / 6.0
+        for b in range(bs):
+            v = s * row[b] + 0.5
+            row[b] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+            der[b] = s if (v >= 0.0 and v <= 1.0) else 0.0
 
 
+# -- forward ---------------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def _affine(th, X, r, t, Hp, b, k, D, K, n, oU, ob, with_h):
-    """x_t W[:, k] + b[k] (+ h U[:, k] when with_h) for one sequence row ``b``."""
-    a = th[ob + k]
+def _affine(out, th, Xt, Hs, k, bs, D, K, n, oU, ob, with_h):
+    """``out[:bs]`` <- b[k] + x_t W[:, k] (+ h U[:, k] when with_h), for column k and rows Xt (D, B), Hs (n, B)."""
+    c = th[ob + k]
+    for b in range(bs):
+        out[b] = c
     for d in range(D):
-        a += X[r, t, d] * th[d * K + k]
+        w = th[d * K + k]
+        for b in range(bs):
+            out[b] += Xt[d, b] * w
     if with_h:
         for i in range(n):
-            a += Hp[b, i] * th[oU + i * K + k]
-    return a
+            u = th[oU + i * K + k]
+            for b in range(bs):
+                out[b] += Hs[i, b] * u
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _forward(kind, act, th, X, idx, bs, T, n, D, H, Cs, Z, A, E):
-    """Run ``bs`` sequences ``X[idx[:bs]]`` from the zero state, storing what the backward pass needs."""
+def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E):
+    """Run the ``bs`` sequences of ``Xb`` (T, D, B) from the zero state, storing what the backward pass needs.
+
+    States H, Cs (T + 1, n, B); activations A and their derivatives G (T, K, B); E (T, n, B) is tanh(c) (LSTM),
+    r * h (GRU reset-before) or h U_h + b^h_h (GRU reset-after). SRNN stores H only.
+    """
     K = GATES[kind] * n
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
-    for b in range(bs):
-        for j in range(n):
-            H[0, b, j] = 0.0
-            Cs[0, b, j] = 0.0
-    for t in range(T):
-        Hp = H[t]
+    for j in range(n):
         for b in range(bs):
-            r = idx[b]
-            if kind == SRNN:
-                for j in range(n):
-                    H[t + 1, b, j] = _tanh(_affine(th, X, r, t, Hp, b, j, D, K, n, oU, ob0, True))
-            elif kind == LSTM:
-                for k in range(K):
-                    z = _affine(th, X, r, t, Hp, b, k, D, K, n, oU, ob0, True)
-                    Z[t, b, k] = z
-                    A[t, b, k] = _tanh(z) if (k >= 2 * n and k < 3 * n) else _gate(z, act)
-                for j in range(n):
-                    c = A[t, b, n + j] * Cs[t, b, j] + A[t, b, j] * A[t, b, 2 * n + j]
-                    Cs[t + 1, b, j] = c
+            H[0, j, b] = 0.0
+            Cs[0, j, b] = 0.0
+    for t in range(T):
+        Xt = Xb[t]
+        Hp = H[t]
+        if kind == SRNN:
+            for j in range(n):
+                row = H[t + 1, j]
+                _affine(row, th, Xt, Hp, j, bs, D, K, n, oU, ob0, True)
+                for b in range(bs):
+                    row[b] = _tanh(row[b])
+        elif kind == LSTM:
+            for k in range(K):
+                _affine(A[t, k], th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
+                _activate(A[t, k], G[t, k], TANH if (k >= 2 * n and k < 3 * n) else act, bs)
+            for j in range(n):
+                for b in range(bs):
+                    c = A[t, n + j, b] * Cs[t, j, b] + A[t, j, b] * A[t, 2 * n + j, b]
+                    Cs[t + 1, j, b] = c
                     tc = _tanh(c)
-                    E[t, b, j] = tc
-                    H[t + 1, b, j] = A[t, b, 3 * n + j] * tc
-            else:
-                after = kind == GRU_AFTER
-                for k in range(2 * n):
-                    z = _affine(th, X, r, t, Hp, b, k, D, K, n, oU, ob0, True)
-                    if after:
-                        z += th[ob1 + k]
-                    Z[t, b, k] = z
-                    A[t, b, k] = _gate(z, act)
-                if not after:
+                    E[t, j, b] = tc
+                    H[t + 1, j, b] = A[t, 3 * n + j, b] * tc
+        else:
+            after = kind == GRU_AFTER
+            for k in range(2 * n):
+                row = A[t, k]
+                _affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
+                if after:
+                    c = th[ob1 + k]
+                    for b in range(bs):
+                        row[b] += c
+                _activate(row, G[t, k], act, bs)
+            if not after:
+                for i in range(n):
+                    for b in range(bs):
+                        E[t, i, b] = A[t, n + i, b] * Hp[i, b]  # r * h
+            for j in range(n):
+                k = 2 * n + j
+                row = A[t, k]
+                _affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, False)
+                if after:
+                    hu = E[t, j]
+                    _affine(hu, th, Xt, Hp, k, bs, 0, K, n, oU, ob1, True)  # h U_h + b^h_h
+                    for b in range(bs):
+                        row[b] += A[t, n + j, b] * hu[b]
+                else:
                     for i in range(n):
-                        E[t, b, i] = A[t, b, n + i] * Hp[b, i]  # r * h
-                for j in range(n):
-                    k = 2 * n + j
-                    a = _affine(th, X, r, t, Hp, b, k, D, K, n, oU, ob0, False)
-                    if after:
-                        hu = th[ob1 + k]
-                        for i in range(n):
-                            hu += Hp[b, i] * th[oU + i * K + k]
-                        E[t, b, j] = hu
-                        a += A[t, b, n + j] * hu
-                    else:
-                        for i in range(n):
-                            a += E[t, b, i] * th[oU + i * K + k]
-                    hh = _tanh(a)
-                    A[t, b, k] = hh
-                    z = A[t, b, j]
-                    H[t + 1, b, j] = z * Hp[b, j] + (1.0 - z) * hh
+                        u = th[oU + i * K + k]
+                        for b in range(bs):
+                            row[b] += E[t, i, b] * u
+                _activate(row, G[t, k], TANH, bs)
+                for b in range(bs):
+                    z = A[t, j, b]
+                    H[t + 1, j, b] = z * Hp[j, b] + (1.0 - z) * row[b]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, scale, g, dH):
-    """Loss sum and number correct of the read-out on final states ``HT``; with ``want_grad`` accumulate the
-    read-out gradient (times ``scale``) into ``g`` and write dLoss/dh_T into ``dH``."""
+    """Loss sum and number correct of the read-out on final states ``HT`` (n, B) of sequences ``idx``; with
+    ``want_grad`` accumulate the read-out gradient (times ``scale``) into ``g`` and write dLoss/dh_T into ``dH``."""
     loss = 0.0
     correct = 0
     logits = np.empty(C)
@@ -152,7 +238,7 @@ def _readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, scale, g, d
         for k in range(C):
             v = th[obo + k]
             for j in range(n):
-                v += HT[b, j] * th[oWo + j * C + k]
+                v += HT[j, b] * th[oWo + j * C + k]
             logits[k] = v
         if softmax:
             mx = logits[0]
@@ -161,165 +247,198 @@ def _readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, scale, g, d
                 if logits[k] > mx:
                     mx = logits[k]
                     arg = k
+            ly = logits[y]
             s = 0.0
             for k in range(C):
-                s += math.exp(logits[k] - mx)
-            lse = mx + math.log(s)
-            loss += lse - logits[y]
+                e = math.exp(logits[k] - mx)
+                logits[k] = e
+                s += e
+            loss += mx + math.log(s) - ly
             correct += arg == y
-            if want_grad:
+            if want_grad:  # (softmax - onehot) * scale
+                w = scale / s
                 for k in range(C):
-                    logits[k] = (math.exp(logits[k] - lse) - (1.0 if k == y else 0.0)) * scale
+                    logits[k] = logits[k] * w - (scale if k == y else 0.0)
         else:
             z = logits[0]
-            loss += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
+            e = math.exp(-abs(z))
+            loss += max(z, 0.0) - z * y + math.log1p(e)
             correct += (z > 0.0) == (y == 1)
             if want_grad:
-                logits[0] = (1.0 / (1.0 + math.exp(-z)) - y) * scale
+                logits[0] = ((1.0 if z >= 0.0 else e) / (1.0 + e) - y) * scale
         if want_grad:
             for k in range(C):
                 g[obo + k] += logits[k]
             for j in range(n):
                 d = 0.0
                 for k in range(C):
-                    g[oWo + j * C + k] += HT[b, j] * logits[k]
+                    g[oWo + j * C + k] += HT[j, b] * logits[k]
                     d += th[oWo + j * C + k] * logits[k]
-                dH[b, j] = d
+                dH[j, b] = d
     return loss, correct
 
 
+# -- backward --------------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def _acc_input(g, dZ, X, idx, t, bs, D, K):
-    """Input-side gradient: kernel += x_t^T dZ."""
+def _acc_input(Ga, Xt, dz, k, bs, D, K, ob):
+    """Input-side gradients of column k, per sequence: bias ``ob + k`` += dz, kernel ``(d, k)`` += x_t[d] dz."""
     for b in range(bs):
-        r = idx[b]
-        for k in range(K):
-            dz = dZ[b, k]
-            for d in range(D):
-                g[d * K + k] += X[r, t, d] * dz
+        Ga[ob + k, b] += dz[b]
+    for d in range(D):
+        p = d * K + k
+        for b in range(bs):
+            Ga[p, b] += Xt[d, b] * dz[b]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def _acc_recurrent(th, g, dR, Hsrc, dHout, bs, n, K, oU, k0, k1):
-    """Recurrent-side gradients of columns k0..k1: U += Hsrc^T dR, dHout += dR U^T."""
-    for b in range(bs):
-        for k in range(k0, k1):
-            dz = dR[b, k]
-            for i in range(n):
-                g[oU + i * K + k] += Hsrc[b, i] * dz
-                dHout[b, i] += th[oU + i * K + k] * dz
+def _acc_recurrent(th, Ga, Hs, dz, dHn, k, bs, n, K, oU):
+    """Recurrent-side gradients of column k: U[:, k] += Hs dz (per sequence), dHn += U[:, k] dz."""
+    for i in range(n):
+        p = oU + i * K + k
+        u = th[p]
+        for b in range(bs):
+            Ga[p, b] += Hs[i, b] * dz[b]
+            dHn[i, b] += u * dz[b]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _backward(kind, act, th, g, X, idx, bs, T, n, D, H, Cs, Z, A, E, dH, dC, dZ, dR, dHn):
-    """Backpropagation through time from dLoss/dh_T (in ``dH``); accumulates into ``g``."""
+def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga):
+    """Backpropagation through time from dLoss/dh_T (in ``dH``, (n, B)); adds the cell's gradient into ``g``.
+
+    Per-sequence gradients accumulate in ``Ga`` (rows of theta up to the read-out, B) and are summed over the batch
+    at the end. dH, dC, dHn (n, B), dZ, dR (K, B) are scratch (dH and dHn are swapped each step).
+    """
     K = GATES[kind] * n
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
-    for b in range(bs):
-        for j in range(n):
-            dC[b, j] = 0.0
+    for p in range(oWo):
+        for b in range(bs):
+            Ga[p, b] = 0.0
+    for j in range(n):
+        for b in range(bs):
+            dC[j, b] = 0.0
     for t in range(T - 1, -1, -1):
-        for b in range(bs):
+        Hp = H[t]
+        if kind == SRNN or kind == LSTM:
             for j in range(n):
-                dHn[b, j] = 0.0
+                for b in range(bs):
+                    dHn[j, b] = 0.0
         if kind == SRNN:
-            for b in range(bs):
-                for j in range(n):
-                    h = H[t + 1, b, j]
-                    dZ[b, j] = dH[b, j] * (1.0 - h * h)
-            _acc_recurrent(th, g, dZ, H[t], dHn, bs, n, K, oU, 0, K)
-        elif kind == LSTM:
-            for b in range(bs):
-                for j in range(n):
-                    i_, f_, c_, o_ = A[t, b, j], A[t, b, n + j], A[t, b, 2 * n + j], A[t, b, 3 * n + j]
-                    tc = E[t, b, j]
-                    dh = dH[b, j]
-                    dc = dC[b, j] + dh * o_ * (1.0 - tc * tc)
-                    dC[b, j] = dc * f_
-                    dZ[b, j] = dc * c_ * _gate_grad(Z[t, b, j], i_, act)
-                    dZ[b, n + j] = dc * Cs[t, b, j] * _gate_grad(Z[t, b, n + j], f_, act)
-                    dZ[b, 2 * n + j] = dc * i_ * (1.0 - c_ * c_)
-                    dZ[b, 3 * n + j] = dh * tc * _gate_grad(Z[t, b, 3 * n + j], o_, act)
-            _acc_recurrent(th, g, dZ, H[t], dHn, bs, n, K, oU, 0, K)
-        else:
-            after = kind == GRU_AFTER
-            for b in range(bs):
-                for j in range(n):
-                    z = A[t, b, j]
-                    hh = A[t, b, 2 * n + j]
-                    dh = dH[b, j]
-                    dZ[b, 2 * n + j] = dh * (1.0 - z) * (1.0 - hh * hh)
-                    dZ[b, j] = dh * (H[t, b, j] - hh) * _gate_grad(Z[t, b, j], z, act)
-                    dHn[b, j] += dh * z
-            if after:
-                for b in range(bs):
-                    for j in range(n):
-                        da = dZ[b, 2 * n + j]
-                        r = A[t, b, n + j]
-                        dR[b, 2 * n + j] = da * r  # d(h U_h + b^h_h)
-                        dZ[b, n + j] = da * E[t, b, j] * _gate_grad(Z[t, b, n + j], r, act)
-                for b in range(bs):
-                    for k in range(2 * n):
-                        dR[b, k] = dZ[b, k]
-                    for k in range(K):
-                        g[ob1 + k] += dR[b, k]
-                _acc_recurrent(th, g, dR, H[t], dHn, bs, n, K, oU, 0, K)
-            else:
-                # candidate: a = x W_h + (r * h) U_h + b_h; dR holds d(r * h) in its first n columns
-                for b in range(bs):
-                    for i in range(n):
-                        dR[b, i] = 0.0
-                for b in range(bs):
-                    for j in range(n):
-                        da = dZ[b, 2 * n + j]
-                        for i in range(n):
-                            g[oU + i * K + 2 * n + j] += E[t, b, i] * da
-                            dR[b, i] += th[oU + i * K + 2 * n + j] * da
-                for b in range(bs):
-                    for i in range(n):
-                        r = A[t, b, n + i]
-                        dZ[b, n + i] = dR[b, i] * H[t, b, i] * _gate_grad(Z[t, b, n + i], r, act)
-                        dHn[b, i] += dR[b, i] * r
-                _acc_recurrent(th, g, dZ, H[t], dHn, bs, n, K, oU, 0, 2 * n)
-        for b in range(bs):
-            for k in range(K):
-                g[ob0 + k] += dZ[b, k]
-        _acc_input(g, dZ, X, idx, t, bs, D, K)
-        for b in range(bs):
             for j in range(n):
-                dH[b, j] = dHn[b, j]
+                for b in range(bs):
+                    h = H[t + 1, j, b]
+                    dZ[j, b] = dH[j, b] * (1.0 - h * h)
+        elif kind == LSTM:
+            for j in range(n):
+                for b in range(bs):
+                    tc = E[t, j, b]
+                    dh = dH[j, b]
+                    dc = dC[j, b] + dh * A[t, 3 * n + j, b] * (1.0 - tc * tc)
+                    dC[j, b] = dc * A[t, n + j, b]
+                    dZ[j, b] = dc * A[t, 2 * n + j, b] * G[t, j, b]
+                    dZ[n + j, b] = dc * Cs[t, j, b] * G[t, n + j, b]
+                    dZ[2 * n + j, b] = dc * A[t, j, b] * G[t, 2 * n + j, b]
+                    dZ[3 * n + j, b] = dh * tc * G[t, 3 * n + j, b]
+        else:
+            for j in range(n):
+                for b in range(bs):
+                    z = A[t, j, b]
+                    dh = dH[j, b]
+                    dZ[2 * n + j, b] = dh * (1.0 - z) * G[t, 2 * n + j, b]
+                    dZ[j, b] = dh * (Hp[j, b] - A[t, 2 * n + j, b]) * G[t, j, b]
+                    dHn[j, b] = dh * z
+        if kind == GRU_AFTER:
+            # candidate: a = x W_h + b_h + r * (h U_h + b^h_h); dR[2n:] holds d(h U_h + b^h_h)
+            for j in range(n):
+                for b in range(bs):
+                    da = dZ[2 * n + j, b]
+                    dR[2 * n + j, b] = da * A[t, n + j, b]
+                    dZ[n + j, b] = da * E[t, j, b] * G[t, n + j, b]
+            for k in range(K):
+                dr = dZ[k] if k < 2 * n else dR[k]
+                for b in range(bs):
+                    Ga[ob1 + k, b] += dr[b]
+                _acc_recurrent(th, Ga, Hp, dr, dHn, k, bs, n, K, oU)
+        elif kind == GRU_BEFORE:
+            # candidate: a = x W_h + (r * h) U_h + b_h; dR[:n] holds d(r * h)
+            for i in range(n):
+                for b in range(bs):
+                    dR[i, b] = 0.0
+            for j in range(n):
+                _acc_recurrent(th, Ga, E[t], dZ[2 * n + j], dR, 2 * n + j, bs, n, K, oU)
+            for i in range(n):
+                for b in range(bs):
+                    dr = dR[i, b]
+                    r = A[t, n + i, b]
+                    dZ[n + i, b] = dr * Hp[i, b] * G[t, n + i, b]
+                    dHn[i, b] += dr * r
+            for k in range(2 * n):
+                _acc_recurrent(th, Ga, Hp, dZ[k], dHn, k, bs, n, K, oU)
+        else:
+            for k in range(K):
+                _acc_recurrent(th, Ga, Hp, dZ[k], dHn, k, bs, n, K, oU)
+        Xt = Xb[t]
+        for k in range(K):
+            _acc_input(Ga, Xt, dZ[k], k, bs, D, K, ob0)
+        dH, dHn = dHn, dH
+    for p in range(oWo):
+        s = 0.0
+        for b in range(bs):
+            s += Ga[p, b]
+        g[p] += s
+
+
+# -- one minibatch ---------------------------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _workspace(kind, T, n, D, B):
+    """Buffers for minibatches of up to B sequences of length T (see :func:`_forward` and :func:`_backward`)."""
+    K = GATES[kind] * n
+    oWo = _layout(kind, n, D, 1)[4]
+    Xb = np.zeros((T, D, B))
+    H = np.zeros((T + 1, n, B))
+    Cs = np.zeros((T + 1, n, B))
+    A = np.zeros((T, K, B))
+    G = np.zeros((T, K, B))
+    E = np.zeros((T, n, B))
+    dH = np.zeros((n, B))
+    dC = np.zeros((n, B))
+    dZ = np.zeros((K, B))
+    dR = np.zeros((K, B))
+    dHn = np.zeros((n, B))
+    Ga = np.zeros((oWo, B))
+    return Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, H, Cs, Z, A, E, dH, dC, dZ, dR, dHn):
+def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, ws):
+    """Loss sum and number correct on sequences ``X[idx[:bs]]``; with ``want_grad`` add the gradient of the mean
+    loss into ``g`` (skipping the backward pass when the loss is not finite)."""
+    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga = ws
     T = X.shape[1]
     D = X.shape[2]
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, C)
-    _forward(kind, act, th, X, idx, bs, T, n, D, H, Cs, Z, A, E)
+    for b in range(bs):
+        r = idx[b]
+        for t in range(T):
+            for d in range(D):
+                Xb[t, d, b] = X[r, t, d]
+    _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E)
     loss, correct = _readout(th, H[T], Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
     if want_grad and math.isfinite(loss):
-        _backward(kind, act, th, g, X, idx, bs, T, n, D, H, Cs, Z, A, E, dH, dC, dZ, dR, dHn)
+        _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga)
     return loss, correct
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _evaluate_one(kind, act, softmax, th, X, Y, n, C, chunk):
-    N, T = X.shape[0], X.shape[1]
-    K = GATES[kind] * n
-    H = np.zeros((T + 1, chunk, n))
-    Cs = np.zeros((T + 1, chunk, n))
-    Z = np.zeros((T, chunk, K))
-    A = np.zeros((T, chunk, K))
-    E = np.zeros((T, chunk, n))
-    dummy2 = np.zeros((1, 1))
+    N, T, D = X.shape
+    ws = _workspace(kind, T, n, D, chunk)
     g = np.zeros(1)
     idx = np.arange(N)
     loss = 0.0
     correct = 0
     for start in range(0, N, chunk):
         bs = min(chunk, N - start)
-        l, c = _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx[start:], bs, n, C, False,
-                                H, Cs, Z, A, E, dummy2, dummy2, dummy2, dummy2, dummy2)
+        l, c = _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx[start:], bs, n, C, False, ws)
         loss += l
         correct += c
     return loss / N, correct / N
@@ -331,7 +450,7 @@ def evaluate(kind, act, softmax, theta, X, Y, n, C):
     M = theta.shape[0]
     out = np.empty((M, 2))
     for m in prange(M):
-        out[m, 0], out[m, 1] = _evaluate_one(kind, act, softmax, theta[m], X, Y, n, C, 256)
+        out[m, 0], out[m, 1] = _evaluate_one(kind, act, softmax, theta[m], X, Y, n, C, EVAL_CHUNK)
     return out
 
 
@@ -340,18 +459,11 @@ def loss_and_grad(kind, act, softmax, theta, X, Y, n, C):
     """Mean loss (M,) and its gradient (M, P) for every model on one batch ``(X, Y)`` (a test and analysis hook)."""
     M, P = theta.shape
     N, T, D = X.shape
-    K = GATES[kind] * n
     losses = np.empty(M)
     grads = np.zeros((M, P))
     for m in prange(M):
-        H = np.zeros((T + 1, N, n))
-        Cs = np.zeros((T + 1, N, n))
-        Z = np.zeros((T, N, K))
-        A = np.zeros((T, N, K))
-        E = np.zeros((T, N, n))
-        l, c = _batch_loss_grad(kind, act, softmax, theta[m], grads[m], X, Y, np.arange(N), N, n, C, True,
-                                H, Cs, Z, A, E, np.zeros((N, n)), np.zeros((N, n)), np.zeros((N, K)),
-                                np.zeros((N, K)), np.zeros((N, n)))
+        ws = _workspace(kind, T, n, D, N)
+        l, c = _batch_loss_grad(kind, act, softmax, theta[m], grads[m], X, Y, np.arange(N), N, n, C, True, ws)
         losses[m] = l / N
     return losses, grads
 
@@ -372,7 +484,6 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
     """
     M, P = theta.shape
     N, T, D = X.shape
-    K = GATES[kind] * n
     for m in prange(M):
         out[m, 0] = np.nan
         out[m, 1] = np.nan
@@ -381,24 +492,14 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
         if not active[m]:
             continue
         th = theta[m]
-        H = np.zeros((T + 1, batch, n))
-        Cs = np.zeros((T + 1, batch, n))
-        Z = np.zeros((T, batch, K))
-        A = np.zeros((T, batch, K))
-        E = np.zeros((T, batch, n))
-        dH = np.zeros((batch, n))
-        dC = np.zeros((batch, n))
-        dZ = np.zeros((batch, K))
-        dR = np.zeros((batch, K))
-        dHn = np.zeros((batch, n))
+        ws = _workspace(kind, T, n, D, batch)
         g = np.zeros(P)
         total_loss = 0.0
         total_correct = 0
         for start in range(0, N, batch):
             bs = min(batch, N - start)
             g[:] = 0.0
-            loss, correct = _batch_loss_grad(kind, act, softmax, th, g, X, Y, perms[m, start:], bs, n, C, True,
-                                             H, Cs, Z, A, E, dH, dC, dZ, dR, dHn)
+            loss, correct = _batch_loss_grad(kind, act, softmax, th, g, X, Y, perms[m, start:], bs, n, C, True, ws)
             norm2 = 0.0
             for p in range(P):
                 norm2 += g[p] * g[p]
@@ -423,4 +524,4 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
             continue
         out[m, 0] = total_loss / N
         out[m, 1] = total_correct / N
-        out[m, 2], out[m, 3] = _evaluate_one(kind, act, softmax, th, Xv, Yv, n, C, 256)
+        out[m, 2], out[m, 3] = _evaluate_one(kind, act, softmax, th, Xv, Yv, n, C, EVAL_CHUNK)

@@ -44,11 +44,17 @@ def affine(params: CellParams, x: Tensor, h: Tensor) -> Tensor:
     return torch.matmul(x, params.kernel) + torch.matmul(h, params.recurrent_kernel) + params.bias.sum(1, keepdim=True)
 
 
+def float_array(value: Any) -> np.ndarray:
+    """``value`` as a numpy array: a floating array keeps its dtype, anything else (lists, integers) is float64."""
+    a = np.asarray(value)
+    return a if a.dtype.kind == "f" else np.asarray(value, dtype=np.float64)
+
+
 def _as_param(value: Any, name: str, dtype: torch.dtype | None, device: Any) -> Tensor:
     if isinstance(value, torch.Tensor):
         t = value.detach()
     else:
-        t = torch.as_tensor(np.asarray(value, dtype=np.float64))
+        t = torch.as_tensor(float_array(value))
     if dtype is not None:
         t = t.to(dtype)
     elif not t.is_floating_point():
@@ -69,7 +75,7 @@ class Cell:
         bias: (M, nb, K), (M, K), (nb, K) or (K,); ``nb`` is 2 only for GRU with ``reset_after=True``.
         recurrent_activation: gate nonlinearity, one of :data:`dynlatch.GATE_ACTIVATIONS` (ignored by SRNN).
         batched: whether the arrays carry a leading model dimension.
-        dtype, device: where the parameters live (default: the arrays' own dtype, float32 for lists).
+        dtype, device: where the parameters live (default: the arrays' own dtype, float64 for lists).
 
     Raises:
         ValueError: wrong shapes, an unknown gate nonlinearity, or NaN/inf weights, with the offending name.

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._base import Cell
+from ._base import Cell, float_array
 
 # PyTorch stores GRU gate blocks as r, z, n; Keras (and dynlatch) as z, r, h.
 _TORCH_GRU_TO_KERAS = (1, 0, 2)
@@ -84,8 +84,8 @@ def from_torch_arrays(
 ) -> Cell:
     """A single cell from PyTorch-layout arrays (``weight_ih_l0`` (G*n, D), ``weight_hh_l0`` (G*n, n), biases (G*n,))."""
     cls = _cell_class(kind)
-    W_ih = torch.as_tensor(np.asarray(weight_ih, dtype=np.float64) if not isinstance(weight_ih, torch.Tensor) else weight_ih.detach())
-    W_hh = torch.as_tensor(np.asarray(weight_hh, dtype=np.float64) if not isinstance(weight_hh, torch.Tensor) else weight_hh.detach())
+    W_ih = torch.as_tensor(float_array(weight_ih) if not isinstance(weight_ih, torch.Tensor) else weight_ih.detach())
+    W_hh = torch.as_tensor(float_array(weight_hh) if not isinstance(weight_hh, torch.Tensor) else weight_hh.detach())
     if W_ih.ndim != 2 or W_hh.ndim != 2 or W_hh.shape[0] != cls.n_gates * W_hh.shape[1] or W_ih.shape[0] != W_hh.shape[0]:
         raise ValueError(
             f"torch {kind} needs weight_ih ({cls.n_gates}*units, input_dim) and weight_hh ({cls.n_gates}*units, units); "

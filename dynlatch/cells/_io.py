@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import Cell
+from ._base import Cell, float_array
 
 KERAS_KEYS = ("kernel", "recurrent_kernel", "bias")
 TORCH_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
@@ -44,7 +44,7 @@ def _scalar(value: Any) -> Any:
 
 def _array(path: Path, data: dict[str, Any], key: str) -> np.ndarray:
     try:
-        a = np.asarray(data[key], dtype=np.float64)
+        a = float_array(data[key])
     except (TypeError, ValueError):
         raise WeightFileError(f"{path}: {key} is not a numeric array") from None
     if not np.isfinite(a).all():
