@@ -58,6 +58,7 @@ def _run_script(folder: str, name: str, argv: list[str]) -> int:
     path = available[name]
     spec = importlib.util.spec_from_file_location(f"dynlatch_{folder}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
     spec.loader.exec_module(module)
     return int(module.main(argv) or 0)
 

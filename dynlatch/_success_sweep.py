@@ -73,8 +73,6 @@ class SweepConfig:
         for name in ("repeats", "epochs", "batch_size", "hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
-        if self.n < 10:
-            raise ValueError(f"n must be >= 10; got {self.n}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr}")
         if self.init not in INIT_SCHEMES:
@@ -91,9 +89,7 @@ class SweepConfig:
             raise ValueError("need noise >= 0, 0 < val_fraction < 1 and 0 < threshold <= 1")
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(f"clip_norm must be > 0; got {self.clip_norm}")
-        n_val = self.n - int(self.n * (1 - self.val_fraction))
-        if n_val < 1 or self.n - n_val < 1:
-            raise ValueError(f"n={self.n} with val_fraction={self.val_fraction} leaves an empty split")
+        tasks.validation_size(self.n, self.val_fraction)
         return self
 
     def settings(self) -> dict[str, Any]:

@@ -38,6 +38,20 @@ class Dataset:
         return self.x_train.shape[-1]
 
 
+def validation_size(n: int, val_fraction: float) -> int:
+    """Sequences held out for validation (Keras' rule: ``n - int(n * (1 - val_fraction))``).
+
+    Raises:
+        ValueError: if either split would hold fewer than 2 sequences.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction}")
+    n_val = n - int(n * (1.0 - val_fraction))
+    if n_val < 2 or n - n_val < 2:
+        raise ValueError(f"n={n} with val_fraction={val_fraction} leaves fewer than 2 sequences in a split")
+    return n_val
+
+
 def _check(*, length: int, n: int, noise: float, val_fraction: float, split: str, min_length: int) -> None:
     if length < min_length:
         raise ValueError(f"sequence length T must be >= {min_length}; got {length}")
@@ -45,17 +59,16 @@ def _check(*, length: int, n: int, noise: float, val_fraction: float, split: str
         raise ValueError(f"n must be >= 4 sequences; got {n}")
     if not noise >= 0 or not np.isfinite(noise):
         raise ValueError(f"noise must be a finite standard deviation >= 0; got {noise}")
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    validation_size(n, val_fraction)
 
 
 def _split(x: np.ndarray, y: np.ndarray, *, val_fraction: float, split: str, rng: np.random.Generator):
     """Hold out a validation set. ``x, y`` arrive in generation order (label-1 sequences first)."""
     n = len(y)
     if split == "keras-tail":  # Keras validation_split: the last fraction, before any shuffling
-        n_val = n - int(n * (1.0 - val_fraction))  # Keras: split_at = int(N * (1 - validation_split))
+        n_val = validation_size(n, val_fraction)
         return x[: n - n_val], y[: n - n_val], x[n - n_val :], y[n - n_val :]
     val_idx, train_idx = [], []
     for label in (0, 1):  # stratified: each class contributes its share to validation

@@ -272,8 +272,8 @@ class Cell:
 
     def __getitem__(self, index: int | slice | Sequence[int]) -> "Cell":
         """Select models: an integer gives a single cell, a slice or index list a batched one."""
-        if isinstance(index, int):
-            p = CellParams(*(t[index] for t in self.params))
+        if isinstance(index, (int, np.integer)):
+            p = CellParams(*(t[int(index)] for t in self.params))
             return type(self)(*p, batched=False, **self._options())
         idx = torch.as_tensor(range(self.models)[index] if isinstance(index, slice) else list(index))
         p = CellParams(*(t[idx] for t in self.params))

@@ -40,7 +40,7 @@ def from_keras(
     if len(shape_U) != 2:
         raise ValueError(f"Keras recurrent_kernel must be 2-D (units, {cls.n_gates}*units); got shape {shape_U}")
     if bias is None:
-        bias = np.zeros(shape_U[1])
+        bias = np.zeros((2, shape_U[1]) if cls.kind == "gru" and reset_after else shape_U[1])
     kw: dict[str, Any] = {"recurrent_activation": recurrent_activation, "dtype": dtype, "device": device}
     if cls.kind == "gru":
         inferred = np.ndim(bias) == 2
