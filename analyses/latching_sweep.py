@@ -7,8 +7,11 @@ import sys
 import time
 from dataclasses import asdict
 
-from dynlatch import SweepConfig, SweepSettingsError, plot_success, run_success_sweep, summarise_success
-from dynlatch._script import analysis_parser, csv_list, fail, save_figure, write_csv, write_summary
+from dynlatch import (
+    SweepConfig, SweepSettingsError, plot_success, run_success_sweep, summarise_success,
+    sweep_seconds,
+)
+from dynlatch.scripting import analysis_parser, csv_list, fail, save_figure, write_csv, write_summary
 from dynlatch.cells import CELL_CLASSES
 
 NAME = "latching-sweep"
@@ -78,14 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     groups = summarise_success(rows, threshold=config.threshold)
     write_csv(rows, args.out / "runs.csv")
     summary = {"config": asdict(config), "threshold": config.threshold, "models": len(rows),
-               "elapsed_s": elapsed, "headline": headline(groups), "groups": groups}
+               "train_seconds": sweep_seconds(config, args.out), "wall_seconds_this_run": elapsed,
+               "headline": headline(groups), "groups": groups}
     write_summary(summary, args.out)
     title = (f"{config.task}, {config.hidden} unit(s), init {config.init}, split {config.split}, "
              f"{config.repeats} repeats x {config.epochs} epochs, N={config.n}")
     figs = save_figure(plot_success(groups, title=title), args.out, "success_vs_length")
     for cell, h in summary["headline"].items():
         print(f"{cell:>5}: mean success {h['mean_success']:.2f}  by T: {json.dumps(h['success_at_T'])}")
-    print(f"{len(rows)} models in {elapsed:.0f} s; figure: {figs[1]}")
+    print(f"{len(rows)} models, {summary['train_seconds']:.0f} s of training in all, this run {elapsed:.0f} s; "
+          f"figure: {figs[1]}")
     return 0
 
 

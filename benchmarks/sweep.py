@@ -8,9 +8,8 @@ Adam lr 1e-3 eps 1e-7, reshuffled every epoch; grid: 25 lengths 2..200 x 30 repe
   takes hours, so ONE epoch of ONE model is timed at a few lengths (an epoch = the shuffled minibatch pass over the
   training set plus one validation pass, as Keras' ``fit`` does), a line ``a + b*T`` is fitted per cell by least
   squares and summed over the grid.
-* **dynlatch**: ``run_success_sweep(SweepConfig(), ...)`` into a fresh folder, wall clock. Per-(cell, T) times come
-  from the shard checkpoints: each is written the moment its shard finishes, so the gaps between their modification
-  times are the shard durations. The numba kernels are compiled (or loaded from cache) by an untimed warm-up first;
+* **dynlatch**: ``run_success_sweep(SweepConfig(), ...)`` into a fresh folder, wall clock. Per-(cell, T) times are
+  the compute times recorded in the shard checkpoints. The numba kernels are compiled (or loaded from cache) by an untimed warm-up first;
   that time is reported separately.
 
 ``--quick`` times the baseline at T = 5, 20 with N = 2000 and runs dynlatch on lengths (5, 20, 50), 30 repeats,
@@ -21,7 +20,6 @@ labelled as such. No timing is asserted anywhere: the numbers are measurements, 
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
@@ -39,9 +37,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import dynlatch
-from dynlatch import SweepConfig, run_success_sweep, tasks
-from dynlatch._script import ArgumentParser, write_csv, write_summary
-from dynlatch._success_sweep import train_shard
+from dynlatch import SweepConfig, read_shard, run_success_sweep, shard_keys, tasks, train_shard
+from dynlatch.scripting import ArgumentParser, write_csv, write_summary
+
 
 NAME = "sweep"
 PROG = f"dynlatch bench {NAME}"
@@ -168,16 +166,13 @@ def warm_up(config: SweepConfig) -> float:
     return time.perf_counter() - t0
 
 
-def shard_timings(sweep_dir: Path, config: SweepConfig, start_ns: int, n_train: int) -> list[dict[str, Any]]:
-    """Per-shard timing rows from the checkpoints' modification times (each written as its shard finishes)."""
-    shards = sorted((p.stat().st_mtime_ns, json.loads(p.read_text())["key"]) for p in
-                    (sweep_dir / "shards").glob("*.json"))
-    rows, previous = [], start_ns
-    for mtime, key in shards:
-        seconds = max(mtime - previous, 0) / 1e9
+def shard_timings(sweep_dir: Path, config: SweepConfig, n_train: int) -> list[dict[str, Any]]:
+    """Per-shard timing rows from the compute times recorded in the shard checkpoints."""
+    rows = []
+    for key in shard_keys(config):
+        shard = read_shard(key, out_dir=sweep_dir)
         rows.append(timing_row("dynlatch", key["cell"], int(key["T"]), n_train, models=config.repeats,
-                               epochs=config.epochs, seconds=seconds))
-        previous = mtime
+                               epochs=config.epochs, seconds=shard["seconds"]))
     return rows
 
 
@@ -188,11 +183,11 @@ def time_dynlatch(plan: Plan, out_dir: Path, *, quiet: bool) -> DynlatchRun:
     if sweep_dir.exists():  # never resume: every shard is computed in this run
         shutil.rmtree(sweep_dir)
     warmup_s = warm_up(config)
-    start_ns, t0 = time.time_ns(), time.perf_counter()
+    t0 = time.perf_counter()
     results = run_success_sweep(config, sweep_dir, progress=not quiet)
     wall_s = time.perf_counter() - t0
     n_train = train_size(config)
-    return DynlatchRun(wall_s, warmup_s, len(results), shard_timings(sweep_dir, config, start_ns, n_train))
+    return DynlatchRun(wall_s, warmup_s, len(results), shard_timings(sweep_dir, config, n_train))
 
 
 # -- extrapolation ----------------------------------------------------------------------------------------------

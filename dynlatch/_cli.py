@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._script import EXIT_USAGE
+from .scripting import EXIT_USAGE
 
 USAGE = "usage: dynlatch {list | run NAME [flags] | bench NAME [flags]}  (dynlatch run NAME --help for flags)"
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import tasks
 from ._model import READOUTS, Model
-from ._sweep import Row, run_shards
+from ._sweep import Row, run_shards, shard_seconds
 from ._train import BACKENDS, train
 from .cells import CELL_CLASSES
 from .cells._init import INIT_SCHEMES
@@ -160,6 +160,11 @@ def run_success_sweep(config: SweepConfig, out_dir: str | Path, *, progress: boo
     compute = lambda key: train_shard(config, key["cell"], key["T"], cache.get(key["T"]))  # noqa: E731
     return run_shards(shard_keys(config), compute, out_dir=out_dir, settings=config.settings(), progress=progress,
                       desc=f"{config.task} sweep")
+
+
+def sweep_seconds(config: SweepConfig, out_dir: str | Path) -> float:
+    """Compute time of the sweep's shards under ``out_dir``, whether computed in this run or an earlier one."""
+    return shard_seconds(shard_keys(config), out_dir=out_dir)
 
 
 def summarise_success(rows: Sequence[Row], *, threshold: float = 0.9) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """The one way to run a sweep: shards computed in order, each checkpointed, resumable after interruption.
 
 A sweep is a list of shard keys (small JSON-able dicts) and a function computing a shard's tidy rows. Each finished
-shard is written atomically to ``out_dir/shards/<digest of its key>.json`` (the key is stored inside); rerun with the
+shard is written atomically to ``out_dir/shards/<digest of its key>.json`` (with its key and compute time); rerun with the
 same settings, finished shards are read back instead of recomputed, so an interrupted sweep (Ctrl-C, kill) ends with
 the same results as an uninterrupted one, and a sweep extended with new keys computes only those.
 ``out_dir/sweep.json`` records the settings; a rerun with different settings is refused rather than mixed.
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -32,6 +34,25 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
 
 def _canonical(obj: Any) -> Any:
     return json.loads(json.dumps(obj, allow_nan=True))
+
+
+def _shard_path(out_dir: Path, key: dict[str, Any]) -> Path:
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return out_dir / "shards" / f"{digest}.json"
+
+
+def read_shard(key: dict[str, Any], *, out_dir: str | Path) -> dict[str, Any] | None:
+    """The checkpoint of shard ``key`` (``{"key", "rows", "seconds"}``), or None if it is not finished."""
+    key = _canonical(dict(key))
+    path = _shard_path(Path(out_dir), key)
+    shard = json.loads(path.read_text()) if path.exists() else None
+    return shard if shard is not None and shard.get("key") == key else None
+
+
+def shard_seconds(keys: Sequence[dict[str, Any]], *, out_dir: str | Path) -> float:
+    """Total compute time recorded in the checkpoints of ``keys`` (NaN if one is missing)."""
+    shards = [read_shard(key, out_dir=out_dir) for key in keys]
+    return float(sum(s.get("seconds", math.nan) if s else math.nan for s in shards))
 
 
 def run_shards(
@@ -75,11 +96,12 @@ def run_shards(
     with progress_bar(len(keys), desc, enabled=progress) as bar:
         for key in keys:
             key = _canonical(dict(key))
-            path = shard_dir / f"{hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]}.json"
-            shard = json.loads(path.read_text()) if path.exists() else None
-            if shard is None or shard.get("key") != key:
-                shard = {"key": key, "rows": _canonical(compute(key))}
-                _write_json_atomic(path, shard)
+            shard = read_shard(key, out_dir=out)
+            if shard is None:
+                t0 = time.perf_counter()
+                shard_rows = _canonical(compute(key))
+                shard = {"key": key, "rows": shard_rows, "seconds": time.perf_counter() - t0}
+                _write_json_atomic(_shard_path(out, key), shard)
             rows.extend(shard["rows"])
             bar.set_postfix_str(", ".join(f"{k}={v}" for k, v in key.items()))
             bar.update(1)

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,7 +125,7 @@ def test_summary_counts_diverged_runs_as_failures():
 
 def test_cells_share_data_and_seeds_per_length():
     """Paired design: every cell at (T, repeat) gets the same model seed and data."""
-    from dynlatch._success_sweep import train_shard
+    from dynlatch import train_shard
 
     cfg = SweepConfig(lengths=(4,), repeats=2, n=40, epochs=1)
     a, b = train_shard(cfg, "srnn", 4), train_shard(cfg, "gru", 4)
