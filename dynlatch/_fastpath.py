@@ -31,9 +31,11 @@ from numba.extending import intrinsic
 SRNN, LSTM, GRU_BEFORE, GRU_AFTER = 0, 1, 2, 3
 GATES = (1, 4, 3, 3)
 TANH = 3  # activation code of tanh, next to the gate codes 0 (sigmoid), 1 and 2 (hard sigmoids)
-# No "nnan"/"ninf": divergence is detected from NaN/inf. No "reassoc"/"afn": they would let LLVM undo the range
-# reduction in _expm1_exp (and nothing here needs them: the batch loops vectorise without reassociation).
-FASTMATH = {"nsz", "arcp", "contract"}
+# No fastmath flags, deliberately: with FMA contraction or reassociation LLVM may round an element differently in a
+# vectorised loop body than in its scalar remainder, and which elements land where depends on memory alignment, so a
+# model's result would change (by an ulp) with its position in the batch. Plain IEEE arithmetic costs nothing here
+# (measured) and keeps "a model alone == the same model in a batch" bit for bit; NaN/inf also propagate as they must
+# for divergence detection.
 EVAL_CHUNK = 64  # sequences per forward pass in evaluation (keeps the stored states cache-resident)
 
 
@@ -76,7 +78,7 @@ _F2, _F3, _F4, _F5, _F6, _F7 = (1.0 / math.factorial(i) for i in range(2, 8))
 _F8, _F9, _F10, _F11, _F12, _F13 = (1.0 / math.factorial(i) for i in range(8, 14))
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _expm1_exp(y):
     """(expm1(y), exp(y)) for y <= 0, within 1 ulp, in branch-free arithmetic that vectorises (libm calls don't).
 
@@ -103,7 +105,7 @@ def _expm1_exp(y):
     return sp + (s - 1.0), sp + s
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _tanh(x):
     """tanh through expm1 (within 3 ulp, relative accuracy kept near 0; vectorises, unlike libm's tanh)."""
     e = _expm1_exp(-2.0 * abs(x))[0]
@@ -111,14 +113,14 @@ def _tanh(x):
     return r if x >= 0.0 else -r
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow (within 4 ulp; below ~1e-304 it returns ~1e-304, not 0)."""
     e = _expm1_exp(-abs(x))[1]
     return (1.0 if x >= 0.0 else e) / (1.0 + e)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _activate(row, der, code, bs):
     """In place: ``row[:bs]`` <- f(row) and ``der[:bs]`` <- f'(row) for activation ``code`` (gate codes or TANH).
 
@@ -142,7 +144,7 @@ def _activate(row, der, code, bs):
 
 
 # -- forward ---------------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _affine(out, th, Xt, Hs, k, bs, D, K, n, oU, ob, with_h):
     """``out[:bs]`` <- b[k] + x_t W[:, k] (+ h U[:, k] when with_h), for column k and rows Xt (D, B), Hs (n, B)."""
     c = th[ob + k]
@@ -159,7 +161,7 @@ def _affine(out, th, Xt, Hs, k, bs, D, K, n, oU, ob, with_h):
                 out[b] += Hs[i, b] * u
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E):
     """Run the ``bs`` sequences of ``Xb`` (T, D, B) from the zero state, storing what the backward pass needs.
 
@@ -226,7 +228,7 @@ def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E):
                     H[t + 1, j, b] = z * Hp[j, b] + (1.0 - z) * row[b]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, scale, g, dH):
     """Loss sum and number correct of the read-out on final states ``HT`` (n, B) of sequences ``idx``; with
     ``want_grad`` accumulate the read-out gradient (times ``scale``) into ``g`` and write dLoss/dh_T into ``dH``."""
@@ -279,7 +281,7 @@ def _readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, scale, g, d
 
 
 # -- backward --------------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _acc_input(Ga, Xt, dz, k, bs, D, K, ob):
     """Input-side gradients of column k, per sequence: bias ``ob + k`` += dz, kernel ``(d, k)`` += x_t[d] dz."""
     for b in range(bs):
@@ -290,7 +292,7 @@ def _acc_input(Ga, Xt, dz, k, bs, D, K, ob):
             Ga[p, b] += Xt[d, b] * dz[b]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _acc_recurrent(th, Ga, Hs, dz, dHn, k, bs, n, K, oU):
     """Recurrent-side gradients of column k: U[:, k] += Hs dz (per sequence), dHn += U[:, k] dz."""
     for i in range(n):
@@ -301,7 +303,7 @@ def _acc_recurrent(th, Ga, Hs, dz, dHn, k, bs, n, K, oU):
             dHn[i, b] += u * dz[b]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga):
     """Backpropagation through time from dLoss/dh_T (in ``dH``, (n, B)); adds the cell's gradient into ``g``.
 
@@ -388,7 +390,7 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
 
 
 # -- one minibatch ---------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _workspace(kind, T, n, D, B):
     """Buffers for minibatches of up to B sequences of length T (see :func:`_forward` and :func:`_backward`)."""
     K = GATES[kind] * n
@@ -408,7 +410,7 @@ def _workspace(kind, T, n, D, B):
     return Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, ws):
     """Loss sum and number correct on sequences ``X[idx[:bs]]``; with ``want_grad`` add the gradient of the mean
     loss into ``g`` (skipping the backward pass when the loss is not finite)."""
@@ -428,7 +430,7 @@ def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, 
     return loss, correct
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _evaluate_one(kind, act, softmax, th, X, Y, n, C, chunk):
     N, T, D = X.shape
     ws = _workspace(kind, T, n, D, chunk)
@@ -444,7 +446,7 @@ def _evaluate_one(kind, act, softmax, th, X, Y, n, C, chunk):
     return loss / N, correct / N
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def evaluate(kind, act, softmax, theta, X, Y, n, C):
     """Mean loss and accuracy (M, 2) of every model on ``(X, Y)``."""
     M = theta.shape[0]
@@ -454,7 +456,7 @@ def evaluate(kind, act, softmax, theta, X, Y, n, C):
     return out
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def loss_and_grad(kind, act, softmax, theta, X, Y, n, C):
     """Mean loss (M,) and its gradient (M, P) for every model on one batch ``(X, Y)`` (a test and analysis hook)."""
     M, P = theta.shape
@@ -468,7 +470,7 @@ def loss_and_grad(kind, act, softmax, theta, X, Y, n, C):
     return losses, grads
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch,
                 lr, beta1, beta2, eps, clip, Xv, Yv, out):
     """One epoch of minibatch Adam for every active model, then validation.
