@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .._activations import check_gate_activation, gate_function
+from ._init import INIT_STREAM, check_scheme, default_options, initial_arrays, model_rng
 
 Tensor = torch.Tensor
 State = Union[Tensor, tuple[Tensor, Tensor]]
@@ -151,10 +152,23 @@ class Cell:
         Raises:
             ValueError: for shapes that do not fit the cell.
         """
-        from ._convert import from_keras
-
-        return from_keras(cls, kernel, recurrent_kernel, bias, recurrent_activation=recurrent_activation,
-                          reset_after=reset_after, dtype=dtype, device=device)
+        shape_U = np.shape(recurrent_kernel)
+        if len(shape_U) != 2:
+            raise ValueError(f"Keras recurrent_kernel must be 2-D (units, {cls.n_gates}*units); got shape {shape_U}")
+        if bias is None:
+            bias = np.zeros((2, shape_U[1]) if cls.kind == "gru" and reset_after else shape_U[1])
+        kw: dict[str, Any] = {"recurrent_activation": recurrent_activation, "dtype": dtype, "device": device}
+        if cls.kind == "gru":
+            inferred = np.ndim(bias) == 2
+            if reset_after is not None and bool(reset_after) != inferred:
+                raise ValueError(
+                    f"GRU reset_after={reset_after} needs bias of shape "
+                    f"{'(2, 3*units)' if reset_after else '(3*units,)'}; got {np.shape(bias)}"
+                )
+            kw["reset_after"] = inferred
+        elif reset_after is not None:
+            raise ValueError(f"reset_after applies to GRU only, not {cls.kind}")
+        return cls(kernel, recurrent_kernel, bias, batched=False, **kw)
 
     @classmethod
     def from_torch(cls, module: torch.nn.Module, *, dtype: torch.dtype | None = None, device: Any = None) -> "Cell":
@@ -195,11 +209,29 @@ class Cell:
             recurrent_activation, reset_after: override the scheme's defaults.
             dtype, device: where the parameters live.
         """
-        from ._init import initial_cell
-
-        return initial_cell(cls, units=units, input_dim=input_dim, seed=seed, scheme=scheme,
-                            recurrent_activation=recurrent_activation, reset_after=reset_after, dtype=dtype,
-                            device=device)
+        check_scheme(scheme)
+        if units < 1 or input_dim < 1:
+            raise ValueError(f"units and input_dim must be >= 1; got units={units}, input_dim={input_dim}")
+        opts = default_options(cls.kind, scheme)
+        if recurrent_activation is not None:
+            opts["recurrent_activation"] = recurrent_activation
+        if reset_after is not None:
+            if cls.kind != "gru":
+                raise ValueError(f"reset_after applies to GRU only, not {cls.kind}")
+            opts["reset_after"] = bool(reset_after)
+        batched = not isinstance(seed, (int, np.integer))
+        seeds = [int(s) for s in seed] if batched else [int(seed)]
+        if not seeds:
+            raise ValueError("seed must be an integer or a non-empty sequence of integers")
+        arrays = [
+            initial_arrays(cls.kind, cls.n_gates, units=units, input_dim=input_dim, scheme=scheme,
+                           reset_after=bool(opts.get("reset_after", False)), rng=model_rng(s, INIT_STREAM))
+            for s in seeds
+        ]
+        W, U, b = (np.stack(parts) for parts in zip(*arrays))
+        cell = cls(W, U, b, batched=True, dtype=dtype, device=device, **opts)
+        cell.batched = batched
+        return cell
 
     def to_torch(self) -> torch.nn.Module:
         """A ``torch.nn.RNN/LSTM/GRU`` (one layer, ``batch_first=True``) computing the same map (single cells).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from ._base import Cell, float_array
@@ -22,37 +21,6 @@ def _cell_class(kind: str) -> type[Cell]:
     from . import cell_class
 
     return cell_class(kind)
-
-
-def from_keras(
-    cls: type[Cell],
-    kernel: Any,
-    recurrent_kernel: Any,
-    bias: Any = None,
-    *,
-    recurrent_activation: str = "sigmoid",
-    reset_after: bool | None = None,
-    dtype: torch.dtype | None = None,
-    device: Any = None,
-) -> Cell:
-    """Build a single cell from Keras weight arrays (see :meth:`Cell.from_keras`)."""
-    shape_U = np.shape(recurrent_kernel)
-    if len(shape_U) != 2:
-        raise ValueError(f"Keras recurrent_kernel must be 2-D (units, {cls.n_gates}*units); got shape {shape_U}")
-    if bias is None:
-        bias = np.zeros((2, shape_U[1]) if cls.kind == "gru" and reset_after else shape_U[1])
-    kw: dict[str, Any] = {"recurrent_activation": recurrent_activation, "dtype": dtype, "device": device}
-    if cls.kind == "gru":
-        inferred = np.ndim(bias) == 2
-        if reset_after is not None and bool(reset_after) != inferred:
-            raise ValueError(
-                f"GRU reset_after={reset_after} needs bias of shape "
-                f"{'(2, 3*units)' if reset_after else '(3*units,)'}; got {np.shape(bias)}"
-            )
-        kw["reset_after"] = inferred
-    elif reset_after is not None:
-        raise ValueError(f"reset_after applies to GRU only, not {cls.kind}")
-    return cls(kernel, recurrent_kernel, bias, batched=False, **kw)
 
 
 def _torch_weights(module: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:

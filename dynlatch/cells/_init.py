@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
-import torch
 
 INIT_SCHEMES: tuple[str, ...] = ("keras2", "torch")
 """``"keras2"``: glorot-uniform kernel, orthogonal recurrent kernel, zero bias, unit forget bias (LSTM), hard-sigmoid
@@ -72,41 +71,3 @@ def initial_arrays(
 def model_rng(seed: int, stream: int) -> np.random.Generator:
     """The generator of one of a model seed's independent streams (init, data order, read-out)."""
     return np.random.default_rng([int(seed), stream])
-
-
-def initial_cell(
-    cls: type,
-    *,
-    units: int = 1,
-    input_dim: int = 1,
-    seed: int | Sequence[int] = 0,
-    scheme: str = "keras2",
-    recurrent_activation: str | None = None,
-    reset_after: bool | None = None,
-    dtype: torch.dtype = torch.float32,
-    device: Any = None,
-):
-    """See :meth:`dynlatch.cells.Cell.init`."""
-    check_scheme(scheme)
-    if units < 1 or input_dim < 1:
-        raise ValueError(f"units and input_dim must be >= 1; got units={units}, input_dim={input_dim}")
-    opts = default_options(cls.kind, scheme)
-    if recurrent_activation is not None:
-        opts["recurrent_activation"] = recurrent_activation
-    if reset_after is not None:
-        if cls.kind != "gru":
-            raise ValueError(f"reset_after applies to GRU only, not {cls.kind}")
-        opts["reset_after"] = bool(reset_after)
-    batched = not isinstance(seed, (int, np.integer))
-    seeds = [int(s) for s in seed] if batched else [int(seed)]
-    if not seeds:
-        raise ValueError("seed must be an integer or a non-empty sequence of integers")
-    arrays = [
-        initial_arrays(cls.kind, cls.n_gates, units=units, input_dim=input_dim, scheme=scheme,
-                       reset_after=bool(opts.get("reset_after", False)), rng=model_rng(s, INIT_STREAM))
-        for s in seeds
-    ]
-    W, U, b = (np.stack(parts) for parts in zip(*arrays))
-    cell = cls(W, U, b, batched=True, dtype=dtype, device=device, **opts)
-    cell.batched = batched
-    return cell
