@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import asdict
@@ -88,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
              f"{config.repeats} repeats x {config.epochs} epochs, N={config.n}")
     figs = save_figure(plot_success(groups, title=title), args.out, "success_vs_length")
     for cell, h in summary["headline"].items():
-        print(f"{cell:>5}: mean success {h['mean_success']:.2f}  by T: {json.dumps(h['success_at_T'])}")
+        by_T = "  ".join(f"T={T}: {v:.2f}" for T, v in h["success_at_T"].items())
+        print(f"{cell:>5}: mean success {h['mean_success']:.2f}   {by_T}")
     print(f"{len(rows)} models, {summary['train_seconds']:.0f} s of training in all, this run {elapsed:.0f} s; "
           f"figure: {figs[1]}")
     return 0
