@@ -23,19 +23,23 @@ def parse(argv: list[str] | None):
     p.add_argument("--cells", type=csv_list(str, tuple(CELL_CLASSES)), default=None, help="default srnn,lstm,gru")
     p.add_argument("--lens", type=csv_list(int), default=None, help="sequence lengths (default: the question's 2..200)")
     p.add_argument("--repeats", type=int, default=None, help="models per (cell, T) (default 30)")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=5, help="epochs per model (default 5)")
     p.add_argument("--n", type=int, default=None, help="sequences per data set (default 10000)")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--init", choices=("keras2", "torch"), default="keras2")
-    p.add_argument("--split", choices=("correct", "keras-tail"), default="correct")
+    p.add_argument("--batch", type=int, default=16, help="minibatch size (default 16)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3; epsilon 1e-7 as Keras)")
+    p.add_argument("--init", choices=("keras2", "torch"), default="keras2",
+                   help="initialisation and gate defaults: Keras 2 (the question) or torch.nn (default keras2)")
+    p.add_argument("--split", choices=("correct", "keras-tail"), default="correct",
+                   help="validation split: shuffled+stratified, or the question's bug (default correct)")
     p.add_argument("--hidden", type=int, default=1, help="units per cell")
     p.add_argument("--task", choices=("latching", "bit-relay"), default="latching")
     p.add_argument("--noise", type=float, default=0.1, help="input noise standard deviation")
     p.add_argument("--clip", type=float, default=None, help="gradient-norm clipping threshold (default off)")
-    p.add_argument("--readout", choices=("softmax", "sigmoid"), default="softmax")
-    p.add_argument("--threshold", type=float, default=0.9, help="val accuracy counted as success")
-    p.add_argument("--backend", choices=("auto", "numba", "torch"), default="auto")
+    p.add_argument("--readout", choices=("softmax", "sigmoid"), default="softmax",
+                   help="Dense(2)+softmax as the question, or Dense(1)+sigmoid (default softmax)")
+    p.add_argument("--threshold", type=float, default=0.9, help="final val accuracy counted as success (default 0.9)")
+    p.add_argument("--backend", choices=("auto", "numba", "torch"), default="auto",
+                   help="training engine: numba on CPU, torch elsewhere (default auto)")
     return p.parse_args(argv)
 
 
