@@ -192,8 +192,9 @@ def time_dynlatch(plan: Plan, out_dir: Path, *, quiet: bool) -> DynlatchRun:
 
 # -- extrapolation ----------------------------------------------------------------------------------------------
 def train_size(config: SweepConfig) -> int:
-    """Training sequences per data set of ``config`` (what an epoch runs over)."""
-    return len(tasks.latching(length=1, n=config.n, val_fraction=config.val_fraction).y_train)
+    """Training sequences per data set of ``config`` (what an epoch runs over; the stratified split can differ by
+    one sequence when a class size times val_fraction is not whole, which does not matter for a timing scale)."""
+    return config.n - tasks.validation_size(config.n, config.val_fraction)
 
 
 def fit_line(T: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:

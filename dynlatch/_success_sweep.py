@@ -8,6 +8,7 @@ fixes each model's data order: the comparison between cells is paired.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -113,25 +114,17 @@ def shard_keys(config: SweepConfig) -> list[dict[str, Any]]:
     return [{"T": int(T), "cell": cell} for T in config.lengths for cell in config.cells]
 
 
-class _DataCache:
-    """Keeps the last dataset: consecutive shards share it."""
-
-    def __init__(self, config: SweepConfig) -> None:
-        self.config, self.key, self.data = config, None, None
-
-    def get(self, T: int) -> tasks.Dataset:
-        if self.key != T:
-            c = self.config
-            self.data = tasks.make_task(c.task, length=T, n=c.n, noise=c.noise, val_fraction=c.val_fraction,
-                                        split=c.split, seed=derive_seed(c.seed, DATA_STREAM, T))
-            self.key = T
-        return self.data
+def sweep_data(config: SweepConfig, T: int) -> tasks.Dataset:
+    """The dataset every cell and repeat of length ``T`` learns (seeded by ``derive_seed(seed, DATA_STREAM, T)``)."""
+    c = config
+    return tasks.make_task(c.task, length=T, n=c.n, noise=c.noise, val_fraction=c.val_fraction, split=c.split,
+                           seed=derive_seed(c.seed, DATA_STREAM, T))
 
 
 def train_shard(config: SweepConfig, cell: str, T: int, data: tasks.Dataset | None = None) -> list[Row]:
     """Train the ``repeats`` models of one (cell, T) shard and return their tidy rows."""
     c = config
-    data = data or _DataCache(c).get(T)
+    data = data or sweep_data(c, T)
     seeds = [derive_seed(c.seed, T, r) for r in range(c.repeats)]
     model = Model.init(cell, seeds=seeds, units=c.hidden, input_dim=data.input_dim, init=c.init, readout=c.readout)
     result = train(model, data, epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, clip_norm=c.clip_norm,
@@ -156,8 +149,8 @@ def run_success_sweep(config: SweepConfig, out_dir: str | Path, *, progress: boo
         dynlatch.SweepSettingsError: if ``out_dir`` holds a sweep with other settings.
     """
     config.check()
-    cache = _DataCache(config)
-    compute = lambda key: train_shard(config, key["cell"], key["T"], cache.get(key["T"]))  # noqa: E731
+    data = functools.lru_cache(maxsize=1)(lambda T: sweep_data(config, T))  # shards are T-major: one build per T
+    compute = lambda key: train_shard(config, key["cell"], key["T"], data(key["T"]))  # noqa: E731
     return run_shards(shard_keys(config), compute, out_dir=out_dir, settings=config.settings(), progress=progress,
                       desc=f"{config.task} sweep")
 
