@@ -28,8 +28,13 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-SRNN, LSTM, GRU_BEFORE, GRU_AFTER = 0, 1, 2, 3
-GATES = (1, 4, 3, 3)
+from .cells._gru import KERNEL_CODE_RESET_AFTER as GRU_AFTER
+from .cells._gru import KERNEL_CODE_RESET_BEFORE as GRU_BEFORE
+from .cells._lstm import KERNEL_CODE as LSTM
+from .cells._srnn import KERNEL_CODE as SRNN
+
+# Each cell module owns its kernel code (``Cell.kernel_code()``); the kernels branch on it.
+GATES = tuple(n for _, n in sorted({SRNN: 1, LSTM: 4, GRU_BEFORE: 3, GRU_AFTER: 3}.items()))
 TANH = 3  # activation code of tanh, next to the gate codes 0 (sigmoid), 1 and 2 (hard sigmoids)
 # No fastmath flags, deliberately: with FMA contraction or reassociation LLVM may round an element differently in a
 # vectorised loop body than in its scalar remainder, and which elements land where depends on memory alignment, so a
@@ -37,13 +42,6 @@ TANH = 3  # activation code of tanh, next to the gate codes 0 (sigmoid), 1 and 2
 # (measured) and keeps "a model alone == the same model in a batch" bit for bit; NaN/inf also propagate as they must
 # for divergence detection.
 EVAL_CHUNK = 64  # sequences per forward pass in evaluation (keeps the stored states cache-resident)
-
-
-def kind_code(kind: str, reset_after: bool = False) -> int:
-    """Kernel code of a cell kind (GRU split by convention)."""
-    if kind == "gru":
-        return GRU_AFTER if reset_after else GRU_BEFORE
-    return {"srnn": SRNN, "lstm": LSTM}[kind]
 
 
 def layout(kind: int, n: int, D: int, C: int) -> tuple[int, int, int, int, int, int, int]:

@@ -68,13 +68,20 @@ def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: flo
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
-def resolve_backend(backend: str, device: Any) -> str:
-    """``"auto"`` means numba on the CPU and torch elsewhere."""
+def resolve_backend(backend: str, device: Any, cell: Any = None) -> str:
+    """``"auto"`` means numba on the CPU (for cells with a compiled kernel) and torch otherwise.
+
+    Raises:
+        ValueError: for numba off the CPU, or for a cell kind without a kernel.
+    """
     on_cpu = device is None or torch.device(device).type == "cpu"
+    has_kernel = cell is None or cell.kernel_code() is not None
     if backend == "auto":
-        return "numba" if on_cpu else "torch"
+        return "numba" if on_cpu and has_kernel else "torch"
     if backend == "numba" and not on_cpu:
         raise ValueError("the numba backend runs on the CPU; use backend='torch' for device " + str(device))
+    if backend == "numba" and not has_kernel:
+        raise ValueError(f"{cell.kind} has no compiled kernel; use backend='torch'")
     return backend
 
 
@@ -113,7 +120,7 @@ def train(
         ValueError: for inconsistent data or settings.
     """
     _check(model, data, epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, backend=backend)
-    backend = resolve_backend(backend, device)
+    backend = resolve_backend(backend, device, model.cell)
     rngs = [model_rng(s, ORDER_STREAM) for s in model.seeds]
     orders = lambda: np.stack([rng.permutation(len(data.y_train)) for rng in rngs])  # noqa: E731
     settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, betas=betas, eps=eps, clip_norm=clip_norm)
@@ -154,7 +161,7 @@ def unpack(model: Model, theta: np.ndarray) -> Model:
 def kernel_codes(model: Model) -> tuple[int, int, bool, int, int]:
     """(kind, gate, softmax, units, classes) codes of a model for the kernels."""
     cell = model.cell
-    kind = fp.kind_code(cell.kind, getattr(cell, "reset_after", False))
+    kind = cell.kernel_code()
     return kind, gate_code(cell.recurrent_activation), model.readout == "softmax", cell.units, model.weight.shape[-1]
 
 

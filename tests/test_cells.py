@@ -101,7 +101,7 @@ def test_from_torch_matches_torch_module(kind, units, dtype):
         for p in module.parameters():
             p.mul_(3.0)
     x = torch.randn(B, T, D, dtype=dtype)
-    cell = KINDS[kind].from_torch(module)
+    cell = cells.from_torch(module)
     assert cell.dtype == dtype and cell.units == units and cell.input_dim == D and not cell.batched
     with torch.no_grad():
         want, final = module(x)
@@ -113,7 +113,7 @@ def test_from_torch_matches_torch_module(kind, units, dtype):
     else:
         torch.testing.assert_close(state, final[0], atol=DTYPES[dtype], rtol=0)
     # the generic constructor infers the kind
-    assert type(dynlatch.Cell.from_torch(module)) is KINDS[kind]
+    assert type(cells.from_torch(module)) is KINDS[kind]
 
 
 @pytest.mark.parametrize("kind", ["srnn", "lstm", "gru"])
@@ -127,7 +127,7 @@ def test_from_torch_cell_module_matches(kind, units, dtype):
         for p in module.parameters():
             p.mul_(2.0)
     x = torch.randn(B, T, D, dtype=dtype)
-    cell = KINDS[kind].from_torch(module)
+    cell = cells.from_torch(module)
     h = torch.zeros(B, units, dtype=dtype)
     c = torch.zeros(B, units, dtype=dtype)
     want = []
@@ -147,12 +147,12 @@ def test_from_torch_cell_module_matches(kind, units, dtype):
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_to_torch_round_trip(kind, units, dtype):
     cell = KINDS[kind].init(units=units, input_dim=2, seed=3, scheme="torch", dtype=dtype)
-    module = cell.to_torch()
+    module = cells.to_torch(cell)
     assert isinstance(module, TORCH_MODULES[kind][0]) and module.batch_first
     x = torch.randn(3, 6, 2, generator=torch.Generator().manual_seed(0), dtype=dtype)
     with torch.no_grad():
         torch.testing.assert_close(cell.run(x), module(x)[0], atol=DTYPES[dtype], rtol=0)
-    back = KINDS[kind].from_torch(module)
+    back = cells.from_torch(module)
     assert back._options() == cell._options()
     for a, b in zip(back.params, cell.params):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
@@ -408,7 +408,7 @@ def test_init_rejects_bad_arguments():
         SRNN.init(scheme="xavier")
     with pytest.raises(ValueError, match="units"):
         SRNN.init(units=0)
-    with pytest.raises(ValueError, match="GRU only"):
+    with pytest.raises(ValueError, match="lstm takes no option 'reset_after'"):
         LSTM.init(reset_after=True)
     with pytest.raises(ValueError, match="recurrent_activation"):
         LSTM.init(recurrent_activation="relu")
@@ -431,7 +431,7 @@ def assert_same_cell(a, b):
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_save_load_round_trip_keras_layout(tmp_path, kind, reset_after, suffix, batched, dtype):
     cell = make_variant(kind, reset_after, [3, 4] if batched else 3, dtype=dtype, act="hard_sigmoid_keras3")
-    path = cell.save(tmp_path / f"cell{suffix}")
+    path = cells.save(cell, tmp_path / f"cell{suffix}")
     assert path.exists()
     loaded = cells.load(path)
     assert_same_cell(loaded, cell)
@@ -533,7 +533,7 @@ def test_unknown_suffix_and_unreadable_files(tmp_path):
     with pytest.raises(WeightFileError, match="unknown weight-file type"):
         cells.load(path)
     with pytest.raises(ValueError, match="unknown weight-file type"):
-        SRNN.init(seed=0).save(tmp_path / "cell.h5")
+        cells.save(SRNN.init(seed=0), tmp_path / "cell.h5")
     bad_json = tmp_path / "bad.json"
     bad_json.write_text("{not json")
     with pytest.raises(WeightFileError, match="JSON"):
@@ -622,7 +622,7 @@ def test_from_keras_errors():
         GRU.from_keras(np.zeros((1, 3)), np.zeros((1, 3)), np.zeros(3), reset_after=True)
     with pytest.raises(ValueError, match="reset_after"):
         GRU.from_keras(np.zeros((1, 3)), np.zeros((1, 3)), np.zeros((2, 3)), reset_after=False)
-    with pytest.raises(ValueError, match="GRU only"):
+    with pytest.raises(ValueError, match="lstm takes no option 'reset_after'"):
         LSTM.from_keras(np.zeros((1, 4)), np.zeros((1, 4)), reset_after=True)
     with pytest.raises(ValueError, match="2-D"):
         SRNN.from_keras(np.zeros((1, 1)), np.zeros(1))
@@ -630,30 +630,28 @@ def test_from_keras_errors():
 
 def test_to_torch_errors():
     with pytest.raises(ValueError, match="hard_sigmoid"):
-        LSTM.init(seed=0, scheme="keras2").to_torch()
+        cells.to_torch(LSTM.init(seed=0, scheme="keras2"))
     with pytest.raises(ValueError, match="hard_sigmoid_keras3"):
-        GRU.init(seed=0, scheme="torch", recurrent_activation="hard_sigmoid_keras3").to_torch()
+        cells.to_torch(GRU.init(seed=0, scheme="torch", recurrent_activation="hard_sigmoid_keras3"))
     with pytest.raises(ValueError, match="reset_after"):
-        GRU.init(seed=0, scheme="torch", reset_after=False).to_torch()
+        cells.to_torch(GRU.init(seed=0, scheme="torch", reset_after=False))
     with pytest.raises(ValueError, match="single"):
-        SRNN.init(seed=[0, 1]).to_torch()
+        cells.to_torch(SRNN.init(seed=[0, 1]))
     # SRNN has no gates: its (ignored) recurrent_activation does not block conversion
-    SRNN.init(seed=0, scheme="keras2").to_torch()
+    cells.to_torch(SRNN.init(seed=0, scheme="keras2"))
 
 
 def test_from_torch_errors():
-    with pytest.raises(TypeError):
-        SRNN.from_torch(torch.nn.LSTM(1, 1))
     with pytest.raises(ValueError, match="tanh"):
-        SRNN.from_torch(torch.nn.RNN(1, 1, nonlinearity="relu"))
+        cells.from_torch(torch.nn.RNN(1, 1, nonlinearity="relu"))
     with pytest.raises(ValueError, match="one-layer"):
-        LSTM.from_torch(torch.nn.LSTM(1, 1, num_layers=2))
+        cells.from_torch(torch.nn.LSTM(1, 1, num_layers=2))
     with pytest.raises(ValueError, match="one-layer"):
-        GRU.from_torch(torch.nn.GRU(1, 1, bidirectional=True))
+        cells.from_torch(torch.nn.GRU(1, 1, bidirectional=True))
     with pytest.raises(ValueError, match="proj_size"):
-        LSTM.from_torch(torch.nn.LSTM(1, 2, proj_size=1))
+        cells.from_torch(torch.nn.LSTM(1, 2, proj_size=1))
     with pytest.raises(TypeError):
-        dynlatch.Cell.from_torch(torch.nn.Linear(1, 1))
+        cells.from_torch(torch.nn.Linear(1, 1))
     with pytest.raises(ValueError, match="unknown cell"):
         cells.cell_class("tcn")
 

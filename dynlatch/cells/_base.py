@@ -1,35 +1,44 @@
-"""The shared machinery of every cell: parameters with a leading model dimension, running, indexing.
+"""The shared machinery of every cell: parameters with a leading model dimension, names, running, indexing.
 
-A cell is a small explicit single-step function of (parameters, state, input) -- see the ``*_step`` functions in
-the sibling modules -- wrapped by a class that owns its parameters. Parameters always carry a leading *model*
-dimension ``M``: ``M`` independent replicate models advance in one tensor program. A *single* cell (built from
-Keras or PyTorch weights, or with one integer seed) is the ``M = 1`` case of the same code; its ``run`` and ``step``
-accept and return tensors without the model dimension.
+A cell kind is a small explicit single-step function of (parameters, state, input) for ONE model, with axes counted
+from the end (see the ``*_step`` functions in the sibling modules), wrapped by a class that owns the parameters of
+``M`` models. Because the step only ever indexes from the end, ``torch.func.vmap`` (over models, batches or states)
+and ``torch.func.jacrev``/``jacfwd`` compose with it directly; :meth:`Cell.step_batched` calls the same function with
+the model dimension in front (matmul maps over it; the bias gets a broadcast axis, see :meth:`Cell.batched_params`).
+
+Parameters always carry a leading *model* dimension ``M``: ``M`` independent models advance in one tensor program.
+A *single* cell (built from Keras or PyTorch weights, or with one integer seed) is the ``M = 1`` case; its ``run``
+and ``step`` accept and return tensors without the model dimension.
 
 Parameter layout (Keras layout with a model dimension; ``K = n_gates * units``)::
 
     kernel            (M, input_dim, K)   input weights, gate blocks in Keras order
     recurrent_kernel  (M, units, K)       recurrent weights
     bias              (M, 1, K)           bias, or (M, 2, K) = (input bias, recurrent bias) for GRU reset_after
+
+Names (Keras's): gate block ``g`` of the kernel is ``W_g``, of the recurrent kernel ``U_g``, of bias row 0 ``b_g``
+and of bias row 1 ``br_g`` (``W``, ``U``, ``b`` for a cell with one block, the SRNN). See :meth:`Cell.param_names`.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar, NamedTuple, Sequence, Union
+from typing import Any, Callable, ClassVar, NamedTuple, Sequence, Union
 
 import numpy as np
 import torch
 
 from .._activations import check_gate_activation, gate_function
-from ._init import INIT_STREAM, check_scheme, default_options, initial_arrays, model_rng
+from ._init import INIT_STREAM, check_scheme, glorot_uniform, model_rng, orthogonal
 
 Tensor = torch.Tensor
-State = Union[Tensor, tuple[Tensor, Tensor]]
+State = Union[Tensor, tuple[Tensor, ...]]
+StepFunction = Callable[["CellParams", State, Tensor], State]
 
 
 class CellParams(NamedTuple):
-    """The parameters of a batch of cells (see the module docstring for shapes)."""
+    """The parameters of one model (kernel (D, K), recurrent_kernel (n, K), bias (nb, K)) or, with a leading model
+    dimension, of a batch of models (see the module docstring)."""
 
     kernel: Tensor
     recurrent_kernel: Tensor
@@ -37,12 +46,13 @@ class CellParams(NamedTuple):
 
 
 def affine(params: CellParams, x: Tensor, h: Tensor) -> Tensor:
-    """Pre-activations ``x W + h U + b`` of all gate blocks, shape (M, B, K).
+    """Pre-activations ``x W + h U + b`` of all gate blocks, (..., K), for ``x`` (..., D) and ``h`` (..., n).
 
-    ``x`` is (M, B, D) or, shared by every model, (B, D); ``h`` is (M, B, n). Both bias rows are added, which is right
-    for every cell except GRU with reset_after (it handles its candidate block itself).
+    Both bias rows are added, which is right for every cell except GRU with reset_after (it handles its candidate
+    block itself).
     """
-    return torch.matmul(x, params.kernel) + torch.matmul(h, params.recurrent_kernel) + params.bias.sum(1, keepdim=True)
+    W, U, b = params
+    return torch.matmul(x, W) + torch.matmul(h, U) + b.sum(-2)
 
 
 def float_array(value: Any) -> np.ndarray:
@@ -52,10 +62,7 @@ def float_array(value: Any) -> np.ndarray:
 
 
 def _as_param(value: Any, name: str, dtype: torch.dtype | None, device: Any) -> Tensor:
-    if isinstance(value, torch.Tensor):
-        t = value.detach()
-    else:
-        t = torch.as_tensor(float_array(value))
+    t = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(float_array(value))
     if dtype is not None:
         t = t.to(dtype)
     elif not t.is_floating_point():
@@ -67,8 +74,12 @@ def _as_param(value: Any, name: str, dtype: torch.dtype | None, device: Any) -> 
     return t.clone()
 
 
+def _shape(a: Any) -> tuple[int, ...]:
+    return tuple(np.shape(a.detach().cpu() if isinstance(a, torch.Tensor) else a))
+
+
 class Cell:
-    """Base class of :class:`SRNN`, :class:`LSTM` and :class:`GRU`; not instantiated directly.
+    """Base class of every cell kind; not instantiated directly.
 
     Args:
         kernel: input weights, (M, input_dim, K) if ``batched`` else (input_dim, K).
@@ -80,11 +91,27 @@ class Cell:
 
     Raises:
         ValueError: wrong shapes, an unknown gate nonlinearity, or NaN/inf weights, with the offending name.
+
+    A subclass (one per kind, registered with :func:`dynlatch.cells.register`) sets the class attributes below and
+    implements :meth:`step_function`.
     """
 
     kind: ClassVar[str] = ""
-    n_gates: ClassVar[int] = 1
     gate_names: ClassVar[tuple[str, ...]] = ()
+    """Keras letters of the gate blocks, in weight order (LSTM i, f, c, o; GRU z, r, h)."""
+    n_gates: ClassVar[int] = 0
+    state_names: ClassVar[tuple[str, ...]] = ("h",)
+    """Parts of the state; the first is the hidden output (LSTM: ("h", "c"))."""
+    torch_modules: ClassVar[tuple[type, ...]] = ()
+    """``torch.nn`` classes with the same map (layer first, then the ``*Cell`` variant); empty if none."""
+    torch_gate_order: ClassVar[tuple[int, ...]] = ()
+    """Keras block index of each torch block (empty: the same order)."""
+    torch_bias_rows: ClassVar[int] = 1
+    """1: torch's ``bias_ih + bias_hh`` merged into one row; 2: kept as (input, recurrent) rows."""
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        cls.n_gates = len(cls.gate_names)
 
     def __init__(
         self,
@@ -97,6 +124,7 @@ class Cell:
         dtype: torch.dtype | None = None,
         device: Any = None,
     ) -> None:
+        self.recurrent_activation = check_gate_activation(recurrent_activation)
         W = _as_param(kernel, "kernel", dtype, device)
         U = _as_param(recurrent_kernel, "recurrent_kernel", W.dtype, W.device)
         b = _as_param(bias, "bias", W.dtype, W.device)
@@ -106,14 +134,14 @@ class Cell:
             lead = "(M, " if batched else "("
             raise ValueError(
                 f"{self.kind} kernel and recurrent_kernel must be {lead}input_dim, K) and {lead}units, K); "
-                f"got {tuple(kernel_shape(kernel))} and {tuple(kernel_shape(recurrent_kernel))}"
+                f"got {_shape(kernel)} and {_shape(recurrent_kernel)}"
             )
         M, D, K = W.shape
         n = U.shape[1]
-        if K != self.n_gates * n or U.shape != (M, n, K):
+        if K != self.n_gates * n or U.shape != (M, n, K) or n == 0 or D == 0 or M == 0:
             raise ValueError(
                 f"{self.kind} with {n} units needs kernel (input_dim, {self.n_gates * n}) and recurrent_kernel "
-                f"({n}, {self.n_gates * n}); got {tuple(W.shape[1:])} and {tuple(U.shape[1:])}"
+                f"({n}, {self.n_gates * n}), all non-empty; got {tuple(W.shape[1:])} and {tuple(U.shape[1:])}"
             )
         if b.ndim == 2:
             b = b.unsqueeze(1)
@@ -121,7 +149,6 @@ class Cell:
         if b.shape != (M, nb, K):
             want = f"({K},)" if nb == 1 else f"({nb}, {K})"
             raise ValueError(f"{self.kind} bias must have shape {want}; got {tuple(b.shape[1:])}")
-        self.recurrent_activation = check_gate_activation(recurrent_activation)
         self.params = CellParams(W, U, b)
         self.batched = bool(batched)
 
@@ -134,9 +161,9 @@ class Cell:
         bias: Any = None,
         *,
         recurrent_activation: str = "sigmoid",
-        reset_after: bool | None = None,
         dtype: torch.dtype | None = None,
         device: Any = None,
+        **options: Any,
     ) -> "Cell":
         """A single cell from Keras weight arrays.
 
@@ -146,44 +173,65 @@ class Cell:
             bias: (G*units,), or (2, G*units) for GRU with ``reset_after=True``; default zeros.
             recurrent_activation: gate nonlinearity; default ``"sigmoid"`` (Keras >= 2.3). Models from Keras < 2.3
                 used ``"hard_sigmoid"``.
-            reset_after: GRU only; inferred from the bias shape, checked if given.
             dtype, device: where the parameters live.
+            options: the kind's own options (GRU: ``reset_after``, inferred from the bias shape, checked if given).
 
         Raises:
-            ValueError: for shapes that do not fit the cell.
+            ValueError: for shapes that do not fit the cell, or options it does not take.
         """
         shape_U = np.shape(recurrent_kernel)
         if len(shape_U) != 2:
             raise ValueError(f"Keras recurrent_kernel must be 2-D (units, {cls.n_gates}*units); got shape {shape_U}")
+        opts = cls.keras_options(bias, shape_U[1], **options)
         if bias is None:
-            bias = np.zeros((2, shape_U[1]) if cls.kind == "gru" and reset_after else shape_U[1])
-        kw: dict[str, Any] = {"recurrent_activation": recurrent_activation, "dtype": dtype, "device": device}
-        if cls.kind == "gru":
-            inferred = np.ndim(bias) == 2
-            if reset_after is not None and bool(reset_after) != inferred:
-                raise ValueError(
-                    f"GRU reset_after={reset_after} needs bias of shape "
-                    f"{'(2, 3*units)' if reset_after else '(3*units,)'}; got {np.shape(bias)}"
-                )
-            kw["reset_after"] = inferred
-        elif reset_after is not None:
-            raise ValueError(f"reset_after applies to GRU only, not {cls.kind}")
-        return cls(kernel, recurrent_kernel, bias, batched=False, **kw)
+            bias = np.zeros((cls.rows_for(opts), shape_U[1]))
+        return cls(kernel, recurrent_kernel, bias, batched=False, recurrent_activation=recurrent_activation,
+                   dtype=dtype, device=device, **opts)
 
     @classmethod
-    def from_torch(cls, module: torch.nn.Module, *, dtype: torch.dtype | None = None, device: Any = None) -> "Cell":
-        """A single cell with the weights of a one-layer ``torch.nn.RNN(tanh)/LSTM/GRU`` (or ``*Cell``).
+    def keras_options(cls, bias: Any, K: int, **options: Any) -> dict[str, Any]:
+        """The kind's options implied by a Keras bias array (``None``: not given) and explicit ``options``."""
+        if options:
+            raise ValueError(f"{cls.kind} takes no option {', '.join(map(repr, options))}")
+        return {}
 
-        Raises:
-            TypeError: for a module of another kind than ``cls``.
-            ValueError: for multi-layer, bidirectional or projected modules.
+    @classmethod
+    def torch_options(cls) -> dict[str, Any]:
+        """Constructor options of the map the ``torch.nn`` module computes (GRU: ``reset_after=True``)."""
+        return {}
+
+    @classmethod
+    def rows_for(cls, options: dict[str, Any]) -> int:
+        """Bias rows of a cell with constructor ``options`` (2 only for GRU reset_after)."""
+        return 1
+
+    @classmethod
+    def scheme_options(cls, scheme: str) -> dict[str, Any]:
+        """Constructor options that go with an initialisation scheme (gate function; GRU convention)."""
+        check_scheme(scheme)
+        return {"recurrent_activation": "hard_sigmoid" if scheme == "keras2" else "sigmoid"}
+
+    @classmethod
+    def keras2_bias(cls, rows: int, units: int) -> np.ndarray:
+        """The Keras-2 initial bias (zeros; the LSTM sets its forget block to 1)."""
+        return np.zeros((rows, cls.n_gates * units))
+
+    @classmethod
+    def initial_arrays(cls, *, units: int, input_dim: int, scheme: str, rows: int,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(kernel, recurrent_kernel, bias) of one model in Keras layout, drawn from ``rng``.
+
+        ``"keras2"``: glorot-uniform kernel, orthogonal recurrent kernel, :meth:`keras2_bias`. ``"torch"``: every
+        weight and both bias vectors U(-1/sqrt(units), 1/sqrt(units)), the two biases merged unless ``rows == 2``.
         """
-        from ._convert import from_torch
-
-        cell = from_torch(module, dtype=dtype, device=device)
-        if cls is not Cell and not isinstance(cell, cls):
-            raise TypeError(f"{cls.__name__}.from_torch got a torch module for {cell.kind}")
-        return cell
+        K = cls.n_gates * units
+        if scheme == "keras2":
+            return glorot_uniform(rng, (input_dim, K)), orthogonal(rng, (units, K)), cls.keras2_bias(rows, units)
+        k = 1.0 / np.sqrt(units)
+        kernel = rng.uniform(-k, k, size=(input_dim, K))
+        recurrent = rng.uniform(-k, k, size=(units, K))
+        b = rng.uniform(-k, k, size=(2, K))
+        return kernel, recurrent, b if rows == 2 else b.sum(0, keepdims=True)
 
     @classmethod
     def init(
@@ -194,9 +242,9 @@ class Cell:
         seed: int | Sequence[int] = 0,
         scheme: str = "keras2",
         recurrent_activation: str | None = None,
-        reset_after: bool | None = None,
         dtype: torch.dtype = torch.float32,
         device: Any = None,
+        **options: Any,
     ) -> "Cell":
         """A cell drawn from an initialisation scheme.
 
@@ -206,54 +254,42 @@ class Cell:
             seed: an integer gives a single cell; a sequence of integers a batched one, model ``m`` drawn from
                 ``seed[m]`` exactly as it would be alone.
             scheme: ``"keras2"`` or ``"torch"`` (see :data:`dynlatch.cells.INIT_SCHEMES`).
-            recurrent_activation, reset_after: override the scheme's defaults.
+            recurrent_activation: override the scheme's gate function.
             dtype, device: where the parameters live.
+            options: override the kind's scheme options (GRU: ``reset_after``).
+
+        Raises:
+            ValueError: for an unknown scheme or option, sizes < 1 or an empty seed list.
         """
         check_scheme(scheme)
-        if units < 1 or input_dim < 1:
+        if int(units) < 1 or int(input_dim) < 1:
             raise ValueError(f"units and input_dim must be >= 1; got units={units}, input_dim={input_dim}")
-        opts = default_options(cls.kind, scheme)
+        opts = cls.scheme_options(scheme)
         if recurrent_activation is not None:
             opts["recurrent_activation"] = recurrent_activation
-        if reset_after is not None:
-            if cls.kind != "gru":
-                raise ValueError(f"reset_after applies to GRU only, not {cls.kind}")
-            opts["reset_after"] = bool(reset_after)
+        for key, value in options.items():
+            if value is None:
+                continue
+            if key not in opts:
+                raise ValueError(f"{cls.kind} takes no option {key!r}")
+            opts[key] = type(opts[key])(value)
         batched = not isinstance(seed, (int, np.integer))
         seeds = [int(s) for s in seed] if batched else [int(seed)]
         if not seeds:
             raise ValueError("seed must be an integer or a non-empty sequence of integers")
-        arrays = [
-            initial_arrays(cls.kind, cls.n_gates, units=units, input_dim=input_dim, scheme=scheme,
-                           reset_after=bool(opts.get("reset_after", False)), rng=model_rng(s, INIT_STREAM))
-            for s in seeds
-        ]
+        rows = cls.rows_for(opts)
+        arrays = [cls.initial_arrays(units=int(units), input_dim=int(input_dim), scheme=scheme, rows=rows,
+                                     rng=model_rng(s, INIT_STREAM)) for s in seeds]
         W, U, b = (np.stack(parts) for parts in zip(*arrays))
         cell = cls(W, U, b, batched=True, dtype=dtype, device=device, **opts)
         cell.batched = batched
         return cell
 
-    def to_torch(self) -> torch.nn.Module:
-        """A ``torch.nn.RNN/LSTM/GRU`` (one layer, ``batch_first=True``) computing the same map (single cells).
-
-        Raises:
-            ValueError: for batched cells, hard-sigmoid gates, or GRU with ``reset_after=False``.
-        """
-        from ._convert import to_torch
-
-        return to_torch(self)
-
-    def save(self, path: Any):
-        """Write the cell in Keras layout to a ``.json`` or ``.npz`` file (see :func:`dynlatch.cells.load`)."""
-        from ._io import save
-
-        return save(self, path)
-
     # -- structure -------------------------------------------------------------------------------------------
     @property
     def bias_rows(self) -> int:
         """Rows of the bias: 2 for GRU with ``reset_after`` (input and recurrent bias), else 1."""
-        return 1
+        return self.rows_for(self._options())
 
     @property
     def units(self) -> int:
@@ -269,6 +305,11 @@ class Cell:
         return self.params.kernel.shape[0]
 
     @property
+    def state_dim(self) -> int:
+        """Length of the flattened state (``units`` times the number of state parts; LSTM: 2 units)."""
+        return len(self.state_names) * self.units
+
+    @property
     def dtype(self) -> torch.dtype:
         return self.params.kernel.dtype
 
@@ -277,9 +318,109 @@ class Cell:
         return self.params.kernel.device
 
     def _options(self) -> dict[str, Any]:
-        """Constructor keywords other than the arrays (overridden by GRU for ``reset_after``)."""
+        """Constructor keywords other than the arrays (GRU adds ``reset_after``)."""
         return {"recurrent_activation": self.recurrent_activation}
 
+    def options(self) -> dict[str, Any]:
+        """The constructor options of this cell (gate function; GRU: ``reset_after``)."""
+        return dict(self._options())
+
+    def kernel_code(self) -> int | None:
+        """Code of this cell's compiled fast-path kernel in :mod:`dynlatch._fastpath`; None if it has none (then
+        it trains and evaluates on the torch backend)."""
+        return None
+
+    # -- names -----------------------------------------------------------------------------------------------
+    def _name_table(self) -> dict[str, tuple[int, int, slice]]:
+        """name -> (which array: 0 kernel, 1 recurrent, 2 bias; bias row; column slice)."""
+        n, single = self.units, self.n_gates == 1
+        table: dict[str, tuple[int, int, slice]] = {}
+        for which, prefix, row in ((0, "W", 0), (1, "U", 0), (2, "b", 0), (2, "br", 1)):
+            if row >= self.bias_rows:
+                continue
+            for j, g in enumerate(self.gate_names):
+                table[prefix if single else f"{prefix}_{g}"] = (which, row, slice(j * n, (j + 1) * n))
+        return table
+
+    def param_names(self) -> tuple[str, ...]:
+        """Keras names of the parameter blocks: ``W_g`` (input_dim, units), ``U_g`` (units, units), ``b_g``
+        (units,) for every gate ``g`` (``W, U, b`` for a one-block cell), and ``br_g`` for GRU reset_after's
+        recurrent bias row."""
+        return tuple(self._name_table())
+
+    def block_shape(self, name: str) -> tuple[int, ...]:
+        """Shape of one model's block ``name`` (see :meth:`param_names`)."""
+        which, _, _ = self._lookup(name)
+        return ((self.input_dim, self.units), (self.units, self.units), (self.units,))[which]
+
+    def _lookup(self, name: str) -> tuple[int, int, slice]:
+        table = self._name_table()
+        if name not in table:
+            raise ValueError(f"{self.kind} has no parameter {name!r}; its parameters are {', '.join(table)}")
+        return table[name]
+
+    def _block(self, params: CellParams, name: str) -> Tensor:
+        which, row, cols = self._lookup(name)
+        if which == 2:
+            return params.bias[:, row, cols]
+        return params[which][..., cols]
+
+    def named_params(self) -> dict[str, Tensor]:
+        """Every parameter block by its Keras name, with the model dimension first for a batched cell (without
+        it for a single cell). The blocks are views of the cell's tensors."""
+        out = {name: self._block(self.params, name) for name in self._name_table()}
+        return out if self.batched else {k: v[0] for k, v in out.items()}
+
+    def with_params(self, **values: Any) -> "Cell":
+        """A cell whose named blocks are replaced by ``values``, the others kept.
+
+        Each value is one block (shared by all models), or a stack of blocks with the model dimension first; a
+        block of one element also takes a 1-D array of values, one per model. Per-model values make a batched cell
+        of that many models (a single or one-model cell is repeated): ``cell.with_params(U_c=torch.linspace(-3, 3,
+        512))`` gives 512 models that differ only in ``U_c``. Tensors keep their autograd graph, so gradients with
+        respect to the values flow through the new cell.
+
+        Raises:
+            ValueError: for an unknown name, a shape that fits neither form, inconsistent model counts, or NaN/inf.
+        """
+        blocks: dict[str, Tensor] = {}
+        counts: set[int] = set()
+        for name, value in values.items():
+            shape = self.block_shape(name)
+            t = value if isinstance(value, torch.Tensor) else torch.as_tensor(float_array(value))
+            t = t.to(dtype=self.dtype, device=self.device)
+            if not torch.isfinite(t.detach()).all():
+                raise ValueError(f"{name} contains NaN or inf values")
+            if tuple(t.shape) == shape:
+                blocks[name] = t
+                continue
+            if tuple(t.shape[1:]) != shape:
+                if t.ndim == 1 and int(np.prod(shape)) == 1:
+                    t = t.reshape(-1, *shape)
+                else:
+                    raise ValueError(f"{name} must have shape {shape} (one block) or (models, *{shape}); "
+                                     f"got {tuple(t.shape)}")
+            blocks[name] = t
+            counts.add(t.shape[0])
+        if len(counts) > 1:
+            raise ValueError(f"values give different model counts {sorted(counts)}")
+        M = counts.pop() if counts else self.models
+        if M != self.models and self.models != 1:
+            raise ValueError(f"values give {M} models; the cell has {self.models}")
+        arrays = [p.expand(M, *p.shape[1:]).clone() for p in self.params]
+        for name, t in blocks.items():
+            which, row, cols = self._lookup(name)
+            t = t.expand(M, *self.block_shape(name))
+            if which == 2:
+                arrays[2][:, row, cols] = t
+            else:
+                arrays[which][..., cols] = t
+        new = copy.copy(self)
+        new.params = CellParams(*arrays)
+        new.batched = self.batched or bool(counts) or M != self.models
+        return new
+
+    # -- copies and selections ---------------------------------------------------------------------------------
     def replace(self, params: CellParams) -> "Cell":
         """A copy of this cell that uses ``params`` (same shapes, model dimension first) as they are.
 
@@ -322,25 +463,52 @@ class Cell:
 
     def __repr__(self) -> str:
         m = f"models={self.models}, " if self.batched else ""
-        opts = ", ".join(f"{k}={v!r}" for k, v in self._options().items() if self.kind != "srnn")
+        opts = ", ".join(f"{k}={v!r}" for k, v in self._options().items() if self.n_gates > 1)
         return f"{type(self).__name__}({m}units={self.units}, input_dim={self.input_dim}{', ' if opts else ''}{opts})"
 
     # -- dynamics ----------------------------------------------------------------------------------------------
     @property
-    def gate(self):
+    def gate(self) -> Callable[[Tensor], Tensor]:
         return gate_function(self.recurrent_activation)
 
-    def step_batched(self, state: State, x: Tensor) -> State:
-        """One step with explicit model dimension: state (M, B, n) (LSTM: a pair), x (M, B, D) or (B, D)."""
+    def step_function(self) -> StepFunction:
+        """The kind's single-model step ``f(params, state, x) -> state`` with this cell's options bound.
+
+        ``params`` are one model's :class:`CellParams`; ``state`` (..., units) (a tuple of such for several state
+        parts) and ``x`` (..., input_dim); every axis is counted from the end, so ``torch.func.vmap`` and
+        ``jacrev`` compose with it.
+        """
         raise NotImplementedError
 
+    def batched_params(self) -> CellParams:
+        """The parameters laid out for :meth:`step_function` on model-first states (M, B, ...): the bias gets a
+        broadcast axis, (M, 1, nb, K), so it broadcasts over the batch."""
+        W, U, b = self.params
+        return CellParams(W, U, b.unsqueeze(-3))
+
+    def step_batched(self, state: State, x: Tensor) -> State:
+        """One step with explicit model dimension: state (M, B, n) (several parts: a tuple), x (M, B, D) or (B, D)."""
+        return self.step_function()(self.batched_params(), state, x)
+
     def hidden(self, state: State) -> Tensor:
-        """The hidden output ``h`` of a state (the state itself, or ``h`` of LSTM's ``(h, c)``)."""
-        return state
+        """The hidden output ``h`` of a state (the state itself, or the first part of a tuple state)."""
+        return state[0] if isinstance(state, tuple) else state
 
     def zero_state(self, batch: int) -> State:
-        """The zero state, with model dimension: (M, batch, units) (LSTM: a pair)."""
-        return torch.zeros(self.models, batch, self.units, dtype=self.dtype, device=self.device)
+        """The zero state, with model dimension: (M, batch, units) (a tuple for several state parts)."""
+        parts = tuple(torch.zeros(self.models, batch, self.units, dtype=self.dtype, device=self.device)
+                      for _ in self.state_names)
+        return parts if len(parts) > 1 else parts[0]
+
+    def flatten_state(self, state: State) -> Tensor:
+        """A state as one vector (..., state_dim): its parts concatenated in :attr:`state_names` order (h first)."""
+        return torch.cat(state, dim=-1) if isinstance(state, tuple) else state
+
+    def unflatten_state(self, s: Tensor) -> State:
+        """Inverse of :meth:`flatten_state`."""
+        if len(self.state_names) == 1:
+            return s
+        return tuple(s.split(self.units, dim=-1))
 
     def _in(self, x: Any, ndim: int) -> Tensor:
         x = torch.as_tensor(x, dtype=self.dtype, device=self.device)
@@ -368,8 +536,8 @@ class Cell:
         """Advance one step.
 
         Args:
-            state: (batch, units) for a single cell, (M, batch, units) for a batched one; LSTM takes ``(h, c)``.
-                ``None`` means the zero state.
+            state: (batch, units) for a single cell, (M, batch, units) for a batched one; several state parts (LSTM
+                ``(h, c)``) as a tuple. ``None`` means the zero state.
             x_t: inputs (batch, input_dim); a batched cell also takes per-model inputs (M, batch, input_dim).
 
         Returns:
@@ -395,9 +563,10 @@ class Cell:
         if x.shape[-2] == 0:
             raise ValueError("input sequence has length T = 0")
         s = self.zero_state(x.shape[-3]) if state is None else self._state_in(state)
+        step, params = self.step_function(), self.batched_params()
         hs = []
         for t in range(x.shape[-2]):
-            s = self.step_batched(s, x[..., t, :])
+            s = step(params, s, x[..., t, :])
             hs.append(self.hidden(s))
         h = torch.stack(hs, dim=-2)
         if not self.batched:
@@ -405,5 +574,18 @@ class Cell:
         return (h, self._state_out(s)) if return_state else h
 
 
-def kernel_shape(a: Any) -> tuple[int, ...]:
-    return tuple(np.shape(a.detach().cpu() if isinstance(a, torch.Tensor) else a))
+def stack(cells: Sequence[Cell]) -> Cell:
+    """A batched cell whose models are those of ``cells`` (all of one kind, size and options).
+
+    Raises:
+        ValueError: for an empty list or cells that differ in kind, size or options.
+    """
+    if not cells:
+        raise ValueError("stack needs at least one cell")
+    first = cells[0]
+    for c in cells[1:]:
+        if type(c) is not type(first) or c._options() != first._options() or (c.units, c.input_dim) != (
+                first.units, first.input_dim):
+            raise ValueError("stack needs cells of one kind, size and gate options")
+    params = CellParams(*(torch.cat(parts) for parts in zip(*(c.params for c in cells))))
+    return type(first)(*params, batched=True, **first._options())

@@ -1,8 +1,10 @@
-"""Initialisation schemes: Keras 2 defaults of 2018 and PyTorch defaults (see ``REFERENCES.md``)."""
+"""Initialisation schemes (Keras 2 defaults of 2018 and PyTorch defaults, see ``REFERENCES.md``) and seed streams.
+
+What a scheme draws for each kind is :meth:`dynlatch.cells.Cell.initial_arrays` (the LSTM's forget bias lives with
+the LSTM); this module holds what all kinds share.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -15,16 +17,12 @@ U(-1/sqrt(units), 1/sqrt(units)), sigmoid gates, GRU reset_after=True -- ``torch
 INIT_STREAM, ORDER_STREAM, READOUT_STREAM = 0, 1, 2
 
 
-def default_options(kind: str, scheme: str) -> dict[str, Any]:
-    """Gate nonlinearity (and GRU convention) that go with an initialisation scheme."""
-    check_scheme(scheme)
-    opts: dict[str, Any] = {"recurrent_activation": "hard_sigmoid" if scheme == "keras2" else "sigmoid"}
-    if kind == "gru":
-        opts["reset_after"] = scheme == "torch"
-    return opts
-
-
 def check_scheme(scheme: str) -> str:
+    """Return ``scheme`` if it is known.
+
+    Raises:
+        ValueError: naming the known schemes.
+    """
     if scheme not in INIT_SCHEMES:
         raise ValueError(f"unknown init scheme {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
     return scheme
@@ -45,27 +43,6 @@ def orthogonal(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     u, _, v = np.linalg.svd(a, full_matrices=False)
     q = u if u.shape == shape else v
     return q[: shape[0], : shape[1]]
-
-
-def initial_arrays(
-    kind: str, n_gates: int, *, units: int, input_dim: int, scheme: str, reset_after: bool, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(kernel, recurrent_kernel, bias) of one model in Keras layout, drawn from ``rng``."""
-    K = n_gates * units
-    rows = 2 if kind == "gru" and reset_after else 1
-    if scheme == "keras2":
-        kernel = glorot_uniform(rng, (input_dim, K))
-        recurrent = orthogonal(rng, (units, K))
-        bias = np.zeros((rows, K))
-        if kind == "lstm":
-            bias[:, units : 2 * units] = 1.0  # unit_forget_bias=True
-        return kernel, recurrent, bias
-    k = 1.0 / np.sqrt(units)
-    kernel = rng.uniform(-k, k, size=(input_dim, K))
-    recurrent = rng.uniform(-k, k, size=(units, K))
-    b = rng.uniform(-k, k, size=(2, K))
-    bias = b if rows == 2 else b.sum(0, keepdims=True)  # torch's b_ih + b_hh, merged
-    return kernel, recurrent, bias
 
 
 def model_rng(seed: int, stream: int) -> np.random.Generator:

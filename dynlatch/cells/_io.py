@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from ._base import Cell, float_array
+from ._convert import from_torch_arrays
+from ._registry import CELL_CLASSES, classes_with_gates
 
 KERAS_KEYS = ("kernel", "recurrent_kernel", "bias")
 TORCH_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
@@ -71,32 +73,28 @@ def load(path: str | Path, *, dtype=None, device=None) -> Cell:
         WeightFileError: (a ``ValueError``) for malformed files -- wrong shapes, unknown cell, NaN -- naming the problem.
         FileNotFoundError: if ``path`` does not exist.
     """
-    from . import CELL_CLASSES
-    from ._convert import from_torch_arrays
-
     path = Path(path)
     data = _read(path)
     kind = _scalar(data.get("cell"))
     try:
         if all(k in data for k in KERAS_KEYS):
-            if kind not in CELL_CLASSES:
+            if not isinstance(kind, str) or kind not in CELL_CLASSES:
                 raise WeightFileError(f"{path}: 'cell' must be one of {', '.join(CELL_CLASSES)}; got {kind!r}")
             cls = CELL_CLASSES[kind]
             W, U, b = (_array(path, data, k) for k in KERAS_KEYS)
             batched = W.ndim == 3
-            opts: dict[str, Any] = {"recurrent_activation": str(_scalar(data.get("recurrent_activation", "sigmoid")))}
-            if kind == "gru":
-                opts["reset_after"] = bool(_scalar(data.get("reset_after", b.ndim == (3 if batched else 2))))
-            cell = cls(W, U, b, batched=batched, dtype=dtype, device=device, **opts)
-            return cell
+            stored = {k: _scalar(data[k]) for k in cls.scheme_options("keras2") if k in data}
+            activation = str(stored.pop("recurrent_activation", "sigmoid"))
+            opts = cls.keras_options(b[0] if batched else b, b.shape[-1], **stored)
+            return cls(W, U, b, batched=batched, dtype=dtype, device=device, recurrent_activation=activation, **opts)
         if all(k in data for k in TORCH_KEYS[:2]):
             W_hh = _array(path, data, "weight_hh_l0")
             if W_hh.ndim != 2 or W_hh.shape[1] == 0 or W_hh.shape[0] % W_hh.shape[1]:
                 raise WeightFileError(f"{path}: weight_hh_l0 must be (gates*units, units); got {W_hh.shape}")
-            inferred = {1: "srnn", 3: "gru", 4: "lstm"}.get(W_hh.shape[0] // W_hh.shape[1])
-            if kind is None:
-                kind = inferred
-            if kind not in CELL_CLASSES or kind != inferred:
+            fits = [c.kind for c in classes_with_gates(W_hh.shape[0] // W_hh.shape[1]) if c.torch_modules]
+            if kind is None and len(fits) == 1:
+                kind = fits[0]
+            if kind not in fits:
                 raise WeightFileError(f"{path}: weight_hh_l0 of shape {W_hh.shape} does not fit cell {kind!r}")
             biases = [_array(path, data, k) if k in data else None for k in TORCH_KEYS[2:]]
             return from_torch_arrays(kind, _array(path, data, "weight_ih_l0"), W_hh, *biases, dtype=dtype, device=device)
@@ -113,9 +111,7 @@ def load(path: str | Path, *, dtype=None, device=None) -> Cell:
 def save(cell: Cell, path: str | Path) -> Path:
     """Write ``cell`` in Keras layout to ``path`` (``.json`` or ``.npz``); :func:`load` reads it back exactly."""
     path = Path(path)
-    record: dict[str, Any] = {"cell": cell.kind, **cell.numpy(), "recurrent_activation": cell.recurrent_activation}
-    if cell.kind == "gru":
-        record["reset_after"] = cell.reset_after
+    record: dict[str, Any] = {"cell": cell.kind, **cell.numpy(), **cell.options()}
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".json":
