@@ -1,0 +1,69 @@
+"""Hand-built latches: each holds the sign of the first input through long noisy sequences, and sits where the
+closed forms of REFERENCES say (Bengio 1994's xbar and multiplier for w = 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dynlatch.cells import GRU, LSTM, SRNN, handmade
+
+
+@pytest.mark.parametrize("name", list(handmade.HANDMADE))
+def test_every_handmade_cell_latches_through_noise(name):
+    cell = handmade.HANDMADE[name]()
+    assert not cell.batched and cell.dtype == torch.float64
+    acc = handmade.latching_accuracy(cell, lengths=[5, 200, 201], sigmas=[0.1], n=400, seed=1)
+    assert acc.min() >= 0.99, acc
+
+
+def test_srnn_latch_sits_at_bengios_attractor():
+    cell = handmade.srnn_latch(w=2.0)
+    x = torch.zeros(2, 300, 1, dtype=torch.float64)
+    x[:, 0, 0] = torch.tensor([1.0, -1.0])
+    h = cell.run(x)[:, -1, 0]
+    np.testing.assert_allclose(h.numpy(), [0.958, -0.958], atol=5e-4)  # REFERENCES: w = 2 -> xbar 0.958
+    xbar = h[0].item()
+    assert abs(2.0 * (1 - xbar**2) - 0.166) < 5e-4  # multiplier w (1 - xbar^2)
+
+
+def test_flip_latch_alternates_sign():
+    cell = handmade.srnn_flip_latch(w=-2.0)
+    x = torch.zeros(1, 60, 1, dtype=torch.float64)
+    x[0, 0, 0] = 1.0
+    h = cell.run(x)[0, :, 0].numpy()
+    np.testing.assert_allclose(np.abs(h[-10:]), 0.958, atol=5e-4)
+    assert np.all(np.sign(h[1:]) == -np.sign(h[:-1]))
+
+
+def test_integrator_stores_the_first_input_exactly():
+    cell = handmade.lstm_integrator_latch()
+    g = torch.Generator().manual_seed(0)
+    x = 0.1 * torch.randn(2, 500, 1, generator=g, dtype=torch.float64)
+    x[0, 0, 0] += 1.0
+    x[1, 0, 0] -= 1.0
+    (h, c) = cell.run(x, return_state=True)[1]
+    i0 = min(max(0.2 * (25.0 * x[0, 0, 0].item() + 2.5 - 25.0 * 0.7) + 0.5, 0.0), 1.0)  # hard-sigmoid input gate
+    assert c[0, 0].item() == pytest.approx(i0 * np.tanh(2.0 * x[0, 0, 0].item()), abs=1e-15)
+    assert c[1, 0].item() == 0.0 and h[1, 0].item() == 0.0
+
+
+@pytest.mark.parametrize("make,kind", [(handmade.srnn_latch, SRNN), (handmade.lstm_feedback_latch, LSTM),
+                                       (handmade.gru_latch, GRU)])
+def test_handmade_cells_are_their_kind_with_hard_gates(make, kind):
+    cell = make()
+    assert type(cell) is kind and cell.units == 1 and cell.input_dim == 1
+
+
+def test_bad_constructions_and_inputs_are_refused():
+    with pytest.raises(ValueError, match="w > 1"):
+        handmade.srnn_latch(w=0.5)
+    with pytest.raises(ValueError, match="w < -1"):
+        handmade.srnn_flip_latch(w=2.0)
+    with pytest.raises(ValueError, match="single cell"):
+        handmade.latching_accuracy(SRNN.init(seed=[0, 1]), lengths=[5], sigmas=[0.1])
+    with pytest.raises(ValueError, match="sigmas"):
+        handmade.latching_accuracy(handmade.srnn_latch(), lengths=[5], sigmas=[float("nan")])
+    with pytest.raises(ValueError, match="same h"):
+        handmade.attractor_readout(SRNN.from_keras([[0.0]], [[0.5]], [0.0], dtype=torch.float64), 10)
