@@ -122,3 +122,8 @@ def _writable(folder: Path) -> bool:
         return False
     trial.unlink()
     return True
+
+
+def one_line(text: str) -> str:
+    """``text`` with every non-printable character (newlines, control bytes) escaped, so a message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

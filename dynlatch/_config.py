@@ -31,7 +31,7 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ._checks import CheckError
+from ._checks import CheckError, one_line
 
 Check = Callable[[str, Any], Any]
 _NO_QUICK = object()
@@ -144,7 +144,7 @@ def _parser_for(tp: Any) -> tuple[Callable[[str], Any] | None, str]:
 
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> typing.NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:

@@ -33,4 +33,6 @@ def wilson_interval(successes: int, trials: int, *, z: float = Z95) -> tuple[flo
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the ends (rounding would miss them)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, NoReturn, Sequence
 
 from . import _atomic
+from ._checks import one_line
 
 EXIT_USAGE = 2
 
@@ -23,7 +25,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (``prog: error: ...``) and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def analysis_parser(name: str, description: str) -> ArgumentParser:
@@ -59,7 +61,7 @@ def csv_list(kind: type, choices: Sequence[str] | None = None):
 
 def fail(prog: str, message: str) -> NoReturn:
     """Print one line to stderr and exit with code 2."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
+    print(f"{prog}: error: {one_line(message)}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
 
 
@@ -111,6 +113,13 @@ def run_flags(name: str):
     return add
 
 
+@functools.lru_cache(maxsize=32)
+def _analysis_parser(cls: type, name: str, description: str) -> argparse.ArgumentParser:
+    from ._config import build_parser
+
+    return build_parser(cls, prog=f"dynlatch run {name}", description=description, extra=run_flags(name))
+
+
 def parse_config(cls: type, name: str, description: str, argv: Sequence[str] | None):
     """Parse an analysis' command line into its config (``cls``, see :mod:`dynlatch._config`) and the run flags.
 
@@ -121,10 +130,10 @@ def parse_config(cls: type, name: str, description: str, argv: Sequence[str] | N
         (config, args): args has ``quick``, ``out`` (a :class:`~pathlib.Path`) and ``quiet``.
     """
     from ._checks import CheckError, out_dir
-    from ._config import build_parser, config_from_args
+    from ._config import config_from_args
 
     prog = f"dynlatch run {name}"
-    args = build_parser(cls, prog=prog, description=description, extra=run_flags(name)).parse_args(argv)
+    args = _analysis_parser(cls, name, description).parse_args(argv)
     try:
         args.out = out_dir("--out", args.out)
         config = config_from_args(cls, args, quick=args.quick)
