@@ -9,7 +9,7 @@ from dynlatch._config import provenance
 from dynlatch.scripting import fail, parse_config, save_figure, write_csv, write_summary
 from dynlatch.sweep import (
     SweepConfig, SweepLockedError, SweepSettingsError, lock_folder, plot_success, run_success_sweep,
-    summarise_success, sweep_seconds,
+    summarise_success, sweep_seconds, write_weights,
 )
 
 NAME = "latching-sweep"
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = time.perf_counter() - t0
             groups = summarise_success(rows, threshold=config.threshold)
             write_csv(rows, args.out / "runs.csv")
+            write_weights(config, args.out)  # every model's initial and final weights, matched by (cell, T, repeat)
             summary = {"config": config.as_dict(), "provenance": provenance(), "threshold": config.threshold,
                        "models": len(rows), "train_seconds": sweep_seconds(config, args.out),
                        "compile_seconds": sweep_seconds(config, args.out, field="compile_seconds"),

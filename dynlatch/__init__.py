@@ -7,8 +7,9 @@ from ._activations import GATE_ACTIVATIONS  # noqa: E402
 from ._model import READOUTS, Model  # noqa: E402
 from ._train import BACKENDS, TrainResult, train  # noqa: E402
 from .cells import GRU, LSTM, SRNN, Cell  # noqa: E402
+from .sweep import read_sweep  # noqa: E402
 
 __all__ = [
     "BACKENDS", "GATE_ACTIVATIONS", "GRU", "LSTM", "READOUTS", "SRNN", "Cell", "Model", "TrainResult", "cells",
-    "scripting", "sweep", "tasks", "train",
+    "read_sweep", "scripting", "sweep", "tasks", "train",
 ]

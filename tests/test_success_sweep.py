@@ -92,25 +92,32 @@ def test_interrupt_after_first_shard_then_resume(tmp_path, monkeypatch, clean):
     real = sweep.train_shard
     calls = []
 
-    def interrupted(config, cell, T, data=None):
+    def interrupted(config, cell, T, data=None, **kw):
         if calls:
             raise KeyboardInterrupt
         calls.append((cell, T))
-        return real(config, cell, T, data)
+        return real(config, cell, T, data, **kw)
 
     monkeypatch.setattr(sweep, "train_shard", interrupted)
     assert cli(["run", "latching-sweep", *TINY, "--out", str(tmp_path)]) == 130
     assert len(shard_files(tmp_path)) == 1
     recomputed = []
 
-    def counting(config, cell, T, data=None):
+    def counting(config, cell, T, data=None, **kw):
         recomputed.append((cell, T))
-        return real(config, cell, T, data)
+        return real(config, cell, T, data, **kw)
 
     monkeypatch.setattr(sweep, "train_shard", counting)
     assert cli(["run", "latching-sweep", *TINY, "--out", str(tmp_path)]) == 0
     assert calls[0] not in recomputed and len(recomputed) == 3
     assert (tmp_path / "runs.csv").read_bytes() == (clean / "runs.csv").read_bytes()
+
+
+def assert_same_weights(a, b):
+    with np.load(a / "weights.npz", allow_pickle=False) as za, np.load(b / "weights.npz", allow_pickle=False) as zb:
+        assert sorted(za.files) == sorted(zb.files)
+        for k in za.files:
+            np.testing.assert_array_equal(za[k], zb[k], err_msg=k)
 
 
 def _stat(paths):
@@ -140,7 +147,7 @@ def test_sigkill_mid_sweep_then_resume_recomputes_only_the_unfinished(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("phase", ["train#2", "shard#3", "runs.csv", "figure#2", "summary.json"])
+@pytest.mark.parametrize("phase", ["train#2", "shard#3", "runs.csv", "weights", "figure#2", "summary.json"])
 def test_kill_in_every_phase_then_rerun_gives_the_same_runs_csv(tmp_path, clean, phase):
     out = tmp_path / "out"
     assert run_forked(["run", "latching-sweep", *TINY, "--out", str(out)], DYNLATCH_KILL_AT=phase) == -signal.SIGKILL
@@ -151,6 +158,7 @@ def test_kill_in_every_phase_then_rerun_gives_the_same_runs_csv(tmp_path, clean,
     assert cli(["run", "latching-sweep", *TINY, "--out", str(out)]) == 0
     assert {k: v for k, v in _stat(shard_files(out)).items() if k in before} == before
     assert (out / "runs.csv").read_bytes() == (clean / "runs.csv").read_bytes()
+    assert_same_weights(out, clean)
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name and p.parent.name == "shards"]
 
 
@@ -244,3 +252,58 @@ def test_settings_carry_the_resolved_backend_and_device():
     assert SweepConfig().settings()["backend"] == "numba" and SweepConfig().settings()["device"] == "cpu"
     assert SweepConfig(backend="torch", device="cpu").settings()["backend"] == "torch"
     assert "threshold" not in SweepConfig().settings()
+
+
+# -- the trained models: weights.npz and read_sweep ------------------------------------------------------------
+TINY_CONFIG = SweepConfig(cells=("srnn", "lstm"), lengths=(3, 5), repeats=2, n=100, epochs=1, backend="torch")
+
+
+def test_weights_are_matched_to_runs_csv_and_rebuild_models_that_score_the_recorded_accuracy(clean):
+    res = dynlatch.read_sweep(clean)
+    assert [(r["cell"], r["T"], r["repeat"]) for r in res.rows] == [
+        (r["cell"], int(r["T"]), int(r["repeat"])) for r in read_csv(clean / "runs.csv")]
+    for cell in TINY_CONFIG.cells:
+        for T in TINY_CONFIG.lengths:
+            rows, final = res.models(cell, T=T, dtype=torch.float32)
+            assert len(rows) == 2 and final.cell.kind == cell and final.models == 2
+            # oracle: the rebuilt final models, evaluated afresh on the sweep's validation data, score what runs.csv says
+            data = dynlatch.sweep.sweep_data(TINY_CONFIG, T)
+            loss, correct = final.losses(data.x_val, data.y_val)
+            np.testing.assert_array_equal(correct.numpy() / len(data.y_val), [r["val_acc"] for r in rows])
+            np.testing.assert_allclose(loss.numpy(), [r["val_loss"] for r in rows], rtol=1e-5)
+            # and the initial models are the seeds' fresh initialisation
+            _, initial = res.models(cell, T=T, stage="initial")
+            fresh = dynlatch.Model.init(cell, seeds=[r["seed"] for r in rows], dtype=torch.float64)
+            for p, q in zip(initial.parameters(), fresh.parameters()):
+                torch.testing.assert_close(p, q.float().double(), rtol=0, atol=0)
+
+
+def test_read_sweep_selects_failed_or_succeeded_models(clean):
+    res = dynlatch.read_sweep(clean)
+    for succeeded in (True, False):
+        rows, model = res.models("lstm", succeeded=succeeded)
+        expected = [r for r in res.rows if r["cell"] == "lstm" and (r["val_acc"] >= 0.9) == succeeded]
+        assert rows == expected and (model is None) == (not rows)
+        if rows:
+            assert model.models == len(rows) and model.cell.models == len(rows)
+    assert res.models("gru") == ([], None)
+
+
+def test_keeping_weights_does_not_change_the_numbers():
+    plain = train_shard(TINY_CONFIG, "lstm", 3)
+    rows, weights = train_shard(TINY_CONFIG, "lstm", 3, with_weights=True)
+    assert rows == plain and set(weights) == {"initial", "final"}
+    assert np.array(weights["final"]["kernel"]).shape == (2, 1, 4)  # (M, D, 4 gates x 1 unit)
+
+
+def test_read_sweep_names_a_missing_or_damaged_file(clean, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(clean, copy)
+    (copy / "weights.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="weights.npz"):
+        dynlatch.read_sweep(copy)
+    (copy / "weights.npz").unlink()
+    with pytest.raises(ValueError, match="weights.npz is missing"):
+        dynlatch.read_sweep(copy)

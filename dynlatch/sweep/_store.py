@@ -62,7 +62,7 @@ def shard_path(key: dict[str, Any], *, out_dir: str | Path, settings: dict[str, 
 
 
 def _content_digest(shard: dict[str, Any]) -> str:
-    return _digest({k: shard[k] for k in ("format", "key", "settings", "rows", "seconds", "compile_seconds")})
+    return _digest({k: shard[k] for k in ("format", "key", "settings", "rows", "extra", "seconds", "compile_seconds")})
 
 
 # -- locking ---------------------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def _damage(shard: Any, key: dict[str, Any], settings: dict[str, Any]) -> str | 
     """What is wrong with a parsed shard, or None if it is sound."""
     if not isinstance(shard, dict):
         return f"expected a JSON object, found {type(shard).__name__}"
-    missing = {"format", "key", "settings", "rows", "seconds", "compile_seconds", "digest"} - set(shard)
+    missing = {"format", "key", "settings", "rows", "extra", "seconds", "compile_seconds", "digest"} - set(shard)
     if missing:
         return f"missing field(s) {', '.join(sorted(missing))}"
     if shard["format"] != SHARD_FORMAT:
@@ -131,8 +131,9 @@ def read_shard(key: dict[str, Any], *, out_dir: str | Path, settings: dict[str, 
                warn: bool = True) -> dict[str, Any] | None:
     """The checkpoint of shard ``key`` under ``settings``, or None if it is missing or damaged.
 
-    A checkpoint is ``{"format", "key", "settings", "rows", "seconds", "compile_seconds", "digest"}``; ``seconds`` is
-    the compute time without the one-off compile time (``compile_seconds``).
+    A checkpoint is ``{"format", "key", "settings", "rows", "extra", "seconds", "compile_seconds", "digest"}``;
+    ``extra`` is what ``compute`` returned beside the rows (None if nothing), ``seconds`` the compute time without the
+    one-off compile time (``compile_seconds``).
 
     Warns:
         DamagedShardWarning: naming the file and the problem, if it exists but cannot be trusted.
@@ -200,7 +201,8 @@ def run_shards(
 
     Args:
         keys: one dict per shard (what it computes); also written into its checkpoint.
-        compute: the rows of one shard; a row may carry NaN/inf (a diverged run) -- it is recorded, not raised.
+        compute: the rows of one shard (a row may carry NaN/inf, a diverged run: it is recorded, not raised), or a
+            pair ``(rows, extra)`` where ``extra`` is any JSON-able payload kept in the checkpoint (e.g. weights).
         out_dir: where ``sweep.json``, ``.lock`` and ``shards/`` live.
         settings: everything else the results depend on (backend and device included); must match an existing
             ``sweep.json``, and name the shard files.
@@ -230,9 +232,11 @@ def run_shards(
                     if warm is not None:
                         warm(key)
                     t1 = time.perf_counter()
-                    shard_rows = _canonical(compute(key))
-                    shard = {"format": SHARD_FORMAT, "key": key, "settings": settings, "rows": shard_rows,
-                             "seconds": time.perf_counter() - t1, "compile_seconds": t1 - t0}
+                    result = compute(key)
+                    shard_rows, extra = result if isinstance(result, tuple) else (result, None)
+                    shard = {"format": SHARD_FORMAT, "key": key, "settings": settings, "rows": _canonical(shard_rows),
+                             "extra": _canonical(extra), "seconds": time.perf_counter() - t1,
+                             "compile_seconds": t1 - t0}
                     shard["digest"] = _content_digest(shard)
                     _atomic.write_json(shard_path(key, out_dir=out, settings=settings), shard, role="shard")
                 rows.extend(shard["rows"])

@@ -126,12 +126,26 @@ def sweep_data(config: SweepConfig, T: int) -> tasks.Dataset:
                            seed=derive_seed(c.seed, DATA_STREAM, T))
 
 
-def train_shard(config: SweepConfig, cell: str, T: int, data: tasks.Dataset | None = None) -> list[Row]:
-    """Train the ``repeats`` models of one (cell, T) shard and return their tidy rows."""
+PARAM_NAMES: tuple[str, ...] = ("kernel", "recurrent_kernel", "bias", "W_out", "b_out")
+"""A model's arrays as kept in shards and ``weights.npz``: the cell's Keras-layout kernel (M, D, K), recurrent kernel
+(M, n, K) and bias (M, nb, K), and the read-out weight (M, n, C) and bias (M, C)."""
+
+
+def model_arrays(model: Model) -> dict[str, list]:
+    """The parameters of ``model`` by :data:`PARAM_NAMES`, as float64 nested lists (exact for float32 and float64)."""
+    tensors = (*model.cell.params, model.weight, model.bias)
+    return {name: t.detach().cpu().double().numpy().tolist() for name, t in zip(PARAM_NAMES, tensors)}
+
+
+def train_shard(config: SweepConfig, cell: str, T: int, data: tasks.Dataset | None = None, *,
+                with_weights: bool = False) -> list[Row] | tuple[list[Row], dict[str, Any]]:
+    """Train the ``repeats`` models of one (cell, T) shard and return their tidy rows (and, ``with_weights``, the
+    models' initial and final parameters ``{"initial": model_arrays(...), "final": ...}``)."""
     c = config
     data = data or sweep_data(c, T)
     seeds = [derive_seed(c.seed, T, r) for r in range(c.repeats)]
     model = Model.init(cell, seeds=seeds, units=c.hidden, input_dim=data.input_dim, init=c.init, readout=c.readout)
+    initial = model_arrays(model) if with_weights else None
     result = train(model, data, epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, clip_norm=c.clip_norm,
                    backend=c.backend, device=c.device)
     _faults.point("train")
@@ -144,6 +158,8 @@ def train_shard(config: SweepConfig, cell: str, T: int, data: tasks.Dataset | No
             "val_loss": float(result.final("val_loss")[r]), "train_loss": float(result.final("train_loss")[r]),
             "epochs_run": int(result.epochs_run[r]), "diverged": bool(result.diverged[r]),
         })
+    if with_weights:
+        return rows, {"initial": initial, "final": model_arrays(result.model)}
     return rows
 
 
@@ -167,7 +183,7 @@ def run_success_sweep(config: SweepConfig, out_dir: str | Path, *, progress: boo
         dynlatch.sweep.SweepLockedError: if another process is running a sweep in ``out_dir``.
     """
     data = functools.lru_cache(maxsize=1)(lambda T: sweep_data(config, T))  # shards are T-major: one build per T
-    compute = lambda key: train_shard(config, key["cell"], key["T"], data(key["T"]))  # noqa: E731
+    compute = lambda key: train_shard(config, key["cell"], key["T"], data(key["T"]), with_weights=True)  # noqa: E731
     warm = lambda key: warm_up(config, key["cell"])  # noqa: E731
     return run_shards(shard_keys(config), compute, out_dir=out_dir, settings=config.settings(), warm=warm,
                       progress=progress, desc=f"{config.task} sweep")
