@@ -223,7 +223,8 @@ def summarise_success(rows: Sequence[Row], *, threshold: float = 0.9) -> list[di
 
 
 def plot_success(summary: Sequence[dict[str, Any]], *, title: str = "") -> Any:
-    """Success frequency and mean val accuracy (+- 1 s.d.) versus T, one curve per cell; returns the figure."""
+    """Success frequency (with its Wilson 95% band) and mean val accuracy (+- 1 s.d.) versus T, one curve per cell;
+    returns the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,9 +235,12 @@ def plot_success(summary: Sequence[dict[str, Any]], *, title: str = "") -> Any:
         label = g["cell"].upper() + ("" if len({s["init"] for s in summary}) == 1 else f" ({g['init']})")
         color = CELL_COLORS.get(g["cell"])
         ax1.plot(g["T"], g["success_frequency"], "o-", ms=3, color=color, label=label)
+        if "success_ci95" in g:
+            lo, hi = zip(*g["success_ci95"])
+            ax1.fill_between(g["T"], lo, hi, color=color, alpha=0.15, lw=0)
         ax2.errorbar(g["T"], g["val_acc_mean"], yerr=g["val_acc_std"], fmt="o-", ms=3, capsize=2, color=color,
                      label=label)
-    ax1.set(xlabel="sequence length T", ylabel="success frequency", ylim=(-0.03, 1.03))
+    ax1.set(xlabel="sequence length T", ylabel="success frequency (band: Wilson 95%)", ylim=(-0.03, 1.03))
     ax2.set(xlabel="sequence length T", ylabel="final validation accuracy", ylim=(0.0, 1.03))
     ax2.axhline(0.5, color="0.7", lw=0.8, ls=":")
     for ax in (ax1, ax2):
