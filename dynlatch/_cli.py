@@ -6,8 +6,8 @@
 
 ``NAME`` is a script's module name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
 Scripts are found by import: the wheel installs ``analyses/`` and ``benchmarks/`` as the packages
-``dynlatch._analyses`` and ``dynlatch._benchmarks`` (``package-dir`` in pyproject.toml); in a checkout that is not
-installed they are the top-level packages ``analyses`` and ``benchmarks`` (the checkout root on ``sys.path``).
+``dynlatch._analyses`` and ``dynlatch._benchmarks`` (``package-dir`` in pyproject.toml); run from a checkout (its root
+on ``sys.path``) they are that checkout's top-level packages ``analyses`` and ``benchmarks``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.resources
+import importlib.util
 import pkgutil
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from .scripting import EXIT_USAGE
@@ -26,13 +28,22 @@ PACKAGES = {"analyses": ("dynlatch._analyses", "analyses"), "benchmarks": ("dynl
 
 
 def script_package(folder: str) -> ModuleType | None:
-    """The package holding the ``folder`` scripts (``analyses`` or ``benchmarks``): installed, else the checkout's."""
-    for name in PACKAGES[folder]:
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name is None or not name.startswith(e.name):
-                raise  # the package exists but an import inside it failed: show that, not "no scripts"
+    """The package holding the ``folder`` scripts (``analyses`` or ``benchmarks``).
+
+    From a checkout whose root is on ``sys.path`` (``dynlatch/`` beside ``analyses/``) that checkout's top-level
+    package wins, so a source tree never runs another tree's scripts through an editable install's mapping; otherwise
+    the installed ``dynlatch._analyses`` / ``dynlatch._benchmarks``.
+    """
+    installed, checkout = PACKAGES[folder]
+    beside = Path(__file__).resolve().parent.parent / folder
+    spec = importlib.util.find_spec(checkout)
+    if spec is not None and spec.origin and Path(spec.origin).resolve().parent == beside.resolve():
+        return importlib.import_module(checkout)
+    try:
+        return importlib.import_module(installed)
+    except ModuleNotFoundError as e:
+        if e.name is None or not installed.startswith(e.name):
+            raise  # the package exists but an import inside it failed: show that, not "no scripts"
     return None
 
 

@@ -215,7 +215,10 @@ def git_commit(package_dir: Path | None = None) -> str | None:
     """The commit of the git checkout this package runs from (``-dirty`` if tracked files changed), or None when it
     runs from an installed copy or git is missing."""
     pkg = (Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent).resolve()
-    git = lambda *a: subprocess.run(["git", "-C", str(pkg), *a], capture_output=True, text=True, timeout=5)  # noqa: E731
+
+    def git(*a: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(pkg), *a], capture_output=True, text=True, timeout=5)
+
     try:
         top = git("rev-parse", "--show-toplevel")
         if top.returncode != 0 or (Path(top.stdout.strip()) / pkg.name).resolve() != pkg:

@@ -3,7 +3,7 @@ checks, --quick, provenance, and hypothesis fuzzing of the latching sweep's flag
 
 import math
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,8 @@ def test_each_field_is_a_flag_with_its_type_default_and_quick_value():
         parse(["--hidden", "1"])
 
 
-@pytest.mark.parametrize("argv, flag", [(["--size", "0"], "--size"), (["--r", "nan"], "--r"), (["--names", "c"], "--names")])
+@pytest.mark.parametrize("argv, flag", [(["--size", "0"], "--size"), (["--r", "nan"], "--r"),
+                                        (["--names", "c"], "--names")])
 def test_check_errors_name_the_flag_on_the_command_line_and_the_field_in_the_library(argv, flag):
     with pytest.raises(_checks.CheckError) as e:
         parse(argv)
@@ -126,7 +127,8 @@ VALID = {  # flag -> (independent predicate on the text, strategy of mostly-sens
     "--split": (lambda t: t in ("correct", "keras-tail"), st.sampled_from(["correct", "keras-tail", "random"])),
     "--readout": (lambda t: t in ("softmax", "sigmoid"), st.sampled_from(["softmax", "sigmoid", "tanh"])),
     "--backend": (lambda t: t in ("auto", "torch", "numba"), st.sampled_from(["auto", "torch", "numba", "jax"])),
-    "--device": (lambda t: t in ("cpu", "cpu:0") or t.strip().lower() == "none", st.sampled_from(["cpu", "none", "cpu:0", "nonsense", "gpu"])),
+    "--device": (lambda t: t in ("cpu", "cpu:0") or t.strip().lower() == "none",
+                 st.sampled_from(["cpu", "none", "cpu:0", "nonsense", "gpu"])),
 }
 
 

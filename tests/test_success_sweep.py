@@ -57,7 +57,7 @@ def run_forked(argv, **env):
 @pytest.mark.slow
 def test_quick_grid_end_to_end(tmp_path, capsys):
     assert cli(["run", "latching-sweep", "--quick", "--backend", "torch", "--lens", "5", "--repeats", "3",
-                "--out", str(tmp_path), "--quiet"]) == 0
+                "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
     rows = read_csv(tmp_path / "runs.csv")
     assert len(rows) == 3 * 1 * 3  # three cells x one length x three repeats, --quick's n
     assert {r["cell"] for r in rows} == {"srnn", "lstm", "gru"}
@@ -190,10 +190,11 @@ def test_other_settings_in_the_same_folder_exit_2(clean, capsys):
 BAD = [
     (["--lens", "0,5"], "--lens"), (["--repeats", "0"], "--repeats"), (["--cells", "lstm,xyz"], "--cells"),
     (["--task", "copy"], "--task"), (["--lens", "five"], "--lens"), (["--bogus"], "--bogus"),
-    (["--task", "bit-relay", "--lens", "1"], "--lens"), (["--clip", "-1"], "--clip"), (["--threshold", "2"], "--threshold"),
-    (["--noise", "inf"], "--noise"), (["--noise", "nan"], "--noise"), (["--noise", "-0.1"], "--noise"),
-    (["--seed", "-1"], "--seed"), (["--lr", "inf"], "--lr"), (["--lr", "0"], "--lr"), (["--device", "nonsense"], "--device"),
-    (["--backend", "numba", "--device", "meta"], "--device"), (["--n", "3"], "--n"), (["--cells", "srnn,srnn"], "--cells"),
+    (["--task", "bit-relay", "--lens", "1"], "--lens"), (["--clip", "-1"], "--clip"),
+    (["--threshold", "2"], "--threshold"), (["--noise", "inf"], "--noise"), (["--noise", "nan"], "--noise"),
+    (["--noise", "-0.1"], "--noise"), (["--seed", "-1"], "--seed"), (["--lr", "inf"], "--lr"), (["--lr", "0"], "--lr"),
+    (["--device", "nonsense"], "--device"), (["--backend", "numba", "--device", "meta"], "--device"),
+    (["--n", "3"], "--n"), (["--cells", "srnn,srnn"], "--cells"),
     (["--lens", "5,5"], "--lens"), (["--epochs", "1.5"], "--epochs"),
 ]
 
@@ -266,7 +267,7 @@ def test_weights_are_matched_to_runs_csv_and_rebuild_models_that_score_the_recor
         for T in TINY_CONFIG.lengths:
             rows, final = res.models(cell, T=T, dtype=torch.float32)
             assert len(rows) == 2 and final.cell.kind == cell and final.models == 2
-            # oracle: the rebuilt final models, evaluated afresh on the sweep's validation data, score what runs.csv says
+            # oracle: the rebuilt final models, evaluated afresh on the sweep's validation data, score as runs.csv says
             data = dynlatch.sweep.sweep_data(TINY_CONFIG, T)
             loss, correct = final.losses(data.x_val, data.y_val)
             np.testing.assert_array_equal(correct.numpy() / len(data.y_val), [r["val_acc"] for r in rows])
