@@ -50,7 +50,10 @@ def number(name: str, value: Any, *, above: float | None = None, at_least: float
               f"<= {at_most:g}" if at_most is not None else "", f"< {below:g}" if below is not None else ""]
     wanted = "a finite number" + "".join(f" {b}" if i == 0 else f" and {b}"
                                          for i, b in enumerate(b for b in bounds if b))
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond the float range
+        v = math.inf
     if (not math.isfinite(v) or (above is not None and not v > above) or (at_least is not None and not v >= at_least)
             or (at_most is not None and not v <= at_most) or (below is not None and not v < below)):
         raise CheckError(name, f"must be {wanted}; got {value!r}")
