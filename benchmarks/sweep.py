@@ -37,7 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import dynlatch
-from dynlatch import SweepConfig, read_shard, run_success_sweep, shard_keys, tasks, train_shard
+from dynlatch import tasks
+from dynlatch.sweep import SweepConfig, read_shard, run_success_sweep, shard_keys, warm_up as warm_kernels
 from dynlatch.scripting import ArgumentParser, write_csv, write_summary
 
 
@@ -158,11 +159,10 @@ class DynlatchRun(NamedTuple):
 
 
 def warm_up(config: SweepConfig) -> float:
-    """Compile (or load from cache) the numba kernels on a tiny shard per cell; return seconds."""
-    tiny = replace(config, lengths=(2,), repeats=2, epochs=1, n=40)
+    """Compile (or load from cache) the numba kernels for the sweep's signature, once per cell; return seconds."""
     t0 = time.perf_counter()
     for cell in config.cells:
-        train_shard(tiny, cell, 2)
+        warm_kernels(config, cell)
     return time.perf_counter() - t0
 
 
@@ -170,7 +170,7 @@ def shard_timings(sweep_dir: Path, config: SweepConfig, n_train: int) -> list[di
     """Per-shard timing rows from the compute times recorded in the shard checkpoints."""
     rows = []
     for key in shard_keys(config):
-        shard = read_shard(key, out_dir=sweep_dir)
+        shard = read_shard(key, out_dir=sweep_dir, settings=config.settings())
         rows.append(timing_row("dynlatch", key["cell"], int(key["T"]), n_train, models=config.repeats,
                                epochs=config.epochs, seconds=shard["seconds"]))
     return rows

@@ -4,76 +4,91 @@
     dynlatch run NAME [--quick] [--out DIR] [--seed S] [analysis flags]
     dynlatch bench NAME [flags]
 
-``NAME`` is a script's file name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
-Scripts are found in the checkout this package was installed from, or under ``$DYNLATCH_HOME``, or in the current
-directory.
+``NAME`` is a script's module name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
+Scripts are found by import: the wheel installs ``analyses/`` and ``benchmarks/`` as the packages
+``dynlatch._analyses`` and ``dynlatch._benchmarks`` (``package-dir`` in pyproject.toml); run from a checkout (its root
+on ``sys.path``) they are that checkout's top-level packages ``analyses`` and ``benchmarks``.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.resources
 import importlib.util
-import os
+import pkgutil
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from .scripting import EXIT_USAGE
 
 USAGE = "usage: dynlatch {list | run NAME [flags] | bench NAME [flags]}  (dynlatch run NAME --help for flags)"
+PACKAGES = {"analyses": ("dynlatch._analyses", "analyses"), "benchmarks": ("dynlatch._benchmarks", "benchmarks")}
 
 
-def _roots() -> list[Path]:
-    roots = [Path(os.environ["DYNLATCH_HOME"])] if "DYNLATCH_HOME" in os.environ else []
-    return roots + [Path(__file__).resolve().parent.parent, Path.cwd()]
+def script_package(folder: str) -> ModuleType | None:
+    """The package holding the ``folder`` scripts (``analyses`` or ``benchmarks``).
 
-
-def script_dir(folder: str) -> Path | None:
-    """The first ``folder`` (``analyses`` or ``benchmarks``) found under the search roots."""
-    for root in _roots():
-        if (root / folder).is_dir():
-            return root / folder
+    From a checkout whose root is on ``sys.path`` (``dynlatch/`` beside ``analyses/``) that checkout's top-level
+    package wins, so a source tree never runs another tree's scripts through an editable install's mapping; otherwise
+    the installed ``dynlatch._analyses`` / ``dynlatch._benchmarks``.
+    """
+    installed, checkout = PACKAGES[folder]
+    beside = Path(__file__).resolve().parent.parent / folder
+    spec = importlib.util.find_spec(checkout)
+    if spec is not None and spec.origin and Path(spec.origin).resolve().parent == beside.resolve():
+        return importlib.import_module(checkout)
+    try:
+        return importlib.import_module(installed)
+    except ModuleNotFoundError as e:
+        if e.name is None or not installed.startswith(e.name):
+            raise  # the package exists but an import inside it failed: show that, not "no scripts"
     return None
 
 
-def scripts(folder: str) -> dict[str, Path]:
-    """Scripts in ``folder`` by command name."""
-    d = script_dir(folder)
-    if d is None:
+def scripts(folder: str) -> dict[str, str]:
+    """Module names of the scripts in ``folder`` by command name."""
+    package = script_package(folder)
+    if package is None:
         return {}
-    return {p.stem.replace("_", "-"): p for p in sorted(d.glob("*.py")) if not p.name.startswith("_")}
+    return {m.name.replace("_", "-"): f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+            if not m.name.startswith("_") and not m.ispkg}
 
 
-def summary_line(path: Path) -> str:
-    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+def summary_line(module: str) -> str:
+    """The first docstring line of a script module, read without importing it."""
+    package, _, name = module.rpartition(".")
+    source = importlib.resources.files(package).joinpath(f"{name}.py").read_text()
+    doc = ast.get_docstring(ast.parse(source)) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
 def _run_script(folder: str, name: str, argv: list[str]) -> int:
     available = scripts(folder)
     if name not in available:
-        known = ", ".join(available) or f"none (no {folder}/ folder found; set DYNLATCH_HOME to the checkout)"
+        known = ", ".join(available) or f"none (no {folder} package found)"
         what = {"analyses": "analysis", "benchmarks": "benchmark"}[folder]
         print(f"dynlatch: error: unknown {what} {name!r}; known: {known}", file=sys.stderr)
         return EXIT_USAGE
-    path = available[name]
-    spec = importlib.util.spec_from_file_location(f"dynlatch_{folder}_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
-    spec.loader.exec_module(module)
+    module = importlib.import_module(available[name])
     return int(module.main(argv) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv:
+        print(f"dynlatch: error: no command; {USAGE}", file=sys.stderr)
+        return EXIT_USAGE
+    if argv[0] in ("-h", "--help"):
         print(USAGE)
         print(__doc__.split("\n\n", 2)[-1].strip())
-        return 0 if argv else EXIT_USAGE
+        return 0
     command, rest = argv[0], argv[1:]
     if command == "list":
         for folder, verb in (("analyses", "run"), ("benchmarks", "bench")):
-            for name, path in scripts(folder).items():
-                print(f"{verb:5} {name:24} {summary_line(path)}")
+            for name, module in scripts(folder).items():
+                print(f"{verb:5} {name:24} {summary_line(module)}")
         return 0
     if command in ("run", "bench"):
         if not rest or rest[0].startswith("-"):

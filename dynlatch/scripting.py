@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import io
 import json
 import sys
 from pathlib import Path
 from typing import Any, Iterable, NoReturn, Sequence
+
+from . import _atomic
+from ._checks import one_line
 
 EXIT_USAGE = 2
 
@@ -20,7 +25,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (``prog: error: ...``) and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def analysis_parser(name: str, description: str) -> ArgumentParser:
@@ -56,38 +61,82 @@ def csv_list(kind: type, choices: Sequence[str] | None = None):
 
 def fail(prog: str, message: str) -> NoReturn:
     """Print one line to stderr and exit with code 2."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
+    print(f"{prog}: error: {one_line(message)}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
 
 
 def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> Path:
-    """Write tidy rows (same keys in every row) to ``path``."""
+    """Write tidy rows (same keys in every row) to ``path``, atomically (a temporary file, then a rename)."""
     rows = list(rows)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        if rows:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-    return path
+    buf = io.StringIO(newline="")
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return _atomic.write_text(path, buf.getvalue(), role=path.name)
 
 
 def write_summary(summary: dict[str, Any], out_dir: Path) -> Path:
-    """Write ``summary.json`` (headline numbers the paper reads)."""
+    """Write ``summary.json`` (headline numbers the paper reads), atomically."""
     path = Path(out_dir) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
-    return path
+    return _atomic.write_text(path, json.dumps(summary, indent=2, allow_nan=True) + "\n", role="summary.json")
 
 
 def save_figure(fig: Any, out_dir: Path, stem: str) -> list[Path]:
-    """Save a matplotlib figure as ``stem.pdf`` and ``stem.png`` and close it."""
+    """Save a matplotlib figure as ``stem.pdf`` and ``stem.png`` (each atomically) and close it."""
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.pdf", out_dir / f"{stem}.png"]
-    fig.savefig(paths[0], bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight", dpi=150)
-    plt.close(fig)
+    try:
+        for path, fmt, extra in ((paths[0], "pdf", {}), (paths[1], "png", {"dpi": 150})):
+            with _atomic.atomic_path(path, role="figure") as tmp:
+                fig.savefig(tmp, format=fmt, bbox_inches="tight", **extra)
+    finally:
+        plt.close(fig)
     return paths
+
+
+def run_flags(name: str):
+    """Adds the flags every analysis takes besides its config's: --quick, --out, --quiet."""
+
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--quick", action="store_true", help="CI-sized run (about a minute); flags given win")
+        p.add_argument("--out", type=Path, default=Path("results") / name,
+                       help="output folder (default: %(default)s)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    return add
+
+
+@functools.lru_cache(maxsize=32)
+def _analysis_parser(cls: type, name: str, description: str) -> argparse.ArgumentParser:
+    from ._config import build_parser
+
+    return build_parser(cls, prog=f"dynlatch run {name}", description=description, extra=run_flags(name))
+
+
+def parse_config(cls: type, name: str, description: str, argv: Sequence[str] | None):
+    """Parse an analysis' command line into its config (``cls``, see :mod:`dynlatch._config`) and the run flags.
+
+    Everything is validated here, before anything is written: a bad value ends the program with one line on stderr
+    naming the flag and exit code 2.
+
+    Returns:
+        (config, args): args has ``quick``, ``out`` (a :class:`~pathlib.Path`) and ``quiet``.
+    """
+    from ._checks import CheckError, out_dir
+    from ._config import config_from_args
+
+    prog = f"dynlatch run {name}"
+    args = _analysis_parser(cls, name, description).parse_args(argv)
+    try:
+        args.out = out_dir("--out", args.out)
+        config = config_from_args(cls, args, quick=args.quick)
+    except CheckError as e:
+        fail(prog, str(e))
+    return config, args

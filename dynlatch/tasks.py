@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _checks
+
 SPLITS: tuple[str, ...] = ("correct", "keras-tail")
 TASKS: tuple[str, ...] = ("latching", "bit-relay")
 
@@ -44,23 +46,22 @@ def validation_size(n: int, val_fraction: float) -> int:
     Raises:
         ValueError: if either split would hold fewer than 2 sequences.
     """
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction}")
+    _checks.number("val_fraction", val_fraction, above=0, below=1)
+    n = _checks.integer("n", n, minimum=4)
     n_val = n - int(n * (1.0 - val_fraction))
     if n_val < 2 or n - n_val < 2:
-        raise ValueError(f"n={n} with val_fraction={val_fraction} leaves fewer than 2 sequences in a split")
+        raise _checks.CheckError("n", f"with val_fraction={val_fraction} leaves fewer than 2 sequences in a split; "
+                                      f"got {n}")
     return n_val
 
 
-def _check(*, length: int, n: int, noise: float, val_fraction: float, split: str, min_length: int) -> None:
-    if length < min_length:
-        raise ValueError(f"sequence length T must be >= {min_length}; got {length}")
-    if n < 4:
-        raise ValueError(f"n must be >= 4 sequences; got {n}")
-    if not noise >= 0 or not np.isfinite(noise):
-        raise ValueError(f"noise must be a finite standard deviation >= 0; got {noise}")
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+def _check(*, length: int, n: int, noise: float, val_fraction: float, split: str, min_length: int,
+           seed: int) -> None:
+    _checks.integer("length", length, minimum=min_length)
+    _checks.integer("n", n, minimum=4)
+    _checks.number("noise", noise, at_least=0)
+    _checks.choice("split", split, SPLITS)
+    _checks.seed("seed", seed)
     validation_size(n, val_fraction)
 
 
@@ -100,7 +101,7 @@ def latching(
     Raises:
         ValueError: for impossible settings, naming the parameter.
     """
-    _check(length=length, n=n, noise=noise, val_fraction=val_fraction, split=split, min_length=1)
+    _check(length=length, n=n, noise=noise, val_fraction=val_fraction, split=split, min_length=1, seed=seed)
     rng = np.random.default_rng(seed)
     y = np.zeros(n, dtype=np.int64)
     y[: n // 2] = 1
@@ -119,7 +120,7 @@ def bit_relay(
     Arguments, return value and errors as :func:`latching`; ``length`` must be >= 2. The four sign combinations are
     balanced (label-1 sequences first in generation order).
     """
-    _check(length=length, n=n, noise=noise, val_fraction=val_fraction, split=split, min_length=2)
+    _check(length=length, n=n, noise=noise, val_fraction=val_fraction, split=split, min_length=2, seed=seed)
     rng = np.random.default_rng(seed)
     y = np.zeros(n, dtype=np.int64)
     y[: n // 2] = 1
@@ -139,4 +140,4 @@ def make_task(task: str, **kw) -> Dataset:
         return latching(**kw)
     if task == "bit-relay":
         return bit_relay(**kw)
-    raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    raise _checks.CheckError("task", f"must be one of {', '.join(TASKS)}; got {task!r}")

@@ -1,28 +1,86 @@
-"""The dynlatch command: list, run, bench, and one-line errors with exit code 2."""
+"""The dynlatch command (dynlatch._cli): list, run, bench, one-line errors with exit code 2, scripts found by import
+and shipped in the wheel."""
 
+import shutil
 import subprocess
 import sys
+import tomllib
+import zipfile
+from pathlib import Path
 
 import pytest
 
-from dynlatch._cli import main as cli, scripts
+import dynlatch
+from dynlatch._cli import main as cli, script_package, scripts
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_list_names_every_analysis_with_a_line(capsys):
+def test_list_names_every_analysis_and_benchmark_with_its_docstring_line(capsys):
     assert cli(["list"]) == 0
     out = capsys.readouterr().out
-    for name in scripts("analyses"):
-        line = next(l for l in out.splitlines() if f" {name} " in l)
-        assert len(line.split(None, 2)) == 3  # verb, name, description
+    expected = {("run", p.stem.replace("_", "-")) for p in (ROOT / "analyses").glob("[!_]*.py")}
+    expected |= {("bench", p.stem.replace("_", "-")) for p in (ROOT / "benchmarks").glob("[!_]*.py")}
+    listed = {tuple(line.split(None, 2)[:2]) for line in out.splitlines()}
+    assert listed == expected
+    first = (ROOT / "analyses" / "latching_sweep.py").read_text().split('"""')[1].splitlines()[0]
+    assert any(line.endswith(first) for line in out.splitlines())
+
+
+def test_scripts_are_found_by_import_not_by_path():
+    assert scripts("analyses")["latching-sweep"].endswith("analyses.latching_sweep")
+    assert script_package("benchmarks").__name__ in ("dynlatch._benchmarks", "benchmarks")
 
 
 @pytest.mark.parametrize("argv", [["frobnicate"], ["run"], ["run", "no-such-analysis"], ["bench", "no-such"], []])
 def test_errors_are_one_line_with_exit_code_2(argv, capsys):
     assert cli(argv) == 2
-    captured = capsys.readouterr()
-    assert len(captured.err.strip().splitlines()) <= 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error" in err  # a message, not silence
 
 
-def test_installed_console_script_runs():
-    done = subprocess.run([sys.executable, "-m", "dynlatch._cli", "list"], capture_output=True, text=True)
+def test_the_module_entry_point_lists_from_a_checkout():
+    done = subprocess.run([sys.executable, "-m", "dynlatch._cli", "list"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0 and "latching-sweep" in done.stdout
+
+
+def test_every_subpackage_is_declared_in_pyproject():
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "dynlatch").rglob("__init__.py")}
+    assert on_disk | {"dynlatch._analyses", "dynlatch._benchmarks"} == set(setup["packages"])
+    assert setup["package-dir"] == {"dynlatch._analyses": "analyses", "dynlatch._benchmarks": "benchmarks"}
+
+
+@pytest.mark.slow
+def test_a_built_wheel_lists_and_runs_analyses_without_the_checkout(tmp_path):
+    """Build the wheel from a copy of the sources, unpack it as pip would into a target folder, and run the console
+    entry point from elsewhere: the scripts come from the wheel (dynlatch._analyses), not from any folder on disk."""
+    src = tmp_path / "src"
+    src.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc")
+    for name in ("pyproject.toml", "README.md", "dynlatch", "analyses", "benchmarks"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=ignore)
+        else:
+            shutil.copy(ROOT / name, src / name)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                           str(tmp_path / "dist"), str(src)], capture_output=True, text=True)
+    if done.returncode != 0 and "No module named" in done.stderr:
+        pytest.skip(f"cannot build wheels here: {done.stderr.strip().splitlines()[-1]}")
+    assert done.returncode == 0, done.stderr
+    (wheel,) = (tmp_path / "dist").glob("dynlatch-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        assert {"dynlatch/_analyses/latching_sweep.py", "dynlatch/_benchmarks/sweep.py"} <= names
+        z.extractall(tmp_path / "site")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = ("import sys, dynlatch, dynlatch._cli as c\n"
+            "assert dynlatch.__file__.startswith(sys.argv[1]), dynlatch.__file__\n"
+            "assert c.main(['list']) == 0\n"
+            "c.main(['run', 'latching-sweep', '--help'])\n")
+    env = {"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True,
+                          cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "run   latching-sweep" in done.stdout and "bench sweep" in done.stdout and "--lens" in done.stdout

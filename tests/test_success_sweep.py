@@ -1,21 +1,26 @@
-"""The latching sweep end to end: the --quick grid, the bug split, resume after interruption and after a kill."""
+"""The latching sweep end to end (dynlatch.sweep._success and analyses/latching_sweep.py): the --quick grid, the bug
+split, resume after an interruption, after SIGKILL mid-sweep and after a kill in every phase, two runs racing on one
+folder, and validation of every flag before anything is written."""
 
 import csv
 import json
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
+import torch
 
 import dynlatch
-from dynlatch import SweepConfig, summarise_success
 from dynlatch._cli import main as cli
+from dynlatch.sweep import SweepConfig, read_shard, shard_keys, summarise_success, train_shard
 
-TINY = ["--cells", "srnn,lstm", "--lens", "3,6", "--repeats", "3", "--n", "200", "--epochs", "2", "--quiet"]
+# tiny and on the torch backend (no numba compile): 2 cells x 2 lengths x 2 repeats, 100 sequences, 1 epoch
+TINY = ["--cells", "srnn,lstm", "--lens", "3,5", "--repeats", "2", "--n", "100", "--epochs", "1", "--quiet",
+        "--backend", "torch"]
+FORK = multiprocessing.get_context("fork")
 
 
 def read_csv(path):
@@ -23,111 +28,283 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+def shard_files(out):
+    return sorted((out / "shards").glob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """The uninterrupted tiny run every fault test is compared with."""
+    out = tmp_path_factory.mktemp("clean")
+    assert cli(["run", "latching-sweep", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def _child(argv, env):
+    os.environ.update(env)
+    torch.set_num_threads(1)
+    raise SystemExit(cli(argv))
+
+
+def run_forked(argv, **env):
+    """Run the CLI in a forked child (torch already imported: no start-up cost); returns its exit code (-9: SIGKILL)."""
+    p = FORK.Process(target=_child, args=(argv, env))
+    p.start()
+    p.join(120)
+    return p.exitcode
+
+
+@pytest.mark.slow
 def test_quick_grid_end_to_end(tmp_path, capsys):
-    assert cli(["run", "latching-sweep", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
+    assert cli(["run", "latching-sweep", "--quick", "--backend", "torch", "--lens", "5", "--repeats", "3",
+                "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
     rows = read_csv(tmp_path / "runs.csv")
-    cfg = SweepConfig()
-    assert len(rows) == len(cfg.cells) * 3 * 8  # three cells x three lengths x eight repeats
+    assert len(rows) == 3 * 1 * 3  # three cells x one length x three repeats, --quick's n
     assert {r["cell"] for r in rows} == {"srnn", "lstm", "gru"}
     summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["n"] == 2000 and summary["config"]["lengths"] == [5]  # --quick n; given flags win
+    assert {"dynlatch", "git_commit", "torch", "numba", "numpy", "python", "machine"} <= set(summary["provenance"])
     for g in summary["groups"]:
-        assert g["T"] == [5, 20, 50]
-        assert all(0.0 <= s <= 1.0 for s in g["success_frequency"])
-        # success frequency recomputed independently from runs.csv
-        for T, s in zip(g["T"], g["success_frequency"]):
+        for T, s, (lo, hi) in zip(g["T"], g["success_frequency"], g["success_ci95"]):
             accs = [float(r["val_acc"]) for r in rows if r["cell"] == g["cell"] and int(r["T"]) == T]
-            assert s == pytest.approx(np.mean(np.array(accs) >= 0.9))
+            assert s == pytest.approx(np.mean(np.array(accs) >= 0.9))  # recomputed from runs.csv
+            assert lo <= s <= hi
     for ext in ("pdf", "png"):
         assert (tmp_path / f"success_vs_length.{ext}").stat().st_size > 1000
-    assert "figure:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "figure:" in out and "of compilation" in out
 
 
 def test_keras_tail_split_reproduces_the_bug(tmp_path):
-    """With the question's split every validation label is 0, so a model predicting one class scores 0 or 1."""
-    data = dynlatch.tasks.latching(length=5, n=200, split="keras-tail")
+    """With the question's split every validation label is 0, so each model's val accuracy is 0 or 1 and equals the
+    fraction of validation sequences it assigns to class 0 -- checked against the torch model itself."""
+    data = dynlatch.tasks.latching(length=5, n=100, split="keras-tail")
     assert set(data.y_val.tolist()) == {0}
-    assert cli(["run", "latching-sweep", *TINY, "--split", "keras-tail", "--out", str(tmp_path)]) == 0
-    assert {r["split"] for r in read_csv(tmp_path / "runs.csv")} == {"keras-tail"}
+    cfg = SweepConfig(cells=("srnn",), lengths=(5,), repeats=2, n=100, epochs=1, split="keras-tail", backend="torch")
+    rows = train_shard(cfg, "srnn", 5)
+    for r in rows:
+        assert r["split"] == "keras-tail" and r["val_acc"] in (0.0, 1.0)
 
 
-def test_interrupt_after_first_shard_then_resume(tmp_path, monkeypatch):
-    import dynlatch._success_sweep as sweep
+def test_interrupt_after_first_shard_then_resume(tmp_path, monkeypatch, clean):
+    import dynlatch.sweep._success as sweep
 
     real = sweep.train_shard
     calls = []
 
-    def interrupted(config, cell, T, data=None):
+    def interrupted(config, cell, T, data=None, **kw):
         if calls:
             raise KeyboardInterrupt
         calls.append((cell, T))
-        return real(config, cell, T, data)
+        return real(config, cell, T, data, **kw)
 
     monkeypatch.setattr(sweep, "train_shard", interrupted)
-    assert cli(["run", "latching-sweep", *TINY, "--out", str(tmp_path / "a")]) == 130
-    assert len(list((tmp_path / "a" / "shards").glob("*.json"))) == 1
-
+    assert cli(["run", "latching-sweep", *TINY, "--out", str(tmp_path)]) == 130
+    assert len(shard_files(tmp_path)) == 1
     recomputed = []
 
-    def counting(config, cell, T, data=None):
+    def counting(config, cell, T, data=None, **kw):
         recomputed.append((cell, T))
-        return real(config, cell, T, data)
+        return real(config, cell, T, data, **kw)
 
     monkeypatch.setattr(sweep, "train_shard", counting)
-    assert cli(["run", "latching-sweep", *TINY, "--out", str(tmp_path / "a")]) == 0
-    assert calls[0] not in recomputed and len(recomputed) == 3
-    assert cli(["run", "latching-sweep", *TINY, "--out", str(tmp_path / "b")]) == 0
-    assert read_csv(tmp_path / "a" / "runs.csv") == read_csv(tmp_path / "b" / "runs.csv")
-
-
-def test_killed_run_resumes_to_the_same_results(tmp_path):
-    out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "dynlatch._cli", "run", "latching-sweep", *TINY, "--lens", "3,6,9,12,15,18",
-           "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None and not list((out / "shards").glob("*.json")):
-        time.sleep(0.05)
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert subprocess.run(cmd).returncode == 0
-    assert cli(["run", "latching-sweep", *TINY, "--lens", "3,6,9,12,15,18", "--out", str(tmp_path / "clean")]) == 0
-    assert read_csv(out / "runs.csv") == read_csv(tmp_path / "clean" / "runs.csv")
-
-
-def test_other_settings_in_the_same_folder_exit_2(tmp_path, capsys):
     assert cli(["run", "latching-sweep", *TINY, "--out", str(tmp_path)]) == 0
+    assert calls[0] not in recomputed and len(recomputed) == 3
+    assert (tmp_path / "runs.csv").read_bytes() == (clean / "runs.csv").read_bytes()
+
+
+def assert_same_weights(a, b):
+    with np.load(a / "weights.npz", allow_pickle=False) as za, np.load(b / "weights.npz", allow_pickle=False) as zb:
+        assert sorted(za.files) == sorted(zb.files)
+        for k in za.files:
+            np.testing.assert_array_equal(za[k], zb[k], err_msg=k)
+
+
+def _stat(paths):
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths}
+
+
+@pytest.mark.slow
+def test_sigkill_mid_sweep_then_resume_recomputes_only_the_unfinished(tmp_path):
+    out = tmp_path / "killed"
+    argv = ["run", "latching-sweep", *TINY, "--lens", "3,4,5", "--out", str(out)]
+    proc = FORK.Process(target=_child, args=(argv, {}))
+    proc.start()
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.exitcode is None and not shard_files(out):
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(30)
+    assert proc.exitcode == -signal.SIGKILL  # it was killed, not finished
+    done = shard_files(out)
+    assert 1 <= len(done) < 6 and not (out / "runs.csv").exists()  # mid-sweep
+    before = _stat(done)
+    assert cli(argv) == 0
+    assert {k: v for k, v in _stat(shard_files(out)).items() if k in before} == before  # finished ones not rewritten
+    assert len(shard_files(out)) == 6
+    assert cli([*argv[:-1], str(tmp_path / "clean")]) == 0
+    assert (out / "runs.csv").read_bytes() == (tmp_path / "clean" / "runs.csv").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["train#2", "shard#3", "runs.csv", "weights", "figure#2", "summary.json"])
+def test_kill_in_every_phase_then_rerun_gives_the_same_runs_csv(tmp_path, clean, phase):
+    out = tmp_path / "out"
+    assert run_forked(["run", "latching-sweep", *TINY, "--out", str(out)], DYNLATCH_KILL_AT=phase) == -signal.SIGKILL
+    assert not (out / "summary.json").exists()
+    if phase.startswith("train") or phase.startswith("shard"):
+        assert 1 <= len(shard_files(out)) < 4 and not (out / "runs.csv").exists()
+    before = _stat(shard_files(out))
+    assert cli(["run", "latching-sweep", *TINY, "--out", str(out)]) == 0
+    assert {k: v for k, v in _stat(shard_files(out)).items() if k in before} == before
+    assert (out / "runs.csv").read_bytes() == (clean / "runs.csv").read_bytes()
+    assert_same_weights(out, clean)
+    assert not [p for p in out.rglob("*") if ".tmp-" in p.name and p.parent.name == "shards"]
+
+
+@pytest.mark.slow
+def test_two_runs_racing_on_one_folder_both_finish_or_one_is_refused(tmp_path, clean):
+    out = tmp_path / "out"
+    argv = ["run", "latching-sweep", *TINY, "--out", str(out)]
+    procs = [FORK.Process(target=_child, args=(argv, {})) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    codes = sorted(p.exitcode for p in procs)
+    assert codes in ([0, 0], [0, 2]), codes
+    assert (out / "runs.csv").read_bytes() == (clean / "runs.csv").read_bytes()
+    cfg = SweepConfig(cells=("srnn", "lstm"), lengths=(3, 5), repeats=2, n=100, epochs=1, backend="torch")
+    for key in shard_keys(cfg):
+        assert read_shard(key, out_dir=out, settings=cfg.settings()) is not None  # every shard sound
+
+
+def test_other_settings_in_the_same_folder_exit_2(clean, capsys):
     with pytest.raises(SystemExit) as e:
-        cli(["run", "latching-sweep", *TINY, "--lr", "0.01", "--out", str(tmp_path)])
+        cli(["run", "latching-sweep", *TINY, "--lr", "0.01", "--out", str(clean)])
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "lr" in err
 
 
-@pytest.mark.parametrize("flags", [["--lens", "0,5"], ["--repeats", "0"], ["--cells", "lstm,xyz"], ["--task", "copy"],
-                                   ["--lens", "five"], ["--bogus"], ["--task", "bit-relay", "--lens", "1"],
-                                   ["--clip", "-1"], ["--threshold", "2"]])
-def test_bad_flags_get_one_line_and_exit_2(flags, tmp_path, capsys):
+BAD = [
+    (["--lens", "0,5"], "--lens"), (["--repeats", "0"], "--repeats"), (["--cells", "lstm,xyz"], "--cells"),
+    (["--task", "copy"], "--task"), (["--lens", "five"], "--lens"), (["--bogus"], "--bogus"),
+    (["--task", "bit-relay", "--lens", "1"], "--lens"), (["--clip", "-1"], "--clip"),
+    (["--threshold", "2"], "--threshold"), (["--noise", "inf"], "--noise"), (["--noise", "nan"], "--noise"),
+    (["--noise", "-0.1"], "--noise"), (["--seed", "-1"], "--seed"), (["--lr", "inf"], "--lr"), (["--lr", "0"], "--lr"),
+    (["--device", "nonsense"], "--device"), (["--backend", "numba", "--device", "meta"], "--device"),
+    (["--n", "3"], "--n"), (["--cells", "srnn,srnn"], "--cells"),
+    (["--lens", "5,5"], "--lens"), (["--epochs", "1.5"], "--epochs"),
+]
+
+
+@pytest.mark.parametrize("flags, flag", BAD, ids=[" ".join(f) for f, _ in BAD])
+def test_bad_flags_get_one_line_naming_the_flag_exit_2_and_write_nothing(flags, flag, tmp_path, capsys):
+    out = tmp_path / "out"
     with pytest.raises(SystemExit) as e:
-        cli(["run", "latching-sweep", *flags, "--out", str(tmp_path)])
+        cli(["run", "latching-sweep", *flags, "--out", str(out)])
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "error" in err
+    assert len(err.splitlines()) == 1 and "error" in err and flag in err, err
+    assert not out.exists() and os.listdir(tmp_path) == []
 
 
-def test_summary_counts_diverged_runs_as_failures():
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_refused_before_anything_is_written(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli(["run", "latching-sweep", "--device", "cuda", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and "--device" in err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["file", "under a file", "read-only"])
+def test_an_unusable_out_is_refused(where, tmp_path, capsys):
+    f = tmp_path / "f"
+    f.write_text("keep me")
+    out = {"file": f, "under a file": f / "sub", "read-only": "/proc/dynlatch-out"}[where]
+    with pytest.raises(SystemExit) as e:
+        cli(["run", "latching-sweep", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and "--out" in err
+    assert f.read_text() == "keep me" and os.listdir(tmp_path) == ["f"]
+
+
+def test_summary_counts_diverged_runs_as_failures_with_a_wilson_interval():
     rows = [{"task": "latching", "cell": "lstm", "init": "keras2", "split": "correct", "hidden": 1, "T": 5,
              "val_acc": a, "diverged": d} for a, d in [(1.0, False), (0.95, False), (float("nan"), True), (0.5, False)]]
     (g,) = summarise_success(rows, threshold=0.9)
-    assert g["success_frequency"] == [0.5] and g["n_diverged"] == [1] and g["n"] == [4]
+    assert g["success_frequency"] == [0.5] and g["n_diverged"] == [1] and g["n"] == [4] and g["n_success"] == [2]
     assert g["val_acc_mean"][0] == pytest.approx(np.mean([1.0, 0.95, 0.5]))
+    lo, hi = g["success_ci95"][0]  # Wilson 2/4 by hand: 0.5 -+ 1.96/1.9604 * sqrt(0.0625 + 0.0600) = (0.150, 0.850)
+    assert (lo, hi) == pytest.approx((0.15003, 0.84997), abs=1e-4)
 
 
 def test_cells_share_data_and_seeds_per_length():
     """Paired design: every cell at (T, repeat) gets the same model seed and data."""
-    from dynlatch import train_shard
-
-    cfg = SweepConfig(lengths=(4,), repeats=2, n=40, epochs=1)
+    cfg = SweepConfig(lengths=(4,), repeats=2, n=40, epochs=1, backend="torch")
     a, b = train_shard(cfg, "srnn", 4), train_shard(cfg, "gru", 4)
     assert [r["seed"] for r in a] == [r["seed"] for r in b] and a[0]["data_seed"] == b[0]["data_seed"]
     assert a[0]["seed"] != a[1]["seed"]
+
+
+def test_settings_carry_the_resolved_backend_and_device():
+    assert SweepConfig().settings()["backend"] == "numba" and SweepConfig().settings()["device"] == "cpu"
+    assert SweepConfig(backend="torch", device="cpu").settings()["backend"] == "torch"
+    assert "threshold" not in SweepConfig().settings()
+
+
+# -- the trained models: weights.npz and read_sweep ------------------------------------------------------------
+TINY_CONFIG = SweepConfig(cells=("srnn", "lstm"), lengths=(3, 5), repeats=2, n=100, epochs=1, backend="torch")
+
+
+def test_weights_are_matched_to_runs_csv_and_rebuild_models_that_score_the_recorded_accuracy(clean):
+    res = dynlatch.read_sweep(clean)
+    assert [(r["cell"], r["T"], r["repeat"]) for r in res.rows] == [
+        (r["cell"], int(r["T"]), int(r["repeat"])) for r in read_csv(clean / "runs.csv")]
+    for cell in TINY_CONFIG.cells:
+        for T in TINY_CONFIG.lengths:
+            rows, final = res.models(cell, T=T, dtype=torch.float32)
+            assert len(rows) == 2 and final.cell.kind == cell and final.models == 2
+            # oracle: the rebuilt final models, evaluated afresh on the sweep's validation data, score as runs.csv says
+            data = dynlatch.sweep.sweep_data(TINY_CONFIG, T)
+            loss, correct = final.losses(data.x_val, data.y_val)
+            np.testing.assert_array_equal(correct.numpy() / len(data.y_val), [r["val_acc"] for r in rows])
+            np.testing.assert_allclose(loss.numpy(), [r["val_loss"] for r in rows], rtol=1e-5)
+            # and the initial models are the seeds' fresh initialisation
+            _, initial = res.models(cell, T=T, stage="initial")
+            fresh = dynlatch.Model.init(cell, seeds=[r["seed"] for r in rows], dtype=torch.float64)
+            for p, q in zip(initial.parameters(), fresh.parameters()):
+                torch.testing.assert_close(p, q.float().double(), rtol=0, atol=0)
+
+
+def test_read_sweep_selects_failed_or_succeeded_models(clean):
+    res = dynlatch.read_sweep(clean)
+    for succeeded in (True, False):
+        rows, model = res.models("lstm", succeeded=succeeded)
+        expected = [r for r in res.rows if r["cell"] == "lstm" and (r["val_acc"] >= 0.9) == succeeded]
+        assert rows == expected and (model is None) == (not rows)
+        if rows:
+            assert model.models == len(rows) and model.cell.models == len(rows)
+    assert res.models("gru") == ([], None)
+
+
+def test_keeping_weights_does_not_change_the_numbers():
+    plain = train_shard(TINY_CONFIG, "lstm", 3)
+    rows, weights = train_shard(TINY_CONFIG, "lstm", 3, with_weights=True)
+    assert rows == plain and set(weights) == {"initial", "final"}
+    assert np.array(weights["final"]["kernel"]).shape == (2, 1, 4)  # (M, D, 4 gates x 1 unit)
+
+
+def test_read_sweep_names_a_missing_or_damaged_file(clean, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(clean, copy)
+    (copy / "weights.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="weights.npz"):
+        dynlatch.read_sweep(copy)
+    (copy / "weights.npz").unlink()
+    with pytest.raises(ValueError, match="weights.npz is missing"):
+        dynlatch.read_sweep(copy)

@@ -139,5 +139,5 @@ def test_bit_relay_needs_two_steps_and_unknown_task():
     with pytest.raises(ValueError, match="length"):
         tasks.bit_relay(length=1, n=100)
     tasks.latching(length=1, n=100)  # a one-step latch is allowed
-    with pytest.raises(ValueError, match="unknown task"):
+    with pytest.raises(ValueError, match="task must be one of"):
         tasks.make_task("adding", length=5)

@@ -1,0 +1,132 @@
+"""The one set of input checks, with one wording, shared by the tasks, the trainer's callers and the analysis configs.
+
+Each check returns the (normalised) value or raises :class:`CheckError`, a ``ValueError`` whose message names the
+argument (``"noise must be a finite number >= 0; got inf"``). A command line reports the same problem under the flag's
+name (``"--noise must be ..."``) by re-labelling ``err.name`` (see :mod:`dynlatch._config`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Sequence
+
+
+class CheckError(ValueError):
+    """An impossible value: ``name`` is the argument, ``problem`` what is wrong with it (``"must be >= 1; got 0"``)."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name} {problem}")
+        self.name, self.problem = name, problem
+
+    def relabel(self, name: str) -> "CheckError":
+        """The same problem reported under another name (e.g. the command-line flag)."""
+        return CheckError(name, self.problem)
+
+
+def integer(name: str, value: Any, *, minimum: int | None = None) -> int:
+    """An integer (not a bool, not a float) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise CheckError(name, f"must be an integer; got {value!r}")
+    if minimum is not None and value < minimum:
+        raise CheckError(name, f"must be an integer >= {minimum}; got {value}")
+    return int(value)
+
+
+def seed(name: str, value: Any) -> int:
+    """A seed: an integer >= 0 (negative seeds are rejected, as numpy's SeedSequence rejects them)."""
+    return integer(name, value, minimum=0)
+
+
+def number(name: str, value: Any, *, above: float | None = None, at_least: float | None = None,
+           at_most: float | None = None, below: float | None = None) -> float:
+    """A finite real number within the given bounds (NaN and +-inf are always rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise CheckError(name, f"must be a number; got {value!r}")
+    bounds = [f"> {above:g}" if above is not None else "", f">= {at_least:g}" if at_least is not None else "",
+              f"<= {at_most:g}" if at_most is not None else "", f"< {below:g}" if below is not None else ""]
+    wanted = "a finite number" + "".join(f" {b}" if i == 0 else f" and {b}"
+                                         for i, b in enumerate(b for b in bounds if b))
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond the float range
+        v = math.inf
+    if (not math.isfinite(v) or (above is not None and not v > above) or (at_least is not None and not v >= at_least)
+            or (at_most is not None and not v <= at_most) or (below is not None and not v < below)):
+        raise CheckError(name, f"must be {wanted}; got {value!r}")
+    return v
+
+
+def choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """One of ``choices``."""
+    if value not in choices:
+        raise CheckError(name, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value
+
+
+def distinct(name: str, values: Sequence[Any]) -> tuple:
+    """A non-empty sequence without repeated values."""
+    values = tuple(values)
+    if not values:
+        raise CheckError(name, "must hold at least one value; got none")
+    repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
+    if repeated:
+        raise CheckError(name, f"must not repeat a value; {', '.join(map(str, repeated))} appear(s) twice")
+    return values
+
+
+def device(name: str, value: Any) -> str | None:
+    """A torch device that exists on this machine (None = the CPU); returned as its canonical string."""
+    if value is None:
+        return None
+    import torch
+
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, TypeError, ValueError):
+        raise CheckError(name, f"must be a torch device such as cpu or cuda:0; got {value!r}") from None
+    available = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
+                 "mps": lambda: getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+    if not available.get(dev.type, lambda: False)():
+        raise CheckError(name, f"{value} is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise CheckError(name, f"{value} is not available on this machine ({torch.cuda.device_count()} CUDA devices)")
+    return str(dev)
+
+
+def out_dir(name: str, value: Any) -> Path:
+    """A folder that is, or can be created as, a writable directory; nothing is created here."""
+    path = Path(value)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        what = "names" if probe == path else f"lies under {str(probe)!r}, which is"
+        raise CheckError(name, f"{what} a file, not a folder: {str(path)!r}" if probe == path
+                         else f"{what} a file, not a folder")
+    if not _writable(probe):
+        raise CheckError(name, f"cannot be written: {str(probe)!r} is read-only")
+    return path
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, then removed: os.access says yes to root everywhere)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    trial = folder / f".dynlatch-write-test-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        trial.touch(exist_ok=False)
+    except OSError:
+        return False
+    trial.unlink()
+    return True
+
+
+def one_line(text: str) -> str:
+    """``text`` with every non-printable character (newlines, control bytes) escaped, so a message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
