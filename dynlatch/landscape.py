@@ -1,0 +1,547 @@
+r"""Loss landscapes: whole 2-D surfaces evaluated as one batched program, and Pascanu et al.'s cliff located exactly.
+
+Pascanu, Mikolov & Bengio (2013, Fig. 6) drew the loss of the one-unit map ``x_t = w sigmoid(x_{t-1}) + b``,
+``x_0 = 0.5``, ``E = (sigmoid(x_T) - 0.7)^2`` at ``T = 50`` over ``(w, b)``: a plateau cut by a wall where the gradient
+explodes. They argued that crossing a boundary between basins of attraction is sufficient for such a wall, and a
+bifurcation neither necessary nor sufficient. Here each grid point is one model of a batched map, so a 512 x 512
+surface with its gradient is a single tensor program; and, since at ``T = 50`` the wall is far thinner than any grid
+spacing, :func:`pascanu_wall` locates it by 1-D root finding across it instead of reading it off the grid.
+
+Closed forms used as overlays (REFERENCES; derivation in :mod:`dynlatch.symbolic` where present):
+
+* fixed points ``x* = w s(x*) + b``, ``s`` the logistic sigmoid; multiplier ``w s'(x*)``;
+* the fold curve (multiplier +1), parametrised by the fixed point: ``w = 1 / s'(x*)``, ``b = x* - w s(x*)``; two
+  stable fixed points coexist between its two branches (``w > 4``);
+* the basin boundary through ``x_0``: in the bistable region the unstable middle fixed point separates the basins,
+  and it equals ``x_0`` exactly when ``b = x_0 - w s(x_0)`` with ``w s'(x_0) > 1``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from scipy.optimize import brentq
+
+from . import _checks
+from ._checks import CheckError
+from ._config import Config, option
+
+PASCANU = {"x0": 0.5, "target": 0.7, "steps": 50}
+"""Pascanu et al. (2013), Fig. 6: initial state, target of sigmoid(x_T), number of steps."""
+
+
+# -- the map -----------------------------------------------------------------------------------------------------
+def pascanu_final_state(w: torch.Tensor, b: torch.Tensor, *, steps: int = 50, x0: float = 0.5) -> torch.Tensor:
+    """``x_T`` of ``x_t = w sigmoid(x_{t-1}) + b`` from ``x_0`` for arrays of ``(w, b)`` (broadcast together)."""
+    x = torch.full(torch.broadcast_shapes(w.shape, b.shape), float(x0), dtype=w.dtype, device=w.device)
+    for _ in range(int(steps)):
+        x = w * torch.sigmoid(x) + b
+    return x
+
+
+def pascanu_loss(w: torch.Tensor, b: torch.Tensor, *, steps: int = 50, x0: float = 0.5,
+                 target: float = 0.7) -> torch.Tensor:
+    """``E = (sigmoid(x_T) - target)^2`` of Pascanu's map, elementwise over ``(w, b)``."""
+    return (torch.sigmoid(pascanu_final_state(w, b, steps=steps, x0=x0)) - target) ** 2
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def pascanu_fold_curve(x_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``(w, b)`` of the fold curve of ``x -> w sigmoid(x) + b``, parametrised by the fixed point ``x*``:
+    ``w = 1 / s'(x*)``, ``b = x* - w s(x*)``. ``x* < 0`` and ``x* > 0`` give the two branches; they meet in the cusp
+    ``(w, b) = (4, -2)`` at ``x* = 0``."""
+    x_star = np.asarray(x_star, dtype=np.float64)
+    s = _sigmoid(x_star)
+    w = 1.0 / (s * (1.0 - s))
+    return w, x_star - w * s
+
+
+def pascanu_basin_boundary(w: np.ndarray, *, x0: float = 0.5) -> np.ndarray:
+    """``b`` at which ``x0`` is the unstable middle fixed point, i.e. lies on the boundary between the two basins
+    (``b = x0 - w s(x0)``); NaN where ``w s'(x0) <= 1`` (there ``x0`` cannot be an unstable fixed point)."""
+    w = np.asarray(w, dtype=np.float64)
+    s = _sigmoid(x0)
+    return np.where(w * s * (1 - s) > 1, x0 - w * s, np.nan)
+
+
+def pascanu_fold_b(w: float) -> tuple[float, float]:
+    """The two fold values of ``b`` at a given ``w > 4`` (lower, upper), between which two attractors coexist.
+
+    Raises:
+        ValueError: for ``w <= 4`` (no fold at this w).
+    """
+    if not w > 4:
+        raise ValueError(f"the sigmoid map has folds only for w > 4; got w={w}")
+    # s'(x*) = 1/w  <=>  s(x*) = (1 +- sqrt(1 - 4/w)) / 2
+    root = np.sqrt(1 - 4 / w)
+    bs = []
+    for s in ((1 - root) / 2, (1 + root) / 2):
+        x_star = np.log(s / (1 - s))
+        bs.append(x_star - w * s)
+    return min(bs), max(bs)
+
+
+# -- surfaces ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Surface:
+    """A loss surface on a 2-D grid.
+
+    Attributes:
+        x_name, y_name: what the axes are (parameter names or direction labels).
+        x, y: axis values, (G,) and (H,).
+        loss: (H, G), ``loss[i, j]`` at ``(x[j], y[i])`` (NaN where it diverged).
+        grad_norm: (H, G) Euclidean norm of the loss gradient (see ``metadata["grad_wrt"]``).
+        accuracy: (H, G) or None.
+        metadata: the full settings the surface came from (JSON-able).
+    """
+
+    x_name: str
+    y_name: str
+    x: np.ndarray
+    y: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    accuracy: np.ndarray | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: Any) -> Any:
+        """Write the surface to an ``.npz`` file (atomically; metadata as JSON, no pickles)."""
+        from ._atomic import atomic_path
+
+        arrays = {"x": self.x, "y": self.y, "loss": self.loss, "grad_norm": self.grad_norm,
+                  "axes": np.array([self.x_name, self.y_name]),
+                  "metadata": np.array(json.dumps(self.metadata, sort_keys=True, allow_nan=True))}
+        if self.accuracy is not None:
+            arrays["accuracy"] = self.accuracy
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: Any) -> "Surface":
+        """Read a surface written by :meth:`save` (``allow_pickle=False``).
+
+        Raises:
+            ValueError: if the file is not such a surface.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                data = {k: f[k] for k in f.files}
+            x_name, y_name = (str(a) for a in data["axes"])
+            return cls(x_name, y_name, data["x"], data["y"], data["loss"], data["grad_norm"], data.get("accuracy"),
+                       json.loads(str(data["metadata"])))
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"{path}: not a dynlatch surface ({e})") from None
+
+
+def _grid_axis(values: Any, name: str) -> np.ndarray:
+    a = np.asarray(values, dtype=np.float64).reshape(-1)
+    if a.size < 2 or not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} needs at least 2 finite values")
+    return a
+
+
+def map_surface(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: Any, y: Any, *,
+                x_name: str = "x", y_name: str = "y", chunk: int = 1 << 16, device: Any = None,
+                metadata: dict[str, Any] | None = None) -> Surface:
+    """Loss and gradient norm of a function of two scalars on the grid ``x`` x ``y``, as batched tensor programs.
+
+    Args:
+        loss: elementwise ``loss(u, v)`` on 1-D float64 tensors of grid points (e.g. :func:`pascanu_loss`).
+        x, y: axis values.
+        chunk: grid points per batched evaluation (bounds memory).
+        device: torch device.
+
+    Raises:
+        ValueError: for axes with fewer than two or non-finite values, or ``chunk < 1``.
+    """
+    xs, ys = _grid_axis(x, x_name), _grid_axis(y, y_name)
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1; got {chunk}")
+    U, V = np.meshgrid(xs, ys)
+    u_all, v_all = U.reshape(-1), V.reshape(-1)
+    L = np.empty(u_all.size)
+    G = np.empty(u_all.size)
+    for start in range(0, u_all.size, chunk):
+        sl = slice(start, start + chunk)
+        u = torch.tensor(u_all[sl], dtype=torch.float64, device=device, requires_grad=True)
+        v = torch.tensor(v_all[sl], dtype=torch.float64, device=device, requires_grad=True)
+        values = loss(u, v)
+        gu, gv = torch.autograd.grad(values.sum(), (u, v))
+        L[sl] = values.detach().cpu().numpy()
+        G[sl] = torch.sqrt(gu**2 + gv**2).cpu().numpy()
+    meta = {"grad_wrt": [x_name, y_name], **(metadata or {})}
+    return Surface(x_name, y_name, xs, ys, L.reshape(U.shape), G.reshape(U.shape), None, meta)
+
+
+def pascanu_surface(w: Any, b: Any, *, steps: int = 50, x0: float = 0.5, target: float = 0.7,
+                    device: Any = None) -> Surface:
+    """Pascanu et al.'s Fig. 6 surface over ``(w, b)`` (see the module docstring)."""
+    meta = {"map": "pascanu", "steps": int(steps), "x0": float(x0), "target": float(target)}
+    return map_surface(lambda u, v: pascanu_loss(u, v, steps=steps, x0=x0, target=target), w, b,
+                       x_name="w", y_name="b", device=device, metadata=meta)
+
+
+# -- the wall ----------------------------------------------------------------------------------------------------
+def pascanu_wall(w: float, *, b_range: tuple[float, float], steps: int = 50, x0: float = 0.5,
+                 samples: int = 4001) -> list[float]:
+    """Every ``b`` in ``b_range`` at which ``x_T(b)`` jumps between the two attractors at fixed ``w``: the wall.
+
+    ``x_T`` rises with ``b``; a wall is a step between two neighbouring samples of a dense 1-D scan that is both a
+    sizeable part of the whole rise (> 10%) and far above the scan's typical step (> 50 x the median), refined by
+    Brent's method (float64) to where ``x_T`` crosses the midpoint of the step. Its position therefore does not
+    depend on where a 2-D grid point happens to fall.
+
+    Returns:
+        The located ``b`` values, ascending (empty if ``x_T`` has no such jump in ``b_range``).
+
+    Raises:
+        ValueError: for an empty ``b_range`` or fewer than 3 samples.
+    """
+    lo, hi = (float(v) for v in b_range)
+    if not hi > lo or samples < 3:
+        raise ValueError(f"need b_range (lo, hi) with hi > lo and samples >= 3; got {b_range}, {samples}")
+    bs = np.linspace(lo, hi, samples)
+    x_T = lambda bb: pascanu_final_state(torch.full(np.shape(bb), float(w), dtype=torch.float64),  # noqa: E731
+                                         torch.as_tensor(bb, dtype=torch.float64), steps=steps, x0=x0).numpy()
+    vals = x_T(bs)
+    jumps = np.diff(vals)
+    span = vals.max() - vals.min()
+    typical = np.median(np.abs(jumps))
+    walls = []
+    for k in np.flatnonzero((jumps > 0.1 * span) & (jumps > 50 * typical)):
+        mid = 0.5 * (vals[k] + vals[k + 1])
+        walls.append(brentq(lambda bb: float(x_T(np.array(bb))) - mid, bs[k], bs[k + 1], xtol=1e-14, rtol=1e-15))
+    return walls
+
+
+def pascanu_wall_profile(w: float, b_wall: float, *, steps: int = 50, x0: float = 0.5,
+                         target: float = 0.7, halfwidth: float = 1e-3) -> dict[str, float]:
+    """Width and steepness of the wall at ``(w, b_wall)``: where ``x_T`` passes 25%, 50% and 75% of its step
+    (Brent's method in ``[b_wall - halfwidth, b_wall + halfwidth]``), the width ``b_75 - b_25`` and the largest
+    gradient norm of ``E`` at those three points (its peak across the wall, as well as float64 resolves it).
+
+    Raises:
+        ValueError: if there is no step around ``b_wall``.
+    """
+    lo_b, hi_b = b_wall - halfwidth, b_wall + halfwidth
+    x_T = lambda bb: float(pascanu_final_state(torch.tensor(float(w), dtype=torch.float64),  # noqa: E731
+                                               torch.tensor(float(bb), dtype=torch.float64), steps=steps, x0=x0))
+    lo, hi = x_T(lo_b), x_T(hi_b)
+    if not hi > lo:
+        raise ValueError(f"no step of x_T around b = {b_wall} at w = {w}")
+    cross = {q: brentq(lambda bb: x_T(bb) - (lo + q * (hi - lo)), lo_b, hi_b, xtol=1e-300, rtol=1e-15)
+             for q in (0.25, 0.5, 0.75)}
+    grads = [pascanu_grad_norm(w, b, steps=steps, x0=x0, target=target) for b in cross.values()]
+    return {"b": cross[0.5], "width": cross[0.75] - cross[0.25], "grad_norm": float(max(grads))}
+
+
+def pascanu_steepest(w: float, *, b_range: tuple[float, float], steps: int = 50, x0: float = 0.5,
+                     target: float = 0.7, samples: int = 801, max_zoom: int = 80) -> dict[str, float]:
+    """The steepest point of ``b -> x_T`` at fixed ``w``, found by zooming in on the largest step of a scan until
+    the steep region spans several samples: its ``b``, its full width at half the peak slope, and the gradient norm
+    of ``E`` there. Unlike :func:`pascanu_wall` it also answers for short T, where the wall is still a smooth rise.
+
+    Returns:
+        ``{"b", "width", "grad_norm", "resolved"}``; ``resolved`` is False (width NaN) when the width falls below 64
+        units in the last place of ``b`` before the peak is resolved.
+    """
+    lo, hi = (float(v) for v in b_range)
+    x_T = lambda bb: pascanu_final_state(torch.full(np.shape(bb), float(w), dtype=torch.float64),  # noqa: E731
+                                         torch.as_tensor(bb, dtype=torch.float64), steps=steps, x0=x0).numpy()
+    for _ in range(max_zoom):
+        bs = np.linspace(lo, hi, samples)
+        d = np.diff(x_T(bs))
+        k = int(np.argmax(d))
+        left, right = k, k
+        while left > 0 and d[left - 1] > d[k] / 2:
+            left -= 1
+        while right < len(d) - 1 and d[right + 1] > d[k] / 2:
+            right += 1
+        b = 0.5 * (bs[k] + bs[k + 1])
+        if right - left >= 8:
+            return {"b": b, "width": (right - left + 1) * (bs[1] - bs[0]),
+                    "grad_norm": pascanu_grad_norm(w, b, steps=steps, x0=x0, target=target), "resolved": True}
+        lo, hi = bs[max(k - 4, 0)], bs[min(k + 5, samples - 1)]
+        if hi - lo < 64 * samples * np.spacing(abs(b) + 1e-300):
+            break
+    return {"b": b, "width": np.nan, "grad_norm": pascanu_grad_norm(w, b, steps=steps, x0=x0, target=target),
+            "resolved": False}
+
+
+def pascanu_grad_norm(w: float, b: float, *, steps: int = 50, x0: float = 0.5, target: float = 0.7) -> float:
+    """Norm of ``dE/d(w, b)`` of Pascanu's loss at one point (autograd, float64)."""
+    wt = torch.tensor(float(w), dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(float(b), dtype=torch.float64, requires_grad=True)
+    gw, gb = torch.autograd.grad(pascanu_loss(wt, bt, steps=steps, x0=x0, target=target), (wt, bt))
+    return float(torch.sqrt(gw**2 + gb**2))
+
+
+def gradient_descent(w0: float, b0: float, *, lr: float, iterations: int, clip: float | None = None,
+                     steps: int = 50, x0: float = 0.5, target: float = 0.7) -> np.ndarray:
+    """A gradient-descent trajectory on Pascanu's loss, optionally with norm clipping (Pascanu et al. 2013:
+    ``g <- clip g / ||g||`` when ``||g|| >= clip``).
+
+    Returns:
+        (iterations + 1, 3): ``w, b, E`` along the way (stops early, NaN-padded, if the loss turns non-finite).
+    """
+    if not lr > 0 or iterations < 1 or (clip is not None and not clip > 0):
+        raise ValueError("need lr > 0, iterations >= 1 and clip > 0 (or None)")
+    out = np.full((iterations + 1, 3), np.nan)
+    w, b = float(w0), float(b0)
+    for k in range(iterations + 1):
+        wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+        bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+        E = pascanu_loss(wt, bt, steps=steps, x0=x0, target=target)
+        if not torch.isfinite(E):
+            break
+        out[k] = (w, b, float(E.detach()))
+        if k == iterations:
+            break
+        gw, gb = (float(g) for g in torch.autograd.grad(E, (wt, bt)))
+        norm = float(np.hypot(gw, gb))
+        if clip is not None and norm >= clip:
+            gw, gb = gw * clip / norm, gb * clip / norm
+        w, b = w - lr * gw, b - lr * gb
+    return out
+
+
+# -- plotting ----------------------------------------------------------------------------------------------------
+def plot_surface(surface: Surface, *, ax: Any = None, what: str = "loss", log: bool = True, levels: int = 30,
+                 cmap: str = "viridis") -> Any:
+    """Filled contours of ``surface.loss`` (or ``grad_norm``) with a log colour scale (cliffs span decades)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    z = getattr(surface, what)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    if log:
+        zpos = np.where(z > 0, z, np.nan)
+        lo, hi = np.nanpercentile(zpos, 0.5), np.nanmax(zpos)
+        lv = np.geomspace(max(lo, hi * 1e-12), hi, levels)
+        cs = ax.contourf(surface.x, surface.y, np.clip(zpos, lv[0], hi), levels=lv, norm=LogNorm(), cmap=cmap)
+    else:
+        cs = ax.contourf(surface.x, surface.y, z, levels=levels, cmap=cmap)
+    bar = ax.figure.colorbar(cs, ax=ax, label=what.replace("_", " ") + (" (log scale)" if log else ""))
+    if log:
+        from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+
+        bar.ax.yaxis.set_major_locator(LogLocator(base=10))
+        bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation(base=10))
+    ax.set(xlabel=surface.x_name, ylabel=surface.y_name)
+    return ax
+
+
+def plot_surface_3d(surface: Surface, *, what: str = "loss", log: bool = True, ax: Any = None) -> Any:
+    """A 3-D view of the surface (log10 of the values when ``log``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    z = getattr(surface, what)
+    z = np.log10(np.where(z > 0, z, np.nan)) if log else z
+    if ax is None:
+        ax = plt.figure(figsize=(5.5, 4.5)).add_subplot(projection="3d")
+    X, Y = np.meshgrid(surface.x, surface.y)
+    ax.plot_surface(X, Y, z, cmap="viridis", linewidth=0, antialiased=True, rcount=120, ccount=120)
+    ax.set(xlabel=surface.x_name, ylabel=surface.y_name, zlabel=("log10 " if log else "") + what.replace("_", " "))
+    return ax
+
+
+# -- analysis configs ----------------------------------------------------------------------------------------------
+def _finite(name: str, value: Any) -> float:
+    return _checks.number(name, value)
+
+
+def _positive(name: str, value: Any) -> float:
+    return _checks.number(name, value, above=0)
+
+
+def _at_least_1(name: str, value: Any) -> int:
+    return _checks.integer(name, value, minimum=1)
+
+
+def _grid(name: str, value: Any) -> int:
+    return _checks.integer(name, value, minimum=8)
+
+
+def _sigmoid_target(name: str, value: Any) -> float:
+    return _checks.number(name, value, above=0, below=1)
+
+
+def _bistable_w(name: str, value: Any) -> float:
+    return _checks.number(name, value, above=4)
+
+
+def _pairs(name: str, values: Any) -> tuple[float, ...]:
+    if len(values) < 2 or len(values) % 2:
+        raise CheckError(name, f"must be w0,b0 pairs (an even number of values); got {list(values)}")
+    return tuple(_checks.number(name, v) for v in values)
+
+
+def _lengths(name: str, values: Any) -> tuple[int, ...]:
+    for v in values:
+        _checks.integer(name, v, minimum=1)
+    if len(set(values)) < 2:
+        raise CheckError(name, f"needs at least two different lengths to fit a rate; got {list(values)}")
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class PascanuCliffConfig(Config):
+    """Settings of ``dynlatch run pascanu-cliff`` (Pascanu et al. 2013, Fig. 6). The paper does not state its plotted
+    ranges; the defaults show the plateau, the wall and both fold branches up to w = 12."""
+
+    w_min: float = option(0.0, help="smallest w of the surface", check=_finite)
+    w_max: float = option(12.0, help="largest w of the surface", check=_finite)
+    b_min: float = option(-10.0, help="smallest b of the surface", check=_finite)
+    b_max: float = option(1.0, help="largest b of the surface", check=_finite)
+    resolution: int = option(512, help="grid points per axis", check=_grid, quick=96)
+    steps: int = option(50, help="steps T of the map (Pascanu et al.: 50)", check=_at_least_1)
+    x0: float = option(0.5, help="initial state x_0 (Pascanu et al.: 0.5)", check=_finite)
+    target: float = option(0.7, help="target of sigmoid(x_T) (Pascanu et al.: 0.7)", check=_sigmoid_target)
+    wall_points: int = option(24, help="values of w (in (4.6, w_max]) at which the wall is located by root finding",
+                              check=_at_least_1, quick=8)
+    lr: float = option(1.0, help="gradient-descent learning rate", check=_positive)
+    iterations: int = option(100, help="gradient-descent iterations per start", check=_at_least_1, quick=30)
+    clip: float = option(0.5, help="gradient-norm clipping threshold of the dashed trajectories", check=_positive)
+    starts: tuple[float, ...] = option((6.0, -3.5, 7.0, -4.2, 8.0, -4.7, 10.0, -6.0),
+                                       help="gradient-descent starts as w0,b0 pairs", check=_pairs)
+    seed: int = option(0, help="seed (the analysis is deterministic; kept for a uniform interface)",
+                       check=_checks.seed)
+    device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
+
+    def check_together(self) -> None:
+        if not self.w_max > self.w_min:
+            raise CheckError("w_max", f"must exceed w_min ({self.w_min}); got {self.w_max}")
+        if not self.b_max > self.b_min:
+            raise CheckError("b_max", f"must exceed b_min ({self.b_min}); got {self.b_max}")
+        if not self.w_max > 4.6:
+            raise CheckError("w_max", f"must exceed 4.6 so that the surface has a wall (bistability needs w > 4); "
+                                      f"got {self.w_max}")
+
+
+@dataclass(frozen=True)
+class CliffVsLengthConfig(Config):
+    """Settings of ``dynlatch run cliff-vs-length``: the wall of Pascanu's map at one w as T grows."""
+
+    lengths: tuple[int, ...] = option((5, 10, 20, 50, 100, 200), flag="--lens", help="numbers of steps T",
+                                      check=_lengths)
+    w: float = option(5.0, help="w at which the wall is followed (> 4, bistable; a small w keeps the wall resolvable "
+                                "in float64 up to T = 200)", check=_bistable_w)
+    b_min: float = option(-10.0, help="smallest b searched", check=_finite)
+    b_max: float = option(1.0, help="largest b searched", check=_finite)
+    x0: float = option(0.5, help="initial state x_0", check=_finite)
+    target: float = option(0.7, help="target of sigmoid(x_T)", check=_sigmoid_target)
+    resolution: int = option(160, help="grid points per axis of the small surfaces", check=_grid, quick=48)
+    seed: int = option(0, help="seed (the analysis is deterministic; kept for a uniform interface)",
+                       check=_checks.seed)
+
+    def check_together(self) -> None:
+        if not self.b_max > self.b_min:
+            raise CheckError("b_max", f"must exceed b_min ({self.b_min}); got {self.b_max}")
+
+
+# -- the analyses ----------------------------------------------------------------------------------------------------
+def wall_row(w: float, *, b_range: tuple[float, float], steps: int, x0: float, target: float) -> dict[str, Any]:
+    """The wall of Pascanu's map at one ``w``, with where the theory puts it: the located ``b`` (NaN if none), the
+    basin boundary through ``x0``, the two fold values of ``b``, the distances to them (in ``b``), and the wall's
+    width and peak gradient norm (:func:`pascanu_wall_profile`)."""
+    walls = pascanu_wall(w, b_range=b_range, steps=steps, x0=x0)
+    boundary = float(pascanu_basin_boundary(w, x0=x0))
+    folds = pascanu_fold_b(w) if w > 4 else (np.nan, np.nan)
+    row: dict[str, Any] = {"w": float(w), "b": np.nan, "basin_boundary_b": boundary, "fold_b_lower": folds[0],
+                           "fold_b_upper": folds[1], "distance_to_basin_boundary": np.nan,
+                           "distance_to_fold": np.nan, "width": np.nan, "grad_norm": np.nan, "walls_found": len(walls)}
+    if walls:
+        b = walls[0]
+        profile = pascanu_wall_profile(w, b, steps=steps, x0=x0, target=target)
+        row.update(b=b, distance_to_basin_boundary=abs(b - boundary), width=profile["width"],
+                   grad_norm=profile["grad_norm"], distance_to_fold=float(np.nanmin(np.abs(np.subtract(folds, b)))))
+    return row
+
+
+def pascanu_cliff(config: PascanuCliffConfig) -> dict[str, Any]:
+    """Everything ``dynlatch run pascanu-cliff`` reports: the surface, the located wall with the theory's curves,
+    and gradient-descent trajectories with and without clipping.
+
+    Returns:
+        ``{"surface": Surface, "wall": [row per w], "trajectories": [row per (start, clipped, iteration)],
+        "summary": {...}}``; the summary's keys are the issue's contract (``wall``, ``max_distance_to_basin_boundary``,
+        ``median_distance_to_fold``, ``grad_norm_on_wall``, ``final_loss``).
+    """
+    c = config
+    kw = dict(steps=c.steps, x0=c.x0, target=c.target)
+    surface = pascanu_surface(np.linspace(c.w_min, c.w_max, c.resolution), np.linspace(c.b_min, c.b_max, c.resolution),
+                              device=c.device, **kw)
+    ws = np.linspace(max(c.w_min, 4.6), c.w_max, c.wall_points + 1)[1:]
+    wall = [wall_row(w, b_range=(c.b_min, c.b_max), **kw) for w in ws]
+    found = [r for r in wall if np.isfinite(r["b"])]
+    trajectories, finals = [], {"unclipped": [], "clipped": []}
+    for k in range(0, len(c.starts), 2):
+        for label, clip in (("unclipped", None), ("clipped", c.clip)):
+            path = gradient_descent(c.starts[k], c.starts[k + 1], lr=c.lr, iterations=c.iterations, clip=clip, **kw)
+            finite = path[np.isfinite(path[:, 2])]
+            finals[label].append(float(finite[-1, 2]) if len(finite) else np.nan)
+            trajectories += [{"start": k // 2, "w0": c.starts[k], "b0": c.starts[k + 1], "clipped": clip is not None,
+                              "iteration": i, "w": p[0], "b": p[1], "loss": p[2]} for i, p in enumerate(path)]
+    summary = {
+        "wall": {"w": [r["w"] for r in found], "b": [r["b"] for r in found]},
+        "max_distance_to_basin_boundary": float(max(r["distance_to_basin_boundary"] for r in found)) if found
+        else np.nan,
+        "median_distance_to_fold": float(np.median([r["distance_to_fold"] for r in found])) if found else np.nan,
+        "grad_norm_on_wall": float(np.median([r["grad_norm"] for r in found])) if found else np.nan,
+        "final_loss": {k: float(np.nanmean(v)) for k, v in finals.items()},
+        "wall_points_located": len(found), "wall_points_tried": len(wall),
+        "max_grad_norm_on_grid": float(np.nanmax(surface.grad_norm)),
+    }
+    return {"surface": surface, "wall": wall, "trajectories": trajectories, "summary": summary}
+
+
+def cliff_vs_length(config: CliffVsLengthConfig) -> dict[str, Any]:
+    """How the wall of Pascanu's map forms as T grows, at one ``w``: per T its position, width and peak gradient
+    norm (:func:`pascanu_steepest`), and their per-step exponential rates fitted over the T where the wall is
+    resolved and steep (gradient norm > 10), against the rate the Jacobian predicts: ``log(w s'(x0))``, the log multiplier of the unstable fixed point
+    ``x0`` on the basin boundary (a perturbation of ``b`` there grows by that factor per step).
+
+    Returns:
+        ``{"rows": [row per T], "surfaces": {T: Surface}, "summary": {"growth": {"w", "measured_rate",
+        "predicted_rate", ...}, ...}}``.
+    """
+    c = config
+    rows, surfaces = [], {}
+    boundary = float(pascanu_basin_boundary(c.w, x0=c.x0))
+    span = max(1.0, 3 * abs(boundary - np.mean(pascanu_fold_b(c.w))))
+    for T in c.lengths:
+        steep = pascanu_steepest(c.w, b_range=(c.b_min, c.b_max), steps=T, x0=c.x0, target=c.target)
+        rows.append({"T": int(T), "w": float(c.w), **steep, "basin_boundary_b": boundary,
+                     "distance_to_basin_boundary": abs(steep["b"] - boundary)})
+        surfaces[int(T)] = pascanu_surface(np.linspace(max(c.w - 2, 0), c.w + 2, c.resolution),
+                                           np.linspace(boundary - span, boundary + span, c.resolution), steps=T,
+                                           x0=c.x0, target=c.target)
+    fit = [r for r in rows if r["resolved"] and r["grad_norm"] > 10]  # a wall, not the plateau's gentle slope
+    s = _sigmoid(c.x0)
+    predicted = float(np.log(c.w * s * (1 - s)))
+    if len(fit) >= 2:
+        Ts = np.array([r["T"] for r in fit], dtype=float)
+        grad_rate = float(np.polyfit(Ts, np.log([r["grad_norm"] for r in fit]), 1)[0])
+        width_rate = float(-np.polyfit(Ts, np.log([r["width"] for r in fit]), 1)[0])
+    else:
+        grad_rate = width_rate = np.nan
+    summary = {"growth": {"w": float(c.w), "measured_rate": grad_rate, "predicted_rate": predicted,
+                          "measured_width_rate": width_rate, "lengths_fitted": [r["T"] for r in fit]},
+               "basin_boundary_b": boundary}
+    return {"rows": rows, "surfaces": surfaces, "summary": summary}

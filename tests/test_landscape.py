@@ -1,0 +1,125 @@
+"""Loss landscapes: the batched surface equals point-by-point evaluation, gradient norms equal finite differences,
+Pascanu's wall lies on the basin boundary (closed form), the fold curve satisfies the fold conditions, and surfaces
+round-trip through .npz with their metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dynlatch import landscape as L
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def pascanu_numpy(w, b, steps=50, x0=0.5, target=0.7):
+    """Independent float64 transcription of Pascanu et al.'s map and loss, one point at a time."""
+    x = x0
+    for _ in range(steps):
+        x = w * sigmoid(x) + b
+    return (sigmoid(x) - target) ** 2
+
+
+def test_batched_surface_equals_point_by_point():
+    w = np.linspace(-2, 10, 9)
+    b = np.linspace(-8, 1, 7)
+    s = L.pascanu_surface(w, b, steps=20)
+    assert s.loss.shape == (7, 9) and s.x_name == "w" and s.y_name == "b"
+    for i, bi in enumerate(b):
+        for j, wj in enumerate(w):
+            assert s.loss[i, j] == pytest.approx(pascanu_numpy(wj, bi, steps=20), rel=1e-12, abs=1e-15)
+
+
+def test_gradient_norms_equal_finite_differences():
+    w = np.array([1.0, 3.0, 7.0])
+    b = np.array([-5.0, -1.0])
+    s = L.pascanu_surface(w, b, steps=10)
+    eps = 1e-6
+    for i, bi in enumerate(b):
+        for j, wj in enumerate(w):
+            gw = (pascanu_numpy(wj + eps, bi, 10) - pascanu_numpy(wj - eps, bi, 10)) / (2 * eps)
+            gb = (pascanu_numpy(wj, bi + eps, 10) - pascanu_numpy(wj, bi - eps, 10)) / (2 * eps)
+            assert s.grad_norm[i, j] == pytest.approx(np.hypot(gw, gb), rel=1e-6, abs=1e-9)
+            assert L.pascanu_grad_norm(wj, bi, steps=10) == pytest.approx(s.grad_norm[i, j], rel=1e-12)
+
+
+def test_chunked_surface_equals_one_chunk():
+    w, b = np.linspace(0, 9, 11), np.linspace(-6, 0, 5)
+    one = L.map_surface(lambda u, v: L.pascanu_loss(u, v, steps=15), w, b)
+    many = L.map_surface(lambda u, v: L.pascanu_loss(u, v, steps=15), w, b, chunk=7)
+    np.testing.assert_allclose(one.loss, many.loss, rtol=1e-13, atol=0)  # vector kernels may round the last bit
+    np.testing.assert_allclose(one.grad_norm, many.grad_norm, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("w", [6.0, 8.0, 10.0, 12.0])
+def test_pascanu_wall_lies_on_the_basin_boundary(w):
+    walls = L.pascanu_wall(w, b_range=(-10.0, 2.0))
+    assert len(walls) == 1
+    boundary = L.pascanu_basin_boundary(w)  # b = x0 - w s(x0): x0 = 0.5 is the unstable fixed point
+    assert abs(walls[0] - boundary) < 1e-7
+    lower, upper = L.pascanu_fold_b(w)
+    assert lower < walls[0] < upper  # inside the bistable band, away from both folds
+    assert min(abs(walls[0] - lower), abs(walls[0] - upper)) > 0.1
+
+
+def test_no_wall_without_bistability():
+    assert L.pascanu_wall(3.0, b_range=(-10.0, 2.0)) == []
+    assert np.isnan(L.pascanu_basin_boundary(3.0))
+
+
+def test_fold_curve_satisfies_the_fold_conditions():
+    x_star = np.linspace(-4, 4, 41)
+    w, b = L.pascanu_fold_curve(x_star)
+    np.testing.assert_allclose(w * sigmoid(x_star) + b, x_star, atol=1e-12)  # a fixed point
+    np.testing.assert_allclose(w * sigmoid(x_star) * (1 - sigmoid(x_star)), 1.0, atol=1e-12)  # multiplier +1
+    assert w.min() == pytest.approx(4.0) and b[20] == pytest.approx(-2.0)  # the cusp at x* = 0
+    from scipy.optimize import brentq
+
+    branches = [brentq(lambda x: L.pascanu_fold_curve(x)[0] - 8.0, a, c) for a, c in ((-10, -1e-9), (1e-9, 10))]
+    on_curve = sorted(float(L.pascanu_fold_curve(x)[1]) for x in branches)
+    assert on_curve == pytest.approx(list(L.pascanu_fold_b(8.0)), abs=1e-10)
+
+
+def test_wall_steepens_at_the_unstable_multiplier_rate():
+    w = 8.0
+    profiles = [L.pascanu_wall_profile(w, L.pascanu_wall(w, b_range=(-10, 2), steps=T)[0], steps=T) for T in (20, 40)]
+    predicted = np.log(w * sigmoid(0.5) * (1 - sigmoid(0.5)))
+    measured = np.log(profiles[1]["grad_norm"] / profiles[0]["grad_norm"]) / 20
+    width_rate = -np.log(profiles[1]["width"] / profiles[0]["width"]) / 20
+    assert measured == pytest.approx(predicted, rel=0.02)
+    assert width_rate == pytest.approx(predicted, rel=0.02)
+
+
+def test_clipping_bounds_the_step_where_plain_descent_is_thrown():
+    start = dict(w0=6.0, b0=-3.5, lr=1.0, iterations=60)  # a start whose plain descent lands on the steep wall
+    plain = L.gradient_descent(**start)
+    clipped = L.gradient_descent(**start, clip=0.5)
+    step_plain = np.nanmax(np.hypot(*np.diff(plain[:, :2], axis=0).T))
+    step_clipped = np.nanmax(np.hypot(*np.diff(clipped[:, :2], axis=0).T))
+    assert step_clipped <= 1.0 * 0.5 + 1e-12  # lr * clip: g <- clip g / ||g||
+    assert step_plain > 2 * step_clipped
+    np.testing.assert_array_equal(plain[0], clipped[0])
+
+
+def test_surface_round_trips_through_npz(tmp_path):
+    s = L.pascanu_surface(np.linspace(0, 5, 4), np.linspace(-3, 0, 3), steps=5)
+    back = L.Surface.load(s.save(tmp_path / "s.npz"))
+    assert (back.x_name, back.y_name, back.metadata) == (s.x_name, s.y_name, s.metadata)
+    for k in ("x", "y", "loss", "grad_norm"):
+        np.testing.assert_array_equal(getattr(back, k), getattr(s, k))
+    assert back.metadata["steps"] == 5 and back.accuracy is None
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a dynlatch surface"):
+        L.Surface.load(tmp_path / "bad.npz")
+
+
+def test_bad_axes_are_refused():
+    with pytest.raises(ValueError, match="at least 2 finite"):
+        L.pascanu_surface([1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="at least 2 finite"):
+        L.pascanu_surface([1.0, np.nan], [0.0, 1.0])
+    with pytest.raises(ValueError, match="w > 4"):
+        L.pascanu_fold_b(3.0)
