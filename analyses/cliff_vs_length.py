@@ -24,7 +24,9 @@ def figure(result: dict, config: L.CliffVsLengthConfig):
         ax = fig.add_subplot(2, 4, i + 1 + (i // 3))
         surf = result["surfaces"][T]
         ax.contourf(surf.x, surf.y, np.log10(np.maximum(surf.loss, 1e-12)), levels=20, cmap="viridis")
-        ax.axhline(result["summary"]["basin_boundary_b"], color="red", lw=0.6, ls="--")
+        ax.plot(surf.x, L.pascanu_basin_boundary(surf.x, x0=config.x0), color="red", lw=0.7, ls="--")
+        ax.axvline(config.w, color="white", lw=0.6, ls=":")
+        ax.set_ylim(surf.y[0], surf.y[-1])
         ax.set_title(f"T = {T}", fontsize=9)
         ax.set_xlabel("w", fontsize=8)
         ax.set_ylabel("b", fontsize=8)
@@ -48,7 +50,7 @@ def figure(result: dict, config: L.CliffVsLengthConfig):
     ax.set(xlabel="T", ylabel="|steepest b - basin boundary|", title="the wall converges on the basin boundary")
     ax.grid(alpha=0.3)
     fig.suptitle("log10 E of x_t = w sigmoid(x_(t-1)) + b over (w, b) as the number of steps grows "
-                 "(red dashed: b where x0 is the unstable fixed point at this w)", fontsize=10)
+                 "(red dashed: the basin boundary, where x0 is the unstable fixed point; dotted: the w followed)", fontsize=10)
     fig.tight_layout()
     return fig
 
