@@ -67,3 +67,17 @@ def test_bad_constructions_and_inputs_are_refused():
         handmade.latching_accuracy(handmade.srnn_latch(), lengths=[5], sigmas=[float("nan")])
     with pytest.raises(ValueError, match="same h"):
         handmade.attractor_readout(SRNN.from_keras([[0.0]], [[0.5]], [0.0], dtype=torch.float64), 10)
+
+
+def test_score_rows_cover_the_grid_and_config_checks():
+    config = handmade.HandmadeLatchesConfig(latches=("srnn_latch", "gru_latch"), lengths=(5, 40), sigmas=(0.1, 2.0),
+                                            n=100)
+    rows = handmade.score_handmade(config)
+    assert {(r["latch"], r["T"], r["sigma"]) for r in rows} == {
+        (name, T, s) for name in config.latches for T in (5, 40) for s in (0.1, 2.0)}
+    acc = {(r["latch"], r["T"], r["sigma"]): r["accuracy"] for r in rows}
+    assert acc[("srnn_latch", 40, 0.1)] == 1.0 and acc[("srnn_latch", 40, 2.0)] < 0.8  # noise beyond h*(2) = 0.533
+    with pytest.raises(ValueError, match="latches"):
+        handmade.HandmadeLatchesConfig(latches=("no_such_latch",))
+    with pytest.raises(ValueError, match="sigmas"):
+        handmade.HandmadeLatchesConfig(sigmas=(-0.1,))

@@ -11,11 +11,14 @@ The inputs are the question's: ``x_0 = +-1`` plus noise, then noise alone, every
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from .. import _checks
+from .._config import Config, option
 from ._base import Cell
 from ._gru import GRU
 from ._lstm import LSTM
@@ -162,3 +165,43 @@ def latching_accuracy(cell: Cell, *, lengths: Sequence[int], sigmas: Sequence[fl
             h = cell.to(_F64).run(x)[:, -1, 0].numpy()
             acc[i, j] = np.mean((sign * (h - threshold) > 0) == (y == 1))
     return acc
+
+
+# -- the analysis ------------------------------------------------------------------------------------------------
+def _lengths(name: str, values: Sequence[int]) -> tuple[int, ...]:
+    return tuple(_checks.integer(name, v, minimum=1) for v in values)
+
+
+def _sigmas(name: str, values: Sequence[float]) -> tuple[float, ...]:
+    return tuple(_checks.number(name, v, at_least=0) for v in values)
+
+
+def _latches(name: str, values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(_checks.choice(name, v, tuple(HANDMADE)) for v in _checks.distinct(name, values))
+
+
+@dataclass(frozen=True)
+class HandmadeLatchesConfig(Config):
+    """Settings of ``dynlatch run handmade-latches``."""
+
+    latches: tuple[str, ...] = option(tuple(HANDMADE), help="hand-built cells to score", check=_latches)
+    lengths: tuple[int, ...] = option((5, 20, 50, 100, 200, 500, 1000), flag="--lens",
+                                      help="sequence lengths T", check=_lengths, quick=(5, 50, 200))
+    sigmas: tuple[float, ...] = option((0.05, 0.1, 0.2, 0.3, 0.5, 1.0), help="input noise standard deviations",
+                                       check=_sigmas, quick=(0.1, 0.3, 1.0))
+    n: int = option(1000, help="sequences per (T, sigma)", check=lambda k, v: _checks.integer(k, v, minimum=2),
+                    quick=200)
+    seed: int = option(0, help="data seed", check=_checks.seed)
+
+
+def score_handmade(config: HandmadeLatchesConfig) -> list[dict]:
+    """Tidy rows (latch, kind, T, sigma, accuracy) of every hand-built latch of ``config`` on every (T, sigma)."""
+    rows = []
+    for name in config.latches:
+        cell = HANDMADE[name]()
+        acc = latching_accuracy(cell, lengths=config.lengths, sigmas=config.sigmas, n=config.n, seed=config.seed)
+        for i, T in enumerate(config.lengths):
+            for j, sigma in enumerate(config.sigmas):
+                rows.append({"latch": name, "cell": cell.kind, "T": int(T), "sigma": float(sigma),
+                             "accuracy": float(acc[i, j])})
+    return rows
