@@ -2,6 +2,7 @@
 
 from . import cells, scripting, tasks
 from ._activations import GATE_ACTIVATIONS
+from ._evaluate import LOSSES, EvalResult, evaluate
 from ._model import READOUTS, Model
 from ._success_sweep import (
     DEFAULT_LENGTHS,
@@ -21,8 +22,8 @@ from .cells import GRU, LSTM, SRNN, Cell
 __version__ = "0.1.0"
 
 __all__ = [
-    "BACKENDS", "DEFAULT_LENGTHS", "GATE_ACTIVATIONS", "GRU", "LSTM", "QUESTION_LENGTHS", "READOUTS", "SRNN", "Cell",
+    "BACKENDS", "DEFAULT_LENGTHS", "EvalResult", "LOSSES", "GATE_ACTIVATIONS", "GRU", "LSTM", "QUESTION_LENGTHS", "READOUTS", "SRNN", "Cell",
     "Model", "SweepConfig", "SweepSettingsError", "TrainResult", "cells", "plot_success", "read_shard", "run_shards",
     "run_success_sweep", "scripting", "shard_keys", "shard_seconds", "summarise_success", "sweep_seconds", "tasks",
-    "train", "train_shard",
+    "evaluate", "train", "train_shard",
 ]
