@@ -52,7 +52,9 @@ class EvalResult:
             dimension first, e.g. ``grads["U_f"]`` (M, n, n); None unless asked for. NaN where the loss is not finite.
         state_grad_norms: (M, T + 1) ||dLoss/ds_t|| for t = 0..T, s_t the full state of all N sequences at step t
             ((h_t, c_t) for the LSTM; s_0 the initial state), i.e. the Frobenius norm of the (N, state) gradient
-            matrix; None unless asked for.
+            matrix; None unless asked for. The state parts are the coordinates of the dynamical system
+            s_t = F(s_{t-1}, x_t): dLoss/dc_t holds h_t fixed (it is not the total derivative through h_t = o_t
+            tanh(c_t)), and as the loss reads h_T only, dLoss/dc_T = 0.
         backend: the backend that ran.
     """
 
@@ -294,7 +296,12 @@ def _evaluate_torch(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, grad, state
         with torch.set_grad_enabled(grad or state_grads):
             for t in range(T):
                 s = sub.step_batched(s, xb[:, t])
-                states.append(s)
+                if state_grads:  # zero probes added to each state part: their gradients are the partial derivatives
+                    probes = tuple(torch.zeros_like(p, requires_grad=True) for p in (s if lstm else (s,)))
+                    s = tuple(p + z for p, z in zip(s, probes)) if lstm else s + probes[0]
+                    states.append(probes if lstm else probes[0])
+                else:
+                    states.append(s)
             hT = sub.hidden(s)
             if loss == "readout":
                 logits = torch.matmul(hT, leaves[3]) + leaves[4].unsqueeze(1)

@@ -328,7 +328,8 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
 
     Per-sequence gradients accumulate in ``Ga`` (rows of theta up to the read-out, B) and are summed over the batch
     at the end. dH, dC, dHn (n, B), dZ, dR (K, B) are scratch (dH and dHn are swapped each step). With ``want_sn``,
-    ``SN[t]`` (T + 1,) += sum over the batch of ||dLoss/ds_t||^2, s_t the full state (h_t, and c_t for the LSTM).
+    ``SN[t]`` (T + 1,) += sum over the batch of ||dLoss/ds_t||^2, s_t the full state (h_t, and c_t for the LSTM) as
+    the coordinates of the map s_t -> s_{t+1}: partial derivatives, each state part held fixed while the other moves.
     """
     K = GATES[kind] * n
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
@@ -338,14 +339,14 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
     for j in range(n):
         for b in range(bs):
             dC[j, b] = 0.0
+    if want_sn:  # the loss reads h_T only: dLoss/ds_T = (dLoss/dh_T, 0)
+        sq = 0.0
+        for j in range(n):
+            for b in range(bs):
+                sq += dH[j, b] * dH[j, b]
+        SN[T] += sq
     for t in range(T - 1, -1, -1):
         Hp = H[t]
-        if want_sn and kind != LSTM:  # dH is dLoss/dh_{t+1}; the LSTM adds dLoss/dc_{t+1} below
-            sq = 0.0
-            for j in range(n):
-                for b in range(bs):
-                    sq += dH[j, b] * dH[j, b]
-            SN[t + 1] += sq
         if kind == SRNN or kind == LSTM:
             for j in range(n):
                 for b in range(bs):
@@ -360,19 +361,12 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
                 for b in range(bs):
                     tc = E[t, j, b]
                     dh = dH[j, b]
-                    dc = dC[j, b] + dh * A[t, 3 * n + j, b] * (1.0 - tc * tc)  # dLoss/dc_{t+1}
-                    dR[j, b] = dc  # kept for the state-gradient norm (dR is otherwise unused by the LSTM)
+                    dc = dC[j, b] + dh * A[t, 3 * n + j, b] * (1.0 - tc * tc)
                     dC[j, b] = dc * A[t, n + j, b]
                     dZ[j, b] = dc * A[t, 2 * n + j, b] * G[t, j, b]
                     dZ[n + j, b] = dc * Cs[t, j, b] * G[t, n + j, b]
                     dZ[2 * n + j, b] = dc * A[t, j, b] * G[t, 2 * n + j, b]
                     dZ[3 * n + j, b] = dh * tc * G[t, 3 * n + j, b]
-            if want_sn:
-                sq = 0.0
-                for j in range(n):
-                    for b in range(bs):
-                        sq += dH[j, b] * dH[j, b] + dR[j, b] * dR[j, b]
-                SN[t + 1] += sq
         else:
             for j in range(n):
                 for b in range(bs):
@@ -414,13 +408,13 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
         Xt = Xb[t]
         for k in range(K):
             _acc_input(Ga, Xt, dZ[k], k, bs, D, K, ob0)
+        if want_sn:  # dHn is dLoss/dh_t now, and dC dLoss/dc_t (partial derivatives; zero dC but for the LSTM)
+            sq = 0.0
+            for j in range(n):
+                for b in range(bs):
+                    sq += dHn[j, b] * dHn[j, b] + dC[j, b] * dC[j, b]
+            SN[t] += sq
         dH, dHn = dHn, dH
-    if want_sn:  # dH is dLoss/dh_0 now, and dC dLoss/dc_0 (zero but for the LSTM)
-        sq = 0.0
-        for j in range(n):
-            for b in range(bs):
-                sq += dH[j, b] * dH[j, b] + dC[j, b] * dC[j, b]
-        SN[0] += sq
     for p in range(oWo):
         s = 0.0
         for b in range(bs):
