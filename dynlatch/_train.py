@@ -59,10 +59,10 @@ def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: flo
            backend: str) -> None:
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got epochs={epochs}, batch_size={batch_size}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    if clip_norm is not None and not clip_norm > 0:
-        raise ValueError(f"clip_norm must be > 0 or None; got {clip_norm}")
+    if not (lr > 0 and np.isfinite(lr)):
+        raise ValueError(f"lr must be finite and > 0; got {lr}")
+    if clip_norm is not None and not (clip_norm > 0 and np.isfinite(clip_norm)):
+        raise ValueError(f"clip_norm must be finite and > 0, or None; got {clip_norm}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 

@@ -345,6 +345,8 @@ def test_divergence_in_the_second_epoch(data, backend, monkeypatch):
         (dict(batch_size=0), "batch_size"),
         (dict(lr=0.0), "lr"),
         (dict(lr=float("nan")), "lr"),
+        (dict(lr=float("inf")), "lr"),
+        (dict(clip_norm=float("inf")), "clip_norm"),
         (dict(clip_norm=0.0), "clip_norm"),
         (dict(clip_norm=-1.0), "clip_norm"),
         (dict(backend="jax"), "backend"),
