@@ -1,6 +1,8 @@
 """Compiled CPU training kernels: forward, hand-derived backward through time, clipping and Adam, one model per thread.
 
-This is the speed path of :func:`dynlatch.train` (``backend="numba"``). The cell equations are those of
+This is the speed path of :func:`dynlatch.train` and :func:`dynlatch.evaluate` (``backend="numba"``); the
+evaluator's kernel (:func:`evaluate`) adds Bengio et al.'s squared-error loss, a nonzero initial state and the norms
+of the state gradients to the same forward and backward passes. The cell equations are those of
 :mod:`dynlatch.cells` (the single source of truth, and the oracle these kernels are tested against to float
 tolerance); here they are written out as scalar loops, so that a one-unit cell costs a few nanoseconds per sequence
 step instead of the ~5-10 us per op that a Python-driven tensor program pays.
@@ -508,7 +510,8 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
     Returns:
         out (M, 2): mean loss over the N sequences and accuracy (0 for the squared error);
         grads (M, P) (or (M, 0)): dLoss/dtheta (NaN where the loss is not finite);
-        norms (M, T + 1) (or (M, 0)): ||dLoss/ds_t||, the Frobenius norm over sequences and state components.
+        norms (M, T + 1) (or (M, 0)): ||dLoss/ds_t||, the Frobenius norm over sequences and state components of
+            the partial derivatives in the state coordinates (h_t, c_t) (see :func:`_backward`).
     """
     M, P = theta.shape
     N, T, D = X.shape
