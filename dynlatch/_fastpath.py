@@ -1,6 +1,8 @@
 """Compiled CPU training kernels: forward, hand-derived backward through time, clipping and Adam, one model per thread.
 
-This is the speed path of :func:`dynlatch.train` (``backend="numba"``). The cell equations are those of
+This is the speed path of :func:`dynlatch.train` and :func:`dynlatch.evaluate` (``backend="numba"``); the
+evaluator's kernel (:func:`evaluate`) adds Bengio et al.'s squared-error loss, a nonzero initial state and the norms
+of the state gradients to the same forward and backward passes. The cell equations are those of
 :mod:`dynlatch.cells` (the single source of truth, and the oracle these kernels are tested against to float
 tolerance); here they are written out as scalar loops, so that a one-unit cell costs a few nanoseconds per sequence
 step instead of the ~5-10 us per op that a Python-driven tensor program pays.
@@ -160,8 +162,9 @@ def _affine(out, th, Xt, Hs, k, bs, D, K, n, oU, ob, with_h):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E):
-    """Run the ``bs`` sequences of ``Xb`` (T, D, B) from the zero state, storing what the backward pass needs.
+def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0):
+    """Run the ``bs`` sequences of ``Xb`` (T, D, B) from the state ``S0`` (2, n) (row 0 h_0, row 1 c_0, the same for
+    every sequence; zeros in training), storing what the backward pass needs.
 
     States H, Cs (T + 1, n, B); activations A and their derivatives G (T, K, B); E (T, n, B) is tanh(c) (LSTM),
     r * h (GRU reset-before) or h U_h + b^h_h (GRU reset-after). SRNN stores H only.
@@ -169,9 +172,11 @@ def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E):
     K = GATES[kind] * n
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
     for j in range(n):
+        h0 = S0[0, j]
+        c0 = S0[1, j] if kind == LSTM else 0.0
         for b in range(bs):
-            H[0, j, b] = 0.0
-            Cs[0, j, b] = 0.0
+            H[0, j, b] = h0
+            Cs[0, j, b] = c0
     for t in range(T):
         Xt = Xb[t]
         Hp = H[t]
@@ -278,6 +283,22 @@ def _readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, scale, g, d
     return loss, correct
 
 
+@njit(cache=True, error_model="numpy")
+def _squared_error(HT, Tgt, idx, bs, n, want_grad, scale, dH):
+    """Sum over sequences of Bengio et al. (1994)'s cost C_p = 1/2 sum_j (h_T^j - d_p^j)^2 on final states ``HT``
+    (n, B) of sequences ``idx`` with targets ``Tgt`` (N, n); with ``want_grad`` write dLoss/dh_T (times ``scale``)
+    into ``dH``."""
+    loss = 0.0
+    for b in range(bs):
+        r = idx[b]
+        for j in range(n):
+            e = HT[j, b] - Tgt[r, j]
+            loss += 0.5 * e * e
+            if want_grad:
+                dH[j, b] = e * scale
+    return loss
+
+
 # -- backward --------------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", inline="always")
 def _acc_input(Ga, Xt, dz, k, bs, D, K, ob):
@@ -302,11 +323,13 @@ def _acc_recurrent(th, Ga, Hs, dz, dHn, k, bs, n, K, oU):
 
 
 @njit(cache=True, error_model="numpy")
-def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga):
+def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn):
     """Backpropagation through time from dLoss/dh_T (in ``dH``, (n, B)); adds the cell's gradient into ``g``.
 
     Per-sequence gradients accumulate in ``Ga`` (rows of theta up to the read-out, B) and are summed over the batch
-    at the end. dH, dC, dHn (n, B), dZ, dR (K, B) are scratch (dH and dHn are swapped each step).
+    at the end. dH, dC, dHn (n, B), dZ, dR (K, B) are scratch (dH and dHn are swapped each step). With ``want_sn``,
+    ``SN[t]`` (T + 1,) += sum over the batch of ||dLoss/ds_t||^2, s_t the full state (h_t, and c_t for the LSTM) as
+    the coordinates of the map s_t -> s_{t+1}: partial derivatives, each state part held fixed while the other moves.
     """
     K = GATES[kind] * n
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
@@ -316,6 +339,12 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
     for j in range(n):
         for b in range(bs):
             dC[j, b] = 0.0
+    if want_sn:  # the loss reads h_T only: dLoss/ds_T = (dLoss/dh_T, 0)
+        sq = 0.0
+        for j in range(n):
+            for b in range(bs):
+                sq += dH[j, b] * dH[j, b]
+        SN[T] += sq
     for t in range(T - 1, -1, -1):
         Hp = H[t]
         if kind == SRNN or kind == LSTM:
@@ -379,6 +408,12 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
         Xt = Xb[t]
         for k in range(K):
             _acc_input(Ga, Xt, dZ[k], k, bs, D, K, ob0)
+        if want_sn:  # dHn is dLoss/dh_t now, and dC dLoss/dc_t (partial derivatives; zero dC but for the LSTM)
+            sq = 0.0
+            for j in range(n):
+                for b in range(bs):
+                    sq += dHn[j, b] * dHn[j, b] + dC[j, b] * dC[j, b]
+            SN[t] += sq
         dH, dHn = dHn, dH
     for p in range(oWo):
         s = 0.0
@@ -405,26 +440,36 @@ def _workspace(kind, T, n, D, B):
     dR = np.zeros((K, B))
     dHn = np.zeros((n, B))
     Ga = np.zeros((oWo, B))
-    return Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga
+    S0 = np.zeros((2, n))
+    SN = np.zeros(T + 1)
+    return Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _gather(X, idx, bs, Xb):
+    """``Xb[t, d, b]`` <- ``X[idx[b], t, d]`` for the ``bs`` sequences of a minibatch (batch innermost)."""
+    T = X.shape[1]
+    D = X.shape[2]
+    for b in range(bs):
+        r = idx[b]
+        for t in range(T):
+            for d in range(D):
+                Xb[t, d, b] = X[r, t, d]
 
 
 @njit(cache=True, error_model="numpy")
 def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, ws):
     """Loss sum and number correct on sequences ``X[idx[:bs]]``; with ``want_grad`` add the gradient of the mean
     loss into ``g`` (skipping the backward pass when the loss is not finite)."""
-    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga = ws
+    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN = ws
     T = X.shape[1]
     D = X.shape[2]
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, C)
-    for b in range(bs):
-        r = idx[b]
-        for t in range(T):
-            for d in range(D):
-                Xb[t, d, b] = X[r, t, d]
-    _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E)
+    _gather(X, idx, bs, Xb)
+    _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0)
     loss, correct = _readout(th, H[T], Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
     if want_grad and math.isfinite(loss):
-        _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga)
+        _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, False)
     return loss, correct
 
 
@@ -444,14 +489,71 @@ def _evaluate_one(kind, act, softmax, th, X, Y, n, C, chunk):
     return loss / N, correct / N
 
 
+LOSS_SIGMOID, LOSS_SOFTMAX, LOSS_SQUARED_ERROR = 0, 1, 2  # loss codes of :func:`evaluate`
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
-def evaluate(kind, act, softmax, theta, X, Y, n, C):
-    """Mean loss and accuracy (M, 2) of every model on ``(X, Y)``."""
-    M = theta.shape[0]
+def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_sn, chunk):
+    """Mean loss, accuracy, gradient and state-gradient norms of every model on ``(X, Y)`` or ``(X, Tgt)``.
+
+    Args:
+        kind, act: cell and gate codes; loss_code: ``LOSS_SIGMOID`` / ``LOSS_SOFTMAX`` (read-out of ``C`` classes on
+            h_T, labels ``Y`` (N,)) or ``LOSS_SQUARED_ERROR`` (1/2 ||h_T - Tgt[p]||^2 per sequence, Tgt (N, n)).
+        theta: (M, P) flat parameters (a read-out of C columns after the cell's; C = 0 for a bare cell).
+        S0: (M, 2, n) initial state per model (row 0 h_0, row 1 c_0 for the LSTM), shared by all sequences.
+        X: (N, T, D) inputs shared by all models.
+        want_grad, want_sn: also compute the gradient / the state-gradient norms.
+        chunk: sequences per forward pass (bounds the per-thread workspace: ~8 (T K + ...) chunk bytes).
+
+    Returns:
+        out (M, 2): mean loss over the N sequences and accuracy (0 for the squared error);
+        grads (M, P) (or (M, 0)): dLoss/dtheta (NaN where the loss is not finite);
+        norms (M, T + 1) (or (M, 0)): ||dLoss/ds_t||, the Frobenius norm over sequences and state components of
+            the partial derivatives in the state coordinates (h_t, c_t) (see :func:`_backward`).
+    """
+    M, P = theta.shape
+    N, T, D = X.shape
     out = np.empty((M, 2))
+    grads = np.zeros((M, P if want_grad else 0))
+    norms = np.zeros((M, T + 1 if want_sn else 0))
+    B = min(chunk, N)
+    idx = np.arange(N)
+    backward = want_grad or want_sn
+    scale = 1.0 / N
+    oWo, obo = _layout(kind, n, D, C)[4:6]
     for m in prange(M):
-        out[m, 0], out[m, 1] = _evaluate_one(kind, act, softmax, theta[m], X, Y, n, C, EVAL_CHUNK)
-    return out
+        th = theta[m]
+        Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0w, SN = _workspace(kind, T, n, D, B)
+        for j in range(n):
+            S0w[0, j] = S0[m, 0, j]
+            S0w[1, j] = S0[m, 1, j]
+        g = np.zeros(P)
+        loss = 0.0
+        correct = 0
+        for start in range(0, N, B):
+            bs = min(B, N - start)
+            sub = idx[start:]
+            _gather(X, sub, bs, Xb)
+            _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0w)
+            if loss_code == LOSS_SQUARED_ERROR:
+                loss += _squared_error(H[T], Tgt, sub, bs, n, backward, scale, dH)
+            else:
+                lo, c = _readout(th, H[T], Y, sub, bs, n, C, oWo, obo, loss_code == LOSS_SOFTMAX, backward, scale,
+                                 g, dH)
+                loss += lo
+                correct += c
+            if backward:
+                _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
+        out[m, 0] = loss / N
+        out[m, 1] = correct / N
+        finite = math.isfinite(loss)
+        if want_grad:
+            for p in range(P):
+                grads[m, p] = g[p] if finite else np.nan
+        if want_sn:
+            for t in range(T + 1):
+                norms[m, t] = math.sqrt(SN[t]) if finite else np.nan
+    return out, grads, norms
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

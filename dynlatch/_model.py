@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -30,14 +31,15 @@ class Model:
         cell: the batched recurrent cell (M models).
         weight: read-out weights (M, units, C), C = 2 for softmax and 1 for sigmoid.
         bias: read-out bias (M, C).
-        seeds: the model seeds (they fix initialisation and data order, see :meth:`init`).
+        seeds: the model seeds (they fix initialisation and data order, see :meth:`init`), or None for models built
+            from weights: they can be evaluated and saved, but :func:`dynlatch.train` needs seeds.
         readout: ``"softmax"`` or ``"sigmoid"``.
     """
 
     cell: Cell
     weight: torch.Tensor
     bias: torch.Tensor
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...] | None
     readout: str = "softmax"
 
     def __post_init__(self) -> None:
@@ -46,8 +48,10 @@ class Model:
         if tuple(self.weight.shape) != (M, n, C) or tuple(self.bias.shape) != (M, C):
             raise ValueError(f"read-out must be weight ({M}, {n}, {C}) and bias ({M}, {C}); got "
                              f"{tuple(self.weight.shape)} and {tuple(self.bias.shape)}")
-        if len(self.seeds) != M:
-            raise ValueError(f"{len(self.seeds)} seeds for {M} models")
+        if self.seeds is not None:
+            self.seeds = tuple(int(s) for s in self.seeds)
+            if len(self.seeds) != M:
+                raise ValueError(f"{len(self.seeds)} seeds for {M} models")
 
     @property
     def models(self) -> int:
@@ -101,7 +105,8 @@ class Model:
     def select(self, index: Sequence[int]) -> "Model":
         """The sub-batch of models ``index``."""
         idx = list(index)
-        return Model(self.cell[idx], self.weight[idx], self.bias[idx], tuple(self.seeds[i] for i in idx), self.readout)
+        seeds = None if self.seeds is None else tuple(self.seeds[i] for i in idx)
+        return Model(self.cell[idx], self.weight[idx], self.bias[idx], seeds, self.readout)
 
     def to(self, dtype: torch.dtype | None = None, device: Any = None) -> "Model":
         cast = lambda t: t.to(dtype=dtype or t.dtype, device=device or t.device)  # noqa: E731
@@ -131,3 +136,86 @@ class Model:
             loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y.to(z.dtype), reduction="none")
             pred = (z > 0).long()
         return loss.mean(-1), (pred == y).sum(-1)
+
+    # -- files -------------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the whole model (cell, read-out, read-out kind, seeds when set) to ``.npz`` or ``.json``, atomically.
+
+        The record holds the cell's Keras-layout keys (so :func:`dynlatch.cells.load` reads the cell from it too)
+        plus ``format = "dynlatch.model"``, ``readout``, ``W_out`` (M, n, C), ``b_out`` (M, C), ``batched`` (whether
+        the cell carries the model dimension), ``dtype`` and optional ``seeds`` (M,). ``.npz`` keeps every array's
+        dtype; JSON stores float64 values exactly (shortest round-trip decimal) and the dtype by name.
+        :meth:`load` gives back a model equal to this one bit for bit.
+
+        Raises:
+            ValueError: for a suffix other than ``.npz`` or ``.json``.
+        """
+        from .cells._io import cell_record, write_record
+
+        record = cell_record(self.cell)
+        record.update(
+            format=MODEL_FORMAT,
+            readout=self.readout,
+            W_out=self.weight.detach().cpu().numpy(),
+            b_out=self.bias.detach().cpu().numpy(),
+            batched=self.cell.batched,
+            dtype=str(self.weight.dtype).removeprefix("torch."),
+        )
+        if self.seeds is not None:
+            record["seeds"] = np.asarray(self.seeds, dtype=np.int64)
+        return write_record(path, record)
+
+    @classmethod
+    def load(cls, path: str | Path, *, dtype: torch.dtype | None = None, device: Any = None) -> "Model":
+        """Read a model written by :meth:`save`.
+
+        Args:
+            path: a ``.npz`` or ``.json`` file.
+            dtype, device: where the parameters should live (default: the stored dtype, on the CPU).
+
+        Raises:
+            WeightFileError: (a ``ValueError``) for a file that is not a readable model, naming it and the problem.
+            FileNotFoundError: if ``path`` does not exist.
+        """
+        from .cells._io import WeightFileError, _read, cell_from_record, record_array, record_bool, record_string
+
+        path = Path(path)
+        data = _read(path)
+        if record_string(path, data, "format") != MODEL_FORMAT:
+            raise WeightFileError(f"{path}: not a dynlatch model file (format must be {MODEL_FORMAT!r})")
+        stored = record_string(path, data, "dtype", "float64")
+        if stored not in MODEL_DTYPES:
+            raise WeightFileError(f"{path}: dtype must be one of {', '.join(MODEL_DTYPES)}; got {stored!r}")
+        dtype = dtype or MODEL_DTYPES[stored]
+        batched = record_bool(path, data, "batched", True)
+        readout = record_string(path, data, "readout")
+        if readout not in READOUTS:
+            raise WeightFileError(f"{path}: readout must be one of {', '.join(READOUTS)}; got {readout!r}")
+        cell = cell_from_record(path, data, dtype=dtype, device=device)
+        if cell.batched != batched:
+            if batched:  # one model stored with its model dimension: a batched cell of M = 1
+                cell = cell[[0]]
+            else:
+                raise WeightFileError(f"{path}: batched=false but the cell arrays carry a model dimension")
+        W_out, b_out = record_array(path, data, "W_out"), record_array(path, data, "b_out")
+        seeds = None
+        if "seeds" in data:
+            s = data["seeds"]
+            a = np.asarray(s) if isinstance(s, np.ndarray) else None
+            if a is None:
+                try:
+                    a = np.asarray(s)
+                except (ValueError, TypeError):
+                    a = None
+            if a is None or a.ndim != 1 or a.dtype.kind not in "iu":
+                raise WeightFileError(f"{path}: seeds must be a list of integers")
+            seeds = tuple(int(v) for v in a)
+        as_t = lambda a: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
+        try:
+            return cls(cell, as_t(W_out), as_t(b_out), seeds, readout)
+        except ValueError as e:
+            raise WeightFileError(f"{path}: {e}") from None
+
+
+MODEL_FORMAT = "dynlatch.model"
+MODEL_DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16}

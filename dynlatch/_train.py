@@ -11,7 +11,7 @@ alone gives the same result as inside a batch. Two backends compute the same thi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import torch
 
 from . import _fastpath as fp
 from ._activations import gate_code
+from ._data_checks import check_dataset
 from ._model import Model
 from ._progress import progress_bar
 from .cells import CellParams
@@ -56,14 +57,12 @@ class TrainResult:
 
 def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: float, clip_norm: float | None,
            backend: str) -> None:
-    if data.input_dim != model.cell.input_dim:
-        raise ValueError(f"data has input_dim {data.input_dim}; the model expects {model.cell.input_dim}")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got epochs={epochs}, batch_size={batch_size}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    if clip_norm is not None and not clip_norm > 0:
-        raise ValueError(f"clip_norm must be > 0 or None; got {clip_norm}")
+    if not (lr > 0 and np.isfinite(lr)):
+        raise ValueError(f"lr must be finite and > 0; got {lr}")
+    if clip_norm is not None and not (clip_norm > 0 and np.isfinite(clip_norm)):
+        raise ValueError(f"clip_norm must be finite and > 0, or None; got {clip_norm}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
@@ -120,6 +119,11 @@ def train(
         ValueError: for inconsistent data or settings.
     """
     _check(model, data, epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, backend=backend)
+    if model.seeds is None:
+        raise ValueError("model has no seeds; train needs them (they fix each model's data order)")
+    x_train, y_train, x_val, y_val = check_dataset(data, input_dim=model.cell.input_dim, readout=model.readout,
+                                                   classes=model.weight.shape[-1])
+    data = replace(data, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
     backend = resolve_backend(backend, device, model.cell)
     rngs = [model_rng(s, ORDER_STREAM) for s in model.seeds]
     orders = lambda: np.stack([rng.permutation(len(data.y_train)) for rng in rngs])  # noqa: E731
@@ -176,10 +180,13 @@ def _train_numba(model, data, orders, *, bar, device, epochs, batch_size, lr, be
     Y, Yv = (np.ascontiguousarray(a, dtype=np.int64) for a in (data.y_train, data.y_val))
     history = np.full((M, epochs, 4), np.nan)
     active &= np.isfinite(theta).all(1)
+    row = np.empty((M, 4))  # contiguous, whatever the epoch count: one kernel signature (history[:, e] is not)
     for e in range(epochs):
         perms = np.ascontiguousarray(orders(), dtype=np.int64)
-        fp.train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch_size,
-                       lr, betas[0], betas[1], eps, clip_norm or 0.0, Xv, Yv, history[:, e])
+        fp.train_epoch(int(kind), int(act), bool(softmax), int(n), int(C), theta, adam_m, adam_v, steps, active, X, Y,
+                       perms, int(batch_size), float(lr), float(betas[0]), float(betas[1]), float(eps),
+                       float(clip_norm or 0.0), Xv, Yv, row)
+        history[:, e] = row
         bar.update(1)
     return unpack(model, theta), {k: history[:, :, i] for i, k in enumerate(METRICS)}, active
 

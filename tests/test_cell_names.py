@@ -107,3 +107,14 @@ def test_model_cell_is_read_by_name():
     model = Model.init("srnn", seeds=[0, 1, 2], init="keras2")
     U = model.cell.named_params()["U"].reshape(-1)
     assert set(U.abs().tolist()) == {1.0}  # Keras-2 orthogonal 1 x 1 recurrent kernel: exactly +-1
+
+
+def test_name_blocks_split_numpy_arrays_such_as_gradients():
+    cell = GRU.init(units=3, input_dim=3, seed=[0, 1], scheme="torch")
+    W, U, b = np.arange(2 * 3 * 9.0).reshape(2, 3, 9), np.arange(2 * 3 * 9.0).reshape(2, 3, 9) + 100, \
+        np.arange(2 * 2 * 9.0).reshape(2, 2, 9) + 1000
+    named = cell.name_blocks((W, U, b))
+    assert list(named) == EXPECTED[(GRU, True)]
+    np.testing.assert_array_equal(named["U_r"], U[:, :, 3:6])
+    np.testing.assert_array_equal(named["br_h"], b[:, 1, 6:9])
+    np.testing.assert_array_equal(named["b_z"], b[:, 0, 0:3])

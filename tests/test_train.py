@@ -345,6 +345,8 @@ def test_divergence_in_the_second_epoch(data, backend, monkeypatch):
         (dict(batch_size=0), "batch_size"),
         (dict(lr=0.0), "lr"),
         (dict(lr=float("nan")), "lr"),
+        (dict(lr=float("inf")), "lr"),
+        (dict(clip_norm=float("inf")), "clip_norm"),
         (dict(clip_norm=0.0), "clip_norm"),
         (dict(clip_norm=-1.0), "clip_norm"),
         (dict(backend="jax"), "backend"),
@@ -410,3 +412,13 @@ def test_srnn_learns_short_latching():
     assert acc.mean() > 0.8 and (acc >= 0.9).sum() >= 10
     assert acc.mean() > before.mean() + 0.2
     assert (r.history["train_loss"][:, -1] < r.history["train_loss"][:, 0]).mean() > 0.8
+
+
+def test_train_epoch_compiles_once_per_signature(data):
+    # the history row, scalars given as ints and the epoch count must not create new kernel signatures (each one is a
+    # cold numba compile of tens of seconds)
+    model = make_model("srnn", None, "sigmoid")
+    dynlatch.train(model, data, epochs=1, backend="numba")
+    before = list(fp.train_epoch.signatures)
+    dynlatch.train(model, data, epochs=3, batch_size=8, lr=1, clip_norm=1, eps=0, backend="numba")
+    assert list(fp.train_epoch.signatures) == before

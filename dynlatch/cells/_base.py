@@ -106,6 +106,8 @@ class Cell:
     """``torch.nn`` classes with the same map (layer first, then the ``*Cell`` variant); empty if none."""
     torch_gate_order: ClassVar[tuple[int, ...]] = ()
     """Keras block index of each torch block (empty: the same order)."""
+    keras_layer: ClassVar[str] = ""
+    """The Keras layer class with the same map (``"SimpleRNN"``, ``"LSTM"``, ``"GRU"``); empty if none."""
     torch_bias_rows: ClassVar[int] = 1
     """1: torch's ``bias_ih + bias_hh`` merged into one row; 2: kept as (input, recurrent) rows."""
 
@@ -359,16 +361,19 @@ class Cell:
             raise ValueError(f"{self.kind} has no parameter {name!r}; its parameters are {', '.join(table)}")
         return table[name]
 
-    def _block(self, params: CellParams, name: str) -> Tensor:
-        which, row, cols = self._lookup(name)
-        if which == 2:
-            return params.bias[:, row, cols]
-        return params[which][..., cols]
+    def name_blocks(self, params: Sequence[Any]) -> dict[str, Any]:
+        """Split arrays in this cell's layout, model dimension first -- ``(kernel (M, D, K), recurrent_kernel
+        (M, n, K), bias (M, nb, K))``, tensors or numpy arrays, e.g. gradients -- into the named blocks of
+        :meth:`param_names` (views, model dimension first)."""
+        out = {}
+        for name, (which, row, cols) in self._name_table().items():
+            out[name] = params[2][:, row, cols] if which == 2 else params[which][..., cols]
+        return out
 
     def named_params(self) -> dict[str, Tensor]:
         """Every parameter block by its Keras name, with the model dimension first for a batched cell (without
         it for a single cell). The blocks are views of the cell's tensors."""
-        out = {name: self._block(self.params, name) for name in self._name_table()}
+        out = self.name_blocks(self.params)
         return out if self.batched else {k: v[0] for k, v in out.items()}
 
     def with_params(self, **values: Any) -> "Cell":

@@ -57,6 +57,7 @@ class GRU(Cell):
     kind: ClassVar[str] = "gru"
     gate_names: ClassVar[tuple[str, ...]] = ("z", "r", "h")
     torch_modules: ClassVar[tuple[type, ...]] = (torch.nn.GRU, torch.nn.GRUCell)
+    keras_layer: ClassVar[str] = "GRU"
     torch_gate_order: ClassVar[tuple[int, ...]] = (1, 0, 2)  # torch r, z, n = Keras blocks 1, 0, 2
     torch_bias_rows: ClassVar[int] = 2
 

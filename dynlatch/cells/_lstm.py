@@ -47,6 +47,7 @@ class LSTM(Cell):
     gate_names: ClassVar[tuple[str, ...]] = ("i", "f", "c", "o")
     state_names: ClassVar[tuple[str, ...]] = ("h", "c")
     torch_modules: ClassVar[tuple[type, ...]] = (torch.nn.LSTM, torch.nn.LSTMCell)
+    keras_layer: ClassVar[str] = "LSTM"
 
     def step_function(self) -> StepFunction:
         return functools.partial(lstm_step, gate=self.gate)

@@ -33,6 +33,7 @@ class SRNN(Cell):
     kind: ClassVar[str] = "srnn"
     gate_names: ClassVar[tuple[str, ...]] = ("h",)
     torch_modules: ClassVar[tuple[type, ...]] = (torch.nn.RNN, torch.nn.RNNCell)
+    keras_layer: ClassVar[str] = "SimpleRNN"
 
     def step_function(self) -> StepFunction:
         return srnn_step
