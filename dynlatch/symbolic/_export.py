@@ -52,6 +52,7 @@ def write_atomic(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -107,11 +108,15 @@ def fold_curves_figure() -> Any:
     wb = pascanu_fold_curve().lambdify("numpy")(x[:, None])
     for sel, label in ((x < 0, "fold, x* < 0"), (x >= 0, "fold, x* > 0")):
         b.plot(wb[sel, 0], wb[sel, 1], label=label)
+    neg, pos = x < 0, x >= 0
+    wg = np.linspace(4.0, 20.0, 200)
+    upper = np.interp(wg, wb[neg, 0][::-1], wb[neg, 1][::-1])  # w decreases along x* < 0 as x* grows
+    lower = np.interp(wg, wb[pos, 0], wb[pos, 1])
+    b.fill_between(wg, lower, upper, color="C2", alpha=0.15, label="bistable (two attractors)")
     b.plot([4], [-2], "k*", ms=8, label="cusp (4, -2)")
-    b.set(xlim=(0, 20), ylim=(-20, 2), xlabel="w", ylabel="b", title="Pascanu: x' = w sigmoid(x) + b")
-    b.text(12, -7, "two attractors", fontsize=8)
-    b.text(2, -15, "one attractor", fontsize=8)
-    b.legend(fontsize=7, loc="lower left")
+    b.set(xlim=(0, 20), ylim=(-20, 5), xlabel="w", ylabel="b", title="Pascanu: x' = w sigmoid(x) + b")
+    b.text(0.8, -10, "one attractor", fontsize=8)
+    b.legend(fontsize=7, loc="upper right", ncol=2)
     fig.tight_layout()
     return fig
 
