@@ -112,8 +112,12 @@ def _resolve(args: Any) -> tuple[System, np.ndarray | None]:
         raise ValueError(f"--at: {e}") from None
     if cell.kind != args.cell:
         raise ValueError(f"--at holds a {cell.kind} cell, not {args.cell}")
+    if args.units != 1 and args.units != cell.units:
+        raise ValueError(f"--units {args.units} contradicts the weight file's {cell.units} units")
+    if cell.batched and cell.models > 1:
+        raise ValueError(f"--at holds {cell.models} models; evaluate one model per file")
     system = system_for_cell(cell)
-    return system, system.param_vector(cell)
+    return system, system.param_vector(cell).reshape(-1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

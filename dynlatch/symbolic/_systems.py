@@ -230,7 +230,7 @@ def srnn_system(*, units: int = 1, input_dim: int = 1) -> System:
     h, _, dstate = _state_symbols(units, False)
     x, dx = _input_symbols(input_dim)
     W, U, b, _, specs, display = _gate_blocks(("",), units, input_dim)
-    pre = {_unit_label("z", units, j): _affine(W, U, b, "", x, h, j) for j in range(units)}
+    pre = {_unit_label("h", units, j): _affine(W, U, b, "", x, h, j) for j in range(units)}
     update = sp.Matrix([sp.tanh(z) for z in pre.values()])
     return System("srnn", None, None, units, input_dim, tuple(h), tuple(x), _reorder(specs), update, pre, (),
                   {**display, **dstate, **dx})
