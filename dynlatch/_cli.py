@@ -3,6 +3,7 @@
     dynlatch list
     dynlatch run NAME [--quick] [--out DIR] [--seed S] [analysis flags]
     dynlatch bench NAME [flags]
+    dynlatch derive CELL [--what W] [--format F] [--at WEIGHTS]  (symbolic derivations; --help for flags)
 
 ``NAME`` is a script's module name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
 Scripts are found by import: the wheel installs ``analyses/`` and ``benchmarks/`` as the packages
@@ -23,7 +24,7 @@ from types import ModuleType
 
 from .scripting import EXIT_USAGE
 
-USAGE = "usage: dynlatch {list | run NAME [flags] | bench NAME [flags]}  (dynlatch run NAME --help for flags)"
+USAGE = "usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | derive CELL [flags]}  (dynlatch run NAME --help for flags)"
 PACKAGES = {"analyses": ("dynlatch._analyses", "analyses"), "benchmarks": ("dynlatch._benchmarks", "benchmarks")}
 
 
@@ -90,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, module in scripts(folder).items():
                 print(f"{verb:5} {name:24} {summary_line(module)}")
         return 0
+    if command == "derive":
+        from .symbolic._cli import main as derive_main
+
+        return derive_main(rest)
     if command in ("run", "bench"):
         if not rest or rest[0].startswith("-"):
             print(f"dynlatch: error: '{command}' needs a NAME; see 'dynlatch list'", file=sys.stderr)
