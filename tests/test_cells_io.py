@@ -384,7 +384,7 @@ def test_keras_files_that_do_not_fit(tmp_path):
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
     path = tmp_path / "cell.npz"
     old = SRNN.init(seed=1)
-    old.save(path)
+    cells.save(old, path)
     before = path.read_bytes()
 
     def broken(*args, **kwargs):
@@ -392,7 +392,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", broken)
     with pytest.raises(OSError, match="disk full"):
-        SRNN.init(seed=2).save(path)
+        cells.save(SRNN.init(seed=2), path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["cell.npz"]
     monkeypatch.undo()
     # each writer gets its own temporary file in the target's folder
@@ -400,7 +400,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (seen.append(src), real_replace(src, dst)))
     for suffix in (".npz", ".json", ".npz"):
-        LSTM.init(seed=3).save(tmp_path / f"c{suffix}")
+        cells.save(LSTM.init(seed=3), tmp_path / f"c{suffix}")
     assert len(set(seen)) == 3 and all(os.path.dirname(s) == str(tmp_path) for s in seen)
     assert sorted(os.listdir(tmp_path)) == ["c.json", "c.npz", "cell.npz"]
     assert cells.load(tmp_path / "c.json").kind == "lstm"
@@ -410,7 +410,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
 @pytest.mark.parametrize("kind,ra", [("srnn", None), ("lstm", None), ("gru", False), ("gru", True)])
 def test_save_load_round_trip_batched(tmp_path, suffix, kind, ra):
     cell = cells.cell_class(kind).init(units=2, seed=[1, 2, 3], reset_after=ra, dtype=torch.float64)
-    loaded = cells.load(cell.save(tmp_path / f"c{suffix}"))
+    loaded = cells.load(cells.save(cell, tmp_path / f"c{suffix}"))
     assert loaded.batched and loaded.models == 3 and loaded._options() == cell._options()
     for a, b in zip(loaded.params, cell.params):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import dynlatch
 from dynlatch import _fastpath as fp
 from dynlatch._model import Model
 from dynlatch._train import kernel_codes, pack
@@ -310,7 +311,7 @@ def test_cli_json_at_weights(tmp_path, capsys):
     path = tmp_path / "w.json"
     cell = _cell(system, theta)
     cell.batched = False
-    cell.save(path)
+    dynlatch.cells.save(cell, path)
     assert derive_main(["lstm", "--what", "jacobian", "--at", str(path), "--state", "0.1,0.5", "--x", "1",
                         "--format", "json"]) == 0
     record = json.loads(capsys.readouterr().out)

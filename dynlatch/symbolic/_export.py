@@ -3,13 +3,15 @@ derivations``; the paper build calls :func:`write_paper_files`)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
+from dataclasses import dataclass
+
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
+from .. import _atomic, _checks
+from .._config import Config, option
 from .._activations import GATE_ACTIVATIONS
 from ._closed_forms import (BENGIO_REFERENCE, bengio_fold_curve, bengio_fold_derivation, bengio_table,
                             lstm_cell_fixed_point, lstm_origin_eigenvalues, pascanu_fold_curve)
@@ -45,19 +47,10 @@ def catalogue(*, quick: bool = False) -> Iterator[tuple[str, Derivation | str]]:
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a unique temporary file in the same folder and ``os.replace``."""
+    """Write ``text`` to ``path`` atomically (:mod:`dynlatch._atomic`), creating its folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _atomic.write_text(path, text)
 
 
 def write_derivations(out_dir: Path, *, quick: bool = False) -> list[dict[str, Any]]:
@@ -124,3 +117,13 @@ def fold_curves_figure() -> Any:
 def write_paper_files(dest: Path = Path("paper") / "generated", *, quick: bool = False) -> list[dict[str, Any]]:
     """Write the derivations' ``.tex`` files where the paper build reads them (not committed)."""
     return write_derivations(Path(dest), quick=quick)
+
+
+@dataclass(frozen=True)
+class DerivationsConfig(Config):
+    """Settings of ``dynlatch run derivations``."""
+
+    scope: str = option("full", help="every cell variant (units 1 and 2, all gate functions) or the one-unit, "
+                                     "two-gate subset", choices=("full", "small"), quick="small")
+    paper: bool = option(False, help="also write the .tex files to paper/generated/")
+    seed: int = option(0, help="seed (derivations are exact; kept for a uniform interface)", check=_checks.seed)
