@@ -27,7 +27,8 @@ import torch
 from .._activations import HARD_SIGMOID_SLOPE
 from ._jacobian import jacobian_tensor
 from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
-from ._roots import find_roots
+from ._one_unit import fixed_point_equation, gates, lstm_cell_state, next_h
+from ._roots import evaluate_flat, find_roots
 
 DEFAULT_GRID = 2049
 CHUNK = 4096
@@ -67,88 +68,38 @@ class FixedPoint:
     model: int = field(default=0, repr=False)
 
 
-def _pre_activation(cell: Any, x: torch.Tensor, gate: int, h: torch.Tensor) -> torch.Tensor:
-    """Pre-activation of gate block ``gate`` for a one-unit cell: x W_j + h U_j + (all bias rows)_j; h (M, P)."""
-    W, U, b = cell.params
-    xw = torch.matmul(x[:, :1, :], W[:, :, gate : gate + 1])[:, :, 0]  # (M, 1)
-    return xw + b[:, :, gate].sum(1, keepdim=True) + U[:, 0, gate : gate + 1] * h
-
-
-def _kinks(cell: Any, x: torch.Tensor, gates: tuple[int, ...]) -> np.ndarray | None:
-    """h where a hard gate's pre-activation hits +-0.5/slope, (M, 2 * len(gates)); None for sigmoid gates."""
-    if cell.recurrent_activation not in HARD_SIGMOID_SLOPE or not gates:
+def _kinks(cell: Any, x: torch.Tensor, gate_blocks: tuple[int, ...]) -> np.ndarray | None:
+    """h where a hard gate's pre-activation hits +-0.5/slope, (M, 2 * len(gate_blocks)); None for sigmoid gates."""
+    if cell.recurrent_activation not in HARD_SIGMOID_SLOPE or not gate_blocks:
         return None
     edge = 0.5 / HARD_SIGMOID_SLOPE[cell.recurrent_activation]
-    zero = torch.zeros(cell.models, 1, dtype=DTYPE)
+    g = gates(cell, x)
     out = []
-    for j in gates:
-        a0 = _pre_activation(cell, x, j, zero)[:, 0]
-        u = cell.params.recurrent_kernel[:, 0, j]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for e in (-edge, edge):
-                out.append(torch.where(u != 0, (e - a0) / u, torch.full_like(u, float("nan"))).numpy())
+    for j in gate_blocks:
+        u, a0 = g[j].slope[:, 0], g[j].offset[:, 0]
+        for e in (-edge, edge):
+            out.append(torch.where(u != 0, (e - a0) / torch.where(u != 0, u, torch.ones_like(u)),
+                                   torch.full_like(u, float("nan"))).numpy())
     return np.stack(out, axis=1)
-
-
-def _lstm_parts(cell: Any, x: torch.Tensor, h: torch.Tensor):
-    """(i g, 1 - f, o tanh(c*), c*) at h (M, P) from the cell's own step."""
-    M, P = h.shape
-    xs = x.expand(M, P, x.shape[-1])
-    hh = h.unsqueeze(-1)
-    _, ig = cell.step_batched((hh, torch.zeros_like(hh)), xs)
-    ig = ig[..., 0]
-    one_minus_f = cell.gate(-_pre_activation(cell, x, 1, h))
-    safe = torch.where(one_minus_f > 0, one_minus_f, torch.ones_like(one_minus_f))
-    c_star = ig / safe
-    h_next, _ = cell.step_batched((hh, c_star.unsqueeze(-1)), xs)
-    return ig, one_minus_f, h_next[..., 0], c_star
-
-
-def _lstm_output_gate(cell: Any, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """o(h) where f = 1 and i g = 0: the step from (h, c = 1) gives o tanh(1)."""
-    hh = h.unsqueeze(-1)
-    h1, _ = cell.step_batched((hh, torch.ones_like(hh)), x.expand(*h.shape, x.shape[-1]))
-    return h1[..., 0] / np.tanh(1.0)
 
 
 def _scalar_equation(cell: Any, x: torch.Tensor, period: int):
     """g(h) for the fixed points (period 1) or 2-periodic points (period 2) of a one-unit cell."""
-    if cell.kind == "lstm":
-        def g(h: torch.Tensor) -> torch.Tensor:
-            ig, one_minus_f, h_next, _ = _lstm_parts(cell, x, h)
-            out = h_next - h
-            flat = one_minus_f == 0
-            if flat.any():
-                o = _lstm_output_gate(cell, x, h)
-                line = flat & (ig == 0) & (h.abs() < o)
-                out = torch.where(flat, torch.full_like(out, float("nan")), out)
-                out = torch.where(line, torch.zeros_like(out), out)
-            return out
-        return g
-
-    def F(h: torch.Tensor) -> torch.Tensor:
-        return cell.step_batched(h.unsqueeze(-1), x.expand(*h.shape, x.shape[-1]))[..., 0]
-
     if period == 1:
-        return lambda h: F(h) - h
+        return fixed_point_equation(cell, x)
+    F = next_h(cell, x)
     return lambda h: F(F(h)) - h
 
 
 def _full_state(cell: Any, x: torch.Tensor, model: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """States (R, d) for hidden values h of rows ``model`` (LSTM: [h, c*(h)])."""
     if cell.kind != "lstm":
         return h[:, None]
-    sub = cell[list(model)] if model.size else None
-    if sub is None:
+    if model.size == 0:
         return np.zeros((0, 2))
-    ht = torch.as_tensor(h, dtype=DTYPE)[:, None]
-    xs = x[torch.as_tensor(model)]
-    ig, one_minus_f, _, c_star = _lstm_parts(sub, xs, ht)
-    c = c_star[:, 0].numpy()
-    flat = (one_minus_f[:, 0] == 0).numpy()
-    if flat.any():
-        o = _lstm_output_gate(sub, xs, ht)[:, 0].numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(flat, np.arctanh(h / o), c)
+    sub = cell[list(model)]
+    with torch.no_grad():
+        c = lstm_cell_state(sub, x[torch.as_tensor(model)], torch.as_tensor(h, dtype=DTYPE)[:, None])[:, 0].numpy()
     return np.stack([h, c], axis=1)
 
 
@@ -200,7 +151,6 @@ def one_unit_table(cell: Any, *, x: Any = 0.0, periods: tuple[int, ...] = (1, 2)
             model, h, mult = r.model, r.value, r.multiplicity
             if period == 2:
                 g1 = _scalar_equation(sub, xs, 1)
-                from ._roots import evaluate_flat
                 not_fixed = np.abs(evaluate_flat(g1, sub.models, model, h)[0]) > 1e-8 if model.size else np.zeros(0, bool)
                 model, h, mult = model[not_fixed], h[not_fixed], mult[not_fixed]
                 cont = np.zeros(0, bool)
