@@ -3,6 +3,7 @@
     dynlatch list
     dynlatch run NAME [--quick] [--out DIR] [--seed S] [analysis flags]
     dynlatch bench NAME [flags]
+    dynlatch fixed-points --weights FILE [--x X] [--json]
 
 ``NAME`` is a script's file name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
 Scripts are found in the checkout this package was installed from, or under ``$DYNLATCH_HOME``, or in the current
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from .scripting import EXIT_USAGE
 
-USAGE = "usage: dynlatch {list | run NAME [flags] | bench NAME [flags]}  (dynlatch run NAME --help for flags)"
+USAGE = "usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | fixed-points --weights FILE}  (dynlatch run NAME --help for flags)"
 
 
 def _roots() -> list[Path]:
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, path in scripts(folder).items():
                 print(f"{verb:5} {name:24} {summary_line(path)}")
         return 0
+    if command == "fixed-points":
+        from .dynamics._cli import main as fixed_points_main
+
+        return fixed_points_main(rest)
     if command in ("run", "bench"):
         if not rest or rest[0].startswith("-"):
             print(f"dynlatch: error: '{command}' needs a NAME; see 'dynlatch list'", file=sys.stderr)
