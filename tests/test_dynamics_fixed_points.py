@@ -219,3 +219,33 @@ def test_finder_agrees_with_dense_scan(cls, kw, gate):
         # nothing spurious: every reported h is a root of the dense-scan function's cell
         assert found.size <= changes.size + zeros.size + 2 * minima.size + 2
     assert missed == 0
+
+
+@pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
+@pytest.mark.parametrize("cls,kw", KINDS[:3])
+def test_two_cycles_agree_with_dense_scan(cls, kw, gate):
+    cell = random_cell(cls, gate, 100, seed=5, scale=3.0, **kw)
+    table = dy.fixed_points(cell, x=-0.2, periods=(1, 2), as_table=True)
+    n = 10001
+    h = torch.linspace(-1, 1, n, dtype=torch.float64).expand(cell.models, n).unsqueeze(-1)
+    xs = torch.full((cell.models, n, 1), -0.2, dtype=torch.float64)
+    with torch.no_grad():
+        F1 = cell.step_batched(h, xs)
+        g2 = (cell.step_batched(F1, xs) - h)[..., 0].numpy()
+        g1 = (F1 - h)[..., 0].numpy()
+    grid = h[0, :, 0].numpy()
+    for mi in range(cell.models):
+        rows = table["model"] == mi
+        if (table["kind"][rows] == "continuum").any():
+            continue
+        cycle = table["state"][rows & (table["period"] == 2), 0]
+        fixed = table["state"][rows & (table["period"] == 1), 0]
+        assert cycle.size % 2 == 0
+        changes = np.nonzero(np.sign(g2[mi, :-1]) * np.sign(g2[mi, 1:]) < 0)[0]
+        for k in changes:
+            near_fixed = np.any(np.abs(fixed - grid[k]) <= 3e-4)
+            near_cycle = np.any(np.abs(cycle - grid[k]) <= 3e-4)
+            assert near_fixed or near_cycle, (mi, grid[k])
+        for c in cycle:  # each reported 2-cycle point is a genuine non-fixed root of F(F(h)) - h
+            k = int(round((c + 1) / 2 * (n - 1)))
+            assert abs(g1[mi, k]) > 1e-6
