@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from numba import njit
 
 ScalarFunction = Callable[[torch.Tensor], torch.Tensor]
 """g(h): h (M, P) float64 tensor, row m belonging to model m -> (M, P), elementwise in h."""
@@ -118,6 +119,70 @@ def _extremum(g: ScalarFunction, M: int, model: np.ndarray, a: np.ndarray, b: np
     return 0.5 * (a + b)
 
 
+@njit(cache=True)
+def _scan_pass(H: np.ndarray, G: np.ndarray, fill: bool, out_zero: np.ndarray, out_cont: np.ndarray,
+               out_change: np.ndarray, out_min: np.ndarray) -> tuple[int, int, int, int]:
+    """One pass over every model's samples: isolated exact zeros (m, k), continua (runs of >= 3 exact zeros spanning
+    a positive length: m, k_start, k_end), sign changes between k and k + 1 (m, k), and sign-free local minima of
+    |g| at k (m, k). With ``fill`` False only counts."""
+    M, N = G.shape
+    nz = nc = ns = nm = 0
+    for m in range(M):
+        k = 0
+        while k < N:
+            if G[m, k] == 0.0:
+                j = k
+                while j + 1 < N and G[m, j + 1] == 0.0:
+                    j += 1
+                if j - k >= 2 and H[m, j] > H[m, k]:
+                    if fill:
+                        out_cont[nc, 0] = m
+                        out_cont[nc, 1] = k
+                        out_cont[nc, 2] = j
+                    nc += 1
+                else:
+                    for i in range(k, j + 1):
+                        if fill:
+                            out_zero[nz, 0] = m
+                            out_zero[nz, 1] = i
+                        nz += 1
+                k = j + 1
+            else:
+                k += 1
+        for k in range(N - 1):
+            a = G[m, k]
+            b = G[m, k + 1]
+            if np.isfinite(a) and np.isfinite(b) and ((a < 0.0 and b > 0.0) or (a > 0.0 and b < 0.0)):
+                if fill:
+                    out_change[ns, 0] = m
+                    out_change[ns, 1] = k
+                ns += 1
+        for k in range(1, N - 1):
+            a = G[m, k - 1]
+            b = G[m, k]
+            c = G[m, k + 1]
+            if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c)) or b == 0.0:
+                continue
+            if (a > 0.0) == (b > 0.0) and (c > 0.0) == (b > 0.0) and a != 0.0 and c != 0.0:
+                if abs(b) <= abs(a) and abs(b) <= abs(c):
+                    if fill:
+                        out_min[nm, 0] = m
+                        out_min[nm, 1] = k
+                    nm += 1
+    return nz, nc, ns, nm
+
+
+def scan_samples(H: np.ndarray, G: np.ndarray):
+    """(zeros, continua, sign changes, minima) index arrays of the samples G at H, both (M, N)."""
+    e2 = np.zeros((0, 2), np.int64)
+    e3 = np.zeros((0, 3), np.int64)
+    nz, nc, ns, nm = _scan_pass(H, G, False, e2, e3, e2, e2)
+    z, c = np.zeros((nz, 2), np.int64), np.zeros((nc, 3), np.int64)
+    s, mn = np.zeros((ns, 2), np.int64), np.zeros((nm, 2), np.int64)
+    _scan_pass(H, G, True, z, c, s, mn)
+    return z, c, s, mn
+
+
 def find_roots(g: ScalarFunction, M: int, *, lo: float, hi: float, kinks: np.ndarray | None = None,
                grid: int = 2049, tol: float = 1e-10, tol_derivative: float = 1e-7) -> Roots:
     """All roots of g_m on [lo, hi] for m = 0..M-1 (see the module docstring for the method and guarantee).
@@ -136,46 +201,22 @@ def find_roots(g: ScalarFunction, M: int, *, lo: float, hi: float, kinks: np.nda
     """
     fill = 0.5 * (lo + hi)
     base = np.linspace(lo, hi, grid)
-    H = np.broadcast_to(base, (M, grid))
     if kinks is not None and kinks.size:
         k = np.where(np.isfinite(kinks) & (kinks > lo) & (kinks < hi), kinks, lo)
-        H = np.sort(np.concatenate([H, k], axis=1), axis=1)
-    H = np.array(H)
+        H = np.sort(np.concatenate([np.broadcast_to(base, (M, grid)), k], axis=1), axis=1)
+        H_t = torch.as_tensor(H)
+    else:
+        H_t = torch.as_tensor(base).expand(M, grid)
+        H = np.broadcast_to(base, (M, grid))
     with torch.no_grad():
-        G = g(torch.as_tensor(np.ascontiguousarray(H))).numpy()
-    N = H.shape[1]
-    finite = np.isfinite(G)
-    zero = G == 0
-    # continua: runs of >= 3 exact zeros (duplicated kink samples count once)
-    run_start = zero & ~np.concatenate([np.zeros((M, 1), bool), zero[:, :-1]], axis=1)
-    run_end = zero & ~np.concatenate([zero[:, 1:], np.zeros((M, 1), bool)], axis=1)
-    sm, sk = np.nonzero(run_start)
-    em, ek = np.nonzero(run_end)
-    long_run = (ek - sk) >= 2
-    distinct = H[em, ek] - H[sm, sk] > 0
-    cont = long_run & distinct
-    in_continuum = np.zeros_like(zero)
-    for m_, a_, b_ in zip(sm[cont], sk[cont], ek[cont]):
-        in_continuum[m_, a_ : b_ + 1] = True
-    roots_m, roots_h, roots_mult = [], [], []
-    # exact zeros on the grid
-    zm, zk = np.nonzero(zero & ~in_continuum)
-    roots_m.append(zm)
-    roots_h.append(H[zm, zk])
-    roots_mult.append(np.zeros(zm.size, np.int64))
-    s = np.sign(G)
-    change = finite[:, :-1] & finite[:, 1:] & (s[:, :-1] * s[:, 1:] < 0)
-    bm, bk = np.nonzero(change)
+        G = np.ascontiguousarray(g(H_t).numpy())
+    zeros, cont, changes, minima = scan_samples(np.ascontiguousarray(H), G)
+    roots_m, roots_h, roots_mult = [zeros[:, 0]], [H[zeros[:, 0], zeros[:, 1]]], [np.zeros(len(zeros), np.int64)]
+    bm, bk = changes[:, 0], changes[:, 1]
     br_m, br_a, br_b = [bm], [H[bm, bk]], [H[bm, bk + 1]]
-    # sign-free local minima of |g|
-    A = np.abs(G)
-    mid = (finite[:, 1:-1] & finite[:, :-2] & finite[:, 2:] & (s[:, 1:-1] != 0)
-           & (s[:, 1:-1] == s[:, :-2]) & (s[:, 1:-1] == s[:, 2:])
-           & (A[:, 1:-1] <= A[:, :-2]) & (A[:, 1:-1] <= A[:, 2:]))
-    cm, ck = np.nonzero(mid)
-    ck = ck + 1
+    cm, ck = minima[:, 0], minima[:, 1]
     if cm.size:
-        a, b, sg = H[cm, ck - 1], H[cm, ck + 1], s[cm, ck]
+        a, b, sg = H[cm, ck - 1], H[cm, ck + 1], np.sign(G[cm, ck])
         hc = _extremum(g, M, cm, a, b, sg, fill)
         gc = evaluate_flat(g, M, cm, hc, fill=fill)[0]
         split = np.sign(gc) == -sg
@@ -211,4 +252,5 @@ def find_roots(g: ScalarFunction, M: int, *, lo: float, hi: float, kinks: np.nda
         for i in np.nonzero(same)[0]:
             mult_prev[i] = max(mult_prev[i], mult_prev[i + 1])
         mult = mult_prev
-    return Roots(model[keep], value[keep], mult[keep], sm[cont], H[sm[cont], sk[cont]], H[em[cont], ek[cont]])
+    cm_, cs_, ce_ = cont[:, 0], cont[:, 1], cont[:, 2]
+    return Roots(model[keep], value[keep], mult[keep], cm_, H[cm_, cs_], H[cm_, ce_])
