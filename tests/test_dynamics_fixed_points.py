@@ -111,7 +111,7 @@ def test_points_satisfy_map_and_jacobians_match_finite_differences(cls, kw, gate
 
 def test_lstm_state_matches_torch_lstm_cell():
     cell = random_cell(LSTM, "sigmoid", 20, seed=2, scale=1.5)
-    for mi, fps in enumerate(dy.fixed_points(cell)):
+    for mi, fps in enumerate(dy.fixed_points(cell, periods=(1,))):
         single = cell[mi]
         torch_cell = torch.nn.LSTMCell(1, 1).double()
         full = single.to_torch()
@@ -249,3 +249,21 @@ def test_two_cycles_agree_with_dense_scan(cls, kw, gate):
         for c in cycle:  # each reported 2-cycle point is a genuine non-fixed root of F(F(h)) - h
             k = int(round((c + 1) / 2 * (n - 1)))
             assert abs(g1[mi, k]) > 1e-6
+
+
+@pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
+def test_lstm_two_cycles_are_genuine_and_paired(gate):
+    cell = random_cell(LSTM, gate, 60, seed=7, scale=4.0)
+    table = dy.fixed_points(cell, periods=(1, 2), as_table=True)
+    two = np.nonzero(table["period"] == 2)[0]
+    assert two.size >= 4 and two.size % 2 == 0
+    assert np.all(table["residual"][two] <= 1e-10)
+    m = dy.cell_map(cell)
+    for i in two:
+        mi = int(table["model"][i])
+        s = torch.tensor(table["state"][i][None, None])
+        image = m[mi](s)[0, 0].numpy()
+        assert np.max(np.abs(image - table["state"][i])) > 1e-7  # not a fixed point
+        partner = [j for j in two if table["model"][j] == mi and table["orbit"][j] == table["orbit"][i] and j != i]
+        assert len(partner) == 1
+        np.testing.assert_allclose(image, table["state"][partner[0]], atol=1e-10)

@@ -26,11 +26,13 @@ import torch
 
 from .._activations import HARD_SIGMOID_SLOPE
 from ._jacobian import jacobian_tensor
+from ._lstm_cycles import lstm_two_cycles
 from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
 from ._one_unit import fixed_point_equation, gates, lstm_cell_state, next_h
 from ._roots import evaluate_flat, find_roots
 
 DEFAULT_GRID = 1025
+LSTM_CYCLE_CHUNK = 256
 CHUNK = 4096
 
 
@@ -154,13 +156,26 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], grid: int, t
     M = cell.models
     xt = _check_x(x, M, cell.input_dim)
     gates = {"srnn": (), "gru": (0, 1), "lstm": (0, 1, 3)}[cell.kind]
-    rows: dict[str, list] = {k: [] for k in ("model", "h", "period", "kind", "multiplicity", "lo", "hi")}
+    rows: dict[str, list] = {k: [] for k in ("model", "h", "period", "kind", "multiplicity", "lo", "hi", "c", "partner")}
     for m0 in range(0, M, CHUNK):
         sub = cell[list(range(m0, min(M, m0 + CHUNK)))]
         xs = xt[m0 : m0 + sub.models]
         kinks = _kinks(sub, xs, gates)
         for period in periods:
             if period == 2 and cell.kind == "lstm":
+                for c0 in range(0, sub.models, LSTM_CYCLE_CHUNK):
+                    part = sub[list(range(c0, min(sub.models, c0 + LSTM_CYCLE_CHUNK)))]
+                    cm, h1, h2, c1, c2 = lstm_two_cycles(part, xs[c0 : c0 + part.models])
+                    n2 = cm.size
+                    rows["model"] += [cm + m0 + c0, cm + m0 + c0]
+                    rows["h"] += [h1, h2]
+                    rows["c"] += [c1, c2]
+                    rows["partner"] += [h2, h1]
+                    rows["period"] += [np.full(2 * n2, 2)]
+                    rows["kind"] += [np.array(["point"] * (2 * n2), dtype=object)]
+                    rows["multiplicity"] += [np.ones(2 * n2, np.int64)]
+                    rows["lo"] += [np.full(2 * n2, np.nan)]
+                    rows["hi"] += [np.full(2 * n2, np.nan)]
                 continue
             r = find_roots(_scalar_equation(sub, xs, period), sub.models, lo=-1.0, hi=1.0, kinks=kinks, grid=grid,
                            tol=tol)
@@ -179,11 +194,16 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], grid: int, t
             rows["multiplicity"] += [mult, np.ones(int(cont.sum()), np.int64)]
             rows["lo"] += [np.full(model.size, np.nan), r.continuum_lo[cont]]
             rows["hi"] += [np.full(model.size, np.nan), r.continuum_hi[cont]]
+            rows["c"] += [np.full(model.size + int(cont.sum()), np.nan)]
+            rows["partner"] += [np.full(model.size + int(cont.sum()), np.nan)]
     cols = {k: np.concatenate(v) if v else np.zeros(0) for k, v in rows.items()}
     order = np.lexsort((cols["h"], cols["period"], cols["model"]))
     cols = {k: v[order] for k, v in cols.items()}
     model = cols["model"].astype(np.int64)
     state = _full_state(cell, xt, model, cols["h"])
+    has_c = np.isfinite(cols["c"])
+    if has_c.any():
+        state[has_c, 1] = cols["c"][has_c]
     R = model.size
     d = state.shape[1]
     jac = np.zeros((R, d, d))
@@ -194,7 +214,7 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], grid: int, t
             sm = cell_map(cell[list(model[sel])])
             jac[sel], residual[sel] = _period_map_jacobian(sm, state[sel], p, xt[torch.as_tensor(model[sel]), 0])
     eig = np.linalg.eigvals(jac) if R else np.zeros((0, d), complex)
-    orbit = _orbit_ids(cell, xt, model, cols["period"], cols["h"])
+    orbit = _orbit_ids(cell, xt, model, cols["period"], cols["h"], cols["partner"])
     extent_lo = _full_state(cell, xt, model, np.where(np.isnan(cols["lo"]), cols["h"], cols["lo"]))
     extent_hi = _full_state(cell, xt, model, np.where(np.isnan(cols["hi"]), cols["h"], cols["hi"]))
     return {
@@ -205,9 +225,10 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], grid: int, t
     }
 
 
-def _orbit_ids(cell: Any, xt: torch.Tensor, model: np.ndarray, period: np.ndarray, h: np.ndarray) -> np.ndarray:
+def _orbit_ids(cell: Any, xt: torch.Tensor, model: np.ndarray, period: np.ndarray, h: np.ndarray,
+               partner: np.ndarray) -> np.ndarray:
     """Orbit ids per model: fixed points and continua 0, 1, ... in table order, then one id per 2-cycle (its two
-    points share the key min(h, F(h)))."""
+    points share the key min(h, partner's h); the partner is F(h), or given for LSTM cycles)."""
     R = model.size
     orbit = np.zeros(R, np.int64)
     if R == 0:
@@ -218,10 +239,13 @@ def _orbit_ids(cell: Any, xt: torch.Tensor, model: np.ndarray, period: np.ndarra
     orbit[fixed] = (np.arange(R) - first)[fixed]
     two = np.nonzero(~fixed)[0]
     if two.size:
-        sub = cell[list(model[two])]
-        with torch.no_grad():
-            img = sub.step_batched(torch.as_tensor(h[two], dtype=DTYPE)[:, None, None],
-                                   xt[torch.as_tensor(model[two])])[:, 0, 0].numpy()
+        img = partner[two].copy()
+        need = np.nonzero(~np.isfinite(img))[0]
+        if need.size:
+            sub = cell[list(model[two][need])]
+            with torch.no_grad():
+                img[need] = sub.step_batched(torch.as_tensor(h[two][need], dtype=DTYPE)[:, None, None],
+                                             xt[torch.as_tensor(model[two][need])])[:, 0, 0].numpy()
         key = np.round(np.minimum(h[two], img), 8)
         pairs = np.stack([model[two], key], axis=1)
         uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
@@ -254,7 +278,8 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
 
     One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, guaranteed to the
     stated tolerance (module docstring; ``grid`` samples on [-1, 1] plus the hard-gate kinks, double roots where
-    min |g| <= ``tol``), including multiple roots and continua. LSTM 2-cycles are not searched yet (only period 1).
+    min |g| <= ``tol``), including multiple roots and continua. LSTM 2-cycles come from a fine 2-D grid with exclusion tests + Newton
+    (:mod:`dynlatch.dynamics._lstm_cycles`; slower, and not interval-certified).
     Anything else (n units, user maps): the optimisation finder :func:`slow_points`, ``guaranteed_complete=False``.
 
     Args:
