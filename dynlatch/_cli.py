@@ -4,6 +4,7 @@
     dynlatch run NAME [--quick] [--out DIR] [--seed S] [analysis flags]
     dynlatch bench NAME [flags]
     dynlatch derive CELL [--what W] [--format F] [--at WEIGHTS]  (symbolic derivations; --help for flags)
+    dynlatch fixed-points --weights FILE [--x X] [--json]
 
 ``NAME`` is a script's module name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
 Scripts are found by import: the wheel installs ``analyses/`` and ``benchmarks/`` as the packages
@@ -24,7 +25,8 @@ from types import ModuleType
 
 from .scripting import EXIT_USAGE
 
-USAGE = "usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | derive CELL [flags]}  (dynlatch run NAME --help for flags)"
+USAGE = ("usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | derive CELL [flags] | "
+         "fixed-points --weights FILE}  (dynlatch run NAME --help for flags)")
 PACKAGES = {"analyses": ("dynlatch._analyses", "analyses"), "benchmarks": ("dynlatch._benchmarks", "benchmarks")}
 
 
@@ -95,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         from .symbolic._cli import main as derive_main
 
         return derive_main(rest)
+    if command == "fixed-points":
+        from .dynamics._cli import main as fixed_points_main
+
+        return fixed_points_main(rest)
     if command in ("run", "bench"):
         if not rest or rest[0].startswith("-"):
             print(f"dynlatch: error: '{command}' needs a NAME; see 'dynlatch list'", file=sys.stderr)

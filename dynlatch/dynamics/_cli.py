@@ -1,0 +1,78 @@
+"""``dynlatch fixed-points --weights FILE [--x X] [--json]``: every fixed point and 2-cycle of the cell(s) in a
+weight file (guaranteed complete for one-unit cells; the optimisation finder otherwise)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..scripting import EXIT_USAGE, ArgumentParser
+from ._fixed_points import FixedPoint, fixed_points
+
+PROG = "dynlatch fixed-points"
+
+
+def _parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p.add_argument("--weights", type=Path, required=True, help="weight file (.json or .npz) read by dynlatch.cells.load")
+    p.add_argument("--x", type=float, default=0.0, help="constant input on every input unit (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON (one list per model for a batched file)")
+    return p
+
+
+def _as_json(fp: FixedPoint) -> dict[str, Any]:
+    out = {"state": fp.state.tolist(), "period": fp.period, "orbit": fp.orbit, "kind": fp.kind,
+           "eigenvalues": [[float(e.real), float(e.imag)] for e in fp.eigenvalues], "stable": fp.stable,
+           "multiplicity": fp.multiplicity, "residual": fp.residual, "guaranteed_complete": fp.guaranteed_complete}
+    if fp.extent is not None:
+        out["extent"] = [fp.extent[0].tolist(), fp.extent[1].tolist()]
+    return out
+
+
+def _fmt(v: np.ndarray) -> str:
+    return "[" + ", ".join(f"{x: .6f}" for x in v) + "]"
+
+
+def _table(points: list[FixedPoint]) -> str:
+    if not points:
+        return "  (no fixed points or 2-cycles)"
+    lines = [f"  {'period':>6} {'orbit':>5} {'kind':10} {'stable':6} {'mult':>4}  state / eigenvalues"]
+    for fp in points:
+        eig = ", ".join(f"{e.real:.4g}" + (f"{e.imag:+.4g}i" if abs(e.imag) > 0 else "") for e in fp.eigenvalues)
+        extra = f"  extent {_fmt(fp.extent[0])} .. {_fmt(fp.extent[1])}" if fp.extent is not None else ""
+        lines.append(f"  {fp.period:6d} {fp.orbit:5d} {fp.kind:10} {str(fp.stable):6} {fp.multiplicity:4d}  "
+                     f"{_fmt(fp.state)} / [{eig}]{extra}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit code (2 for a bad flag or file, with one line on stderr)."""
+    from ..cells import WeightFileError, load
+
+    args = _parser().parse_args(argv)
+    if not np.isfinite(args.x):
+        print(f"{PROG}: error: --x must be finite; got {args.x}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        cell = load(args.weights, dtype=torch.float64)
+    except (WeightFileError, ValueError, OSError) as e:
+        print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return EXIT_USAGE
+    result = fixed_points(cell, x=args.x)
+    per_model = result if cell.batched else [result]
+    if args.json:
+        data = [[_as_json(fp) for fp in pts] for pts in per_model]
+        print(json.dumps(data if cell.batched else data[0]))
+        return 0
+    complete = "guaranteed complete" if cell.units == 1 else "optimisation finder, not guaranteed complete"
+    print(f"{cell!r} at x = {args.x:g}: fixed points and 2-cycles ({complete})")
+    for m, pts in enumerate(per_model):
+        if cell.batched:
+            print(f"model {m}:")
+        print(_table(pts))
+    return 0

@@ -1,0 +1,320 @@
+"""Every fixed point and 2-cycle of one-unit cells (guaranteed to a stated tolerance), batched over models.
+
+Reductions to one scalar equation in h on the invariant interval [-1, 1] (every state reachable from |h| <= 1 stays
+there: tanh is in (-1, 1), a GRU's h' is a convex combination of h and a tanh, an LSTM's h' = o tanh(c)):
+
+* SRNN, GRU (both reset conventions): g(h) = F(h) - h, with F the cell's own ``step_batched``; 2-cycles are the
+  roots of F(F(h)) - h that are not fixed points.
+* LSTM: at a fixed point c* = f c* + i g, so c*(h) = i(h) g(h) / (1 - f(h)) and
+  g(h) = o(h) tanh(c*(h)) - h; i g is read from the cell's step at c = 0, 1 - f = gate(-a_f) (gates are
+  point-symmetric: 1 - sigma(a) = sigma(-a), exactly for the hard sigmoids), and o tanh(c*) from the step at
+  (h, c*). Where a hard forget gate is exactly 1: if i g = 0 there every (h, artanh(h / o)) with |h| < o is fixed
+  (a line of fixed points, a perfect integrator, reported as a continuum), else there is none.
+
+Hard-sigmoid kinks (gate pre-activations at +-0.5/slope, linear in h) are added to the grid so each grid cell is
+smooth. Roots come from :func:`dynlatch.dynamics._roots.find_roots` (sign changes, sign-free minima of |g|, runs of
+exact zeros). n-unit cells and other maps: :func:`dynlatch.dynamics.slow_points`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._activations import HARD_SIGMOID_SLOPE
+from ._jacobian import jacobian_tensor
+from ._lstm_cycles import lstm_two_cycles
+from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
+from ._one_unit import fixed_point_equation, gates, lstm_cell_state, next_h
+from ._roots import evaluate_flat, find_roots
+
+DEFAULT_GRID = 1025
+LSTM_CYCLE_CHUNK = 256
+CHUNK = 4096
+
+
+@dataclass
+class FixedPoint:
+    """One fixed point, point of a 2-cycle, or continuum of fixed points.
+
+    Attributes:
+        state: the state (numpy 1-D; LSTM [h, c]); for a continuum its midpoint.
+        period: 1 or 2.
+        orbit: id shared by the two points of a 2-cycle (unique per model).
+        kind: "point" or "continuum".
+        extent: for a continuum, its two end states (grid-accurate where the end is not a kink), else None.
+        jacobian: (d, d) Jacobian of the period-p map at ``state``.
+        eigenvalues: complex numpy (d,).
+        stable: all |eigenvalue| < 1.
+        multiplicity: 1, or 2 / 3 for a double root (fold) or triple root (pitchfork / flip) of the scalar equation.
+        residual: max |F^p(state) - state|.
+        guaranteed_complete: whether the list this point came from is certified complete.
+        q: 1/2 ||F(s) - s||^2 (set by the optimisation finder).
+    """
+
+    state: np.ndarray
+    period: int
+    orbit: int
+    kind: str
+    jacobian: np.ndarray
+    eigenvalues: np.ndarray
+    stable: bool
+    multiplicity: int
+    residual: float
+    extent: tuple[np.ndarray, np.ndarray] | None = None
+    guaranteed_complete: bool = True
+    q: float | None = None
+    model: int = field(default=0, repr=False)
+
+
+def _kinks(cell: Any, x: torch.Tensor, gate_blocks: tuple[int, ...]) -> np.ndarray | None:
+    """h where a hard gate's pre-activation hits +-0.5/slope, (M, 2 * len(gate_blocks)); None for sigmoid gates."""
+    if cell.recurrent_activation not in HARD_SIGMOID_SLOPE or not gate_blocks:
+        return None
+    edge = 0.5 / HARD_SIGMOID_SLOPE[cell.recurrent_activation]
+    g = gates(cell, x)
+    out = []
+    for j in gate_blocks:
+        u, a0 = g[j].slope[:, 0], g[j].offset[:, 0]
+        for e in (-edge, edge):
+            out.append(torch.where(u != 0, (e - a0) / torch.where(u != 0, u, torch.ones_like(u)),
+                                   torch.full_like(u, float("nan"))).numpy())
+    return np.stack(out, axis=1)
+
+
+def _scalar_equation(cell: Any, x: torch.Tensor, period: int):
+    """g(h) for the fixed points (period 1) or 2-periodic points (period 2) of a one-unit cell."""
+    if period == 1:
+        return fixed_point_equation(cell, x)
+    F = next_h(cell, x)
+    return lambda h: F(F(h)) - h
+
+
+def _full_state(cell: Any, x: torch.Tensor, model: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """States (R, d) for hidden values h of rows ``model`` (LSTM: [h, c*(h)])."""
+    if cell.kind != "lstm":
+        return h[:, None]
+    if model.size == 0:
+        return np.zeros((0, 2))
+    sub = cell[list(model)]
+    with torch.no_grad():
+        c = lstm_cell_state(sub, x[torch.as_tensor(model)], torch.as_tensor(h, dtype=DTYPE)[:, None])[:, 0].numpy()
+    return np.stack([h, c], axis=1)
+
+
+def _period_map_jacobian(m: Map, states: np.ndarray, period: int, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobian of F^period and residual max|F^p(s) - s| at ``states`` (R, d) of a map whose models are the rows."""
+    s = torch.as_tensor(states, dtype=DTYPE).unsqueeze(1)
+    xs = input_tensor(m, x, 1)
+    J = torch.eye(m.state_dim, dtype=DTYPE).expand(s.shape[0], 1, m.state_dim, m.state_dim)
+    cur = s
+    for _ in range(period):
+        J = jacobian_tensor(m, cur, xs) @ J
+        with torch.no_grad():
+            cur = m(cur, xs)
+    residual = (cur - s).abs().amax(dim=(1, 2)).numpy()
+    return J[:, 0].numpy(), residual
+
+
+def _check_x(x: Any, models: int, input_dim: int) -> torch.Tensor:
+    try:
+        t = torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=DTYPE)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"x must be a number or an array of inputs; got {x!r}") from e
+    if t.ndim == 0:
+        t = t.expand(input_dim)
+    if t.ndim == 1:
+        t = t.expand(models, t.shape[0])
+    if t.shape != (models, input_dim) or not torch.isfinite(t).all():
+        raise ValueError(f"x must be a scalar, ({input_dim},) or ({models}, {input_dim}) finite; got {tuple(np.shape(x))}")
+    return t.unsqueeze(1).contiguous()
+
+
+class _single_thread:
+    """Run torch on one intra-op thread: the finder's many small ops are up to 40x slower when threads contend."""
+
+    def __enter__(self) -> None:
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc: Any) -> None:
+        torch.set_num_threads(self.threads)
+
+
+def one_unit_table(cell: Any, *, x: Any = 0.0, periods: tuple[int, ...] = (1, 2), grid: int = DEFAULT_GRID,
+                   tol: float = 1e-10) -> dict[str, np.ndarray]:
+    """All fixed points / 2-cycles / continua of a batch of one-unit cells as flat columns (see :func:`fixed_points`)."""
+    with _single_thread():
+        return _one_unit_table(cell, x=x, periods=periods, grid=grid, tol=tol)
+
+
+def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], grid: int, tol: float) -> dict[str, np.ndarray]:
+    cell = cell.to(dtype=DTYPE)
+    M = cell.models
+    xt = _check_x(x, M, cell.input_dim)
+    gates = {"srnn": (), "gru": (0, 1), "lstm": (0, 1, 3)}[cell.kind]
+    rows: dict[str, list] = {k: [] for k in ("model", "h", "period", "kind", "multiplicity", "lo", "hi", "c", "partner")}
+    for m0 in range(0, M, CHUNK):
+        sub = cell[list(range(m0, min(M, m0 + CHUNK)))]
+        xs = xt[m0 : m0 + sub.models]
+        kinks = _kinks(sub, xs, gates)
+        for period in periods:
+            if period == 2 and cell.kind == "lstm":
+                for c0 in range(0, sub.models, LSTM_CYCLE_CHUNK):
+                    part = sub[list(range(c0, min(sub.models, c0 + LSTM_CYCLE_CHUNK)))]
+                    cm, h1, h2, c1, c2 = lstm_two_cycles(part, xs[c0 : c0 + part.models])
+                    n2 = cm.size
+                    rows["model"] += [cm + m0 + c0, cm + m0 + c0]
+                    rows["h"] += [h1, h2]
+                    rows["c"] += [c1, c2]
+                    rows["partner"] += [h2, h1]
+                    rows["period"] += [np.full(2 * n2, 2)]
+                    rows["kind"] += [np.array(["point"] * (2 * n2), dtype=object)]
+                    rows["multiplicity"] += [np.ones(2 * n2, np.int64)]
+                    rows["lo"] += [np.full(2 * n2, np.nan)]
+                    rows["hi"] += [np.full(2 * n2, np.nan)]
+                continue
+            r = find_roots(_scalar_equation(sub, xs, period), sub.models, lo=-1.0, hi=1.0, kinks=kinks, grid=grid,
+                           tol=tol)
+            model, h, mult = r.model, r.value, r.multiplicity
+            if period == 2:
+                g1 = _scalar_equation(sub, xs, 1)
+                not_fixed = np.abs(evaluate_flat(g1, sub.models, model, h)[0]) > 1e-8 if model.size else np.zeros(0, bool)
+                model, h, mult = model[not_fixed], h[not_fixed], mult[not_fixed]
+                cont = np.zeros(0, bool)
+            else:
+                cont = np.ones(r.continuum_model.size, bool)
+            rows["model"] += [model + m0, r.continuum_model[cont] + m0]
+            rows["h"] += [h, 0.5 * (r.continuum_lo[cont] + r.continuum_hi[cont])]
+            rows["period"] += [np.full(model.size + int(cont.sum()), period)]
+            rows["kind"] += [np.array(["point"] * model.size + ["continuum"] * int(cont.sum()), dtype=object)]
+            rows["multiplicity"] += [mult, np.ones(int(cont.sum()), np.int64)]
+            rows["lo"] += [np.full(model.size, np.nan), r.continuum_lo[cont]]
+            rows["hi"] += [np.full(model.size, np.nan), r.continuum_hi[cont]]
+            rows["c"] += [np.full(model.size + int(cont.sum()), np.nan)]
+            rows["partner"] += [np.full(model.size + int(cont.sum()), np.nan)]
+    cols = {k: np.concatenate(v) if v else np.zeros(0) for k, v in rows.items()}
+    order = np.lexsort((cols["h"], cols["period"], cols["model"]))
+    cols = {k: v[order] for k, v in cols.items()}
+    model = cols["model"].astype(np.int64)
+    state = _full_state(cell, xt, model, cols["h"])
+    has_c = np.isfinite(cols["c"])
+    if has_c.any():
+        state[has_c, 1] = cols["c"][has_c]
+    R = model.size
+    d = state.shape[1]
+    jac = np.zeros((R, d, d))
+    residual = np.zeros(R)
+    for p in (1, 2):
+        sel = cols["period"] == p
+        if sel.any():
+            sm = cell_map(cell[list(model[sel])])
+            jac[sel], residual[sel] = _period_map_jacobian(sm, state[sel], p, xt[torch.as_tensor(model[sel]), 0])
+    eig = np.linalg.eigvals(jac) if R else np.zeros((0, d), complex)
+    orbit = _orbit_ids(cell, xt, model, cols["period"], cols["h"], cols["partner"])
+    extent_lo = _full_state(cell, xt, model, np.where(np.isnan(cols["lo"]), cols["h"], cols["lo"]))
+    extent_hi = _full_state(cell, xt, model, np.where(np.isnan(cols["hi"]), cols["h"], cols["hi"]))
+    return {
+        "model": model, "orbit": orbit, "period": cols["period"].astype(np.int64), "kind": cols["kind"],
+        "state": state, "jacobian": jac, "eigenvalues": eig, "stable": np.all(np.abs(eig) < 1, axis=1),
+        "multiplicity": cols["multiplicity"].astype(np.int64), "residual": residual,
+        "extent_lo": extent_lo, "extent_hi": extent_hi,
+    }
+
+
+def _orbit_ids(cell: Any, xt: torch.Tensor, model: np.ndarray, period: np.ndarray, h: np.ndarray,
+               partner: np.ndarray) -> np.ndarray:
+    """Orbit ids per model: fixed points and continua 0, 1, ... in table order, then one id per 2-cycle (its two
+    points share the key min(h, partner's h); the partner is F(h), or given for LSTM cycles)."""
+    R = model.size
+    orbit = np.zeros(R, np.int64)
+    if R == 0:
+        return orbit
+    first = np.searchsorted(model, model)  # rows are sorted by model
+    fixed = period == 1
+    n_fixed = np.bincount(model[fixed], minlength=int(model.max()) + 1)
+    orbit[fixed] = (np.arange(R) - first)[fixed]
+    two = np.nonzero(~fixed)[0]
+    if two.size:
+        img = partner[two].copy()
+        need = np.nonzero(~np.isfinite(img))[0]
+        if need.size:
+            sub = cell[list(model[two][need])]
+            with torch.no_grad():
+                img[need] = sub.step_batched(torch.as_tensor(h[two][need], dtype=DTYPE)[:, None, None],
+                                             xt[torch.as_tensor(model[two][need])])[:, 0, 0].numpy()
+        key = np.round(np.minimum(h[two], img), 8)
+        pairs = np.stack([model[two], key], axis=1)
+        uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        group_first = np.searchsorted(uniq[:, 0], uniq[:, 0])
+        rank = np.arange(uniq.shape[0]) - group_first
+        orbit[two] = n_fixed[model[two]] + rank[inverse]
+    return orbit
+
+
+def _rows_to_points(table: dict[str, np.ndarray], M: int, guaranteed: bool) -> list[list[FixedPoint]]:
+    out: list[list[FixedPoint]] = [[] for _ in range(M)]
+    for i in range(table["model"].size):
+        cont = table["kind"][i] == "continuum"
+        out[int(table["model"][i])].append(FixedPoint(
+            state=table["state"][i].copy(), period=int(table["period"][i]), orbit=int(table["orbit"][i]),
+            kind=str(table["kind"][i]), jacobian=table["jacobian"][i].copy(),
+            eigenvalues=table["eigenvalues"][i].copy(), stable=bool(table["stable"][i]),
+            multiplicity=int(table["multiplicity"][i]), residual=float(table["residual"][i]),
+            extent=(table["extent_lo"][i].copy(), table["extent_hi"][i].copy()) if cont else None,
+            guaranteed_complete=guaranteed, q=None if "q" not in table else float(table["q"][i]),
+            model=int(table["model"][i]),
+        ))
+    return out
+
+
+def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 2), *, as_table: bool = False,
+                 grid: int = DEFAULT_GRID, tol: float = 1e-10, starts: int = 64, seed: int = 0):
+    """Every fixed point (and 2-cycle) of a cell or map at constant input ``x``.
+
+    One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, guaranteed to the
+    stated tolerance (module docstring; ``grid`` samples on [-1, 1] plus the hard-gate kinks, double roots where
+    min |g| <= ``tol``), including multiple roots and continua. LSTM 2-cycles come from a fine 2-D grid with exclusion tests + Newton
+    (:mod:`dynlatch.dynamics._lstm_cycles`; slower, and not interval-certified).
+    Anything else (n units, user maps): the optimisation finder :func:`slow_points`, ``guaranteed_complete=False``.
+
+    Args:
+        cell_or_map: a cell (single or batched) or a :class:`Map`.
+        x: the constant input: a scalar for every input unit, (D,) or (M, D).
+        periods: a subset of (1, 2).
+        as_table: return flat columns (dict of numpy arrays, ``model`` first) instead of lists of :class:`FixedPoint`.
+        grid, tol: resolution and double-root tolerance of the one-unit finder.
+        starts, seed: starts per model of the optimisation finder.
+
+    Returns:
+        For a single cell (or a map with M = 1 not built from a batched cell) a list of :class:`FixedPoint`; for a
+        batched one a list of such lists per model; or, with ``as_table``, a dict of columns.
+
+    Raises:
+        ValueError: for bad ``periods``, ``x`` or ``grid``.
+    """
+    periods = tuple(sorted(set(int(p) for p in periods)))
+    if not periods or not set(periods) <= {1, 2}:
+        raise ValueError(f"periods must be a non-empty subset of (1, 2); got {periods}")
+    if int(grid) < 16:
+        raise ValueError(f"grid must be >= 16; got {grid}")
+    m = as_map(cell_or_map)
+    cell = m.cell
+    batched = getattr(cell_or_map, "batched", m.models > 1)
+    if cell is not None and cell.units == 1:
+        table = one_unit_table(cell, x=x, periods=periods, grid=int(grid), tol=tol)
+        guaranteed = True
+    else:
+        from ._slow_points import slow_point_table
+
+        table = slow_point_table(m, x=x, periods=periods, starts=starts, seed=seed)
+        guaranteed = False
+    table["guaranteed_complete"] = np.full(table["model"].size, guaranteed)
+    if as_table:
+        return table
+    per_model = _rows_to_points(table, m.models, guaranteed)
+    return per_model if batched else per_model[0]

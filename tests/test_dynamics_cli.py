@@ -1,0 +1,50 @@
+"""``dynlatch fixed-points``: table and JSON output for single and batched weight files, one-line errors, exit 2."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dynlatch import SRNN, cells
+from dynlatch._cli import main as dynlatch_main
+from dynlatch.dynamics._cli import main
+
+
+def test_json_for_a_single_cell(tmp_path, capsys):
+    path = tmp_path / "latch.json"
+    SRNN([[0.0]], [[2.0]], [0.0], dtype=torch.float64).save(path)
+    assert dynlatch_main(["fixed-points", "--weights", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [round(p["state"][0], 3) for p in data] == [-0.958, 0.0, 0.958]
+    assert [p["stable"] for p in data] == [True, False, True]
+    assert data[0]["eigenvalues"][0][1] == 0.0 and abs(data[0]["eigenvalues"][0][0] - 0.166) < 1e-3
+    assert {"state", "period", "orbit", "kind", "eigenvalues", "stable"} <= set(data[0])
+
+
+def test_batched_file_gives_one_list_per_model_and_text_table(tmp_path, capsys):
+    path = tmp_path / "two.npz"
+    cell = SRNN(np.zeros((2, 1, 1)), np.array([[[2.0]], [[-2.0]]]), np.zeros((2, 1)), batched=True)
+    cells.save(cell, path)
+    assert main(["--weights", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data) == 2 and [p["period"] for p in data[1]] == [1, 2, 2]
+    assert main(["--weights", str(path), "--x", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "model 1:" in out and "guaranteed complete" in out
+
+
+@pytest.mark.parametrize("argv", [["--weights", "missing.json"], ["--weights", "BAD"], ["--x", "1"],
+                                  ["--weights", "W", "--x", "abc"], ["--weights", "W", "--x", "nan"]])
+def test_bad_file_or_flag_is_one_line_and_exit_2(tmp_path, capsys, argv):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    argv = [str(bad) if a == "BAD" else str(tmp_path / "w.json") if a == "W" else a for a in argv]
+    (tmp_path / "w.json").write_text(json.dumps({"cell": "srnn", "kernel": [[0.0]], "recurrent_kernel": [[1.0]],
+                                                 "bias": [0.0]}))
+    with pytest.raises(SystemExit) as e:
+        code = main(argv)
+        raise SystemExit(code)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("dynlatch fixed-points: error:")
