@@ -107,20 +107,15 @@ class Map:
 def cell_map(cell: Any) -> Map:
     """The map of a cell, built from its own ``step_batched`` (no second copy of the gate equations).
 
-    The state is ``h`` (SRNN, GRU) or the vector ``[h, c]`` (LSTM, h first), so ``state_dim`` is n or 2n. The cell is
-    cast to float64.
+    The state is the cell's flattened state (:meth:`dynlatch.cells.Cell.flatten_state`): ``h`` (SRNN, GRU) or the
+    vector ``[h, c]`` (LSTM, h first), so ``state_dim`` is n or 2n. The cell is cast to float64.
     """
     cell = cell.to(dtype=DTYPE)
-    n = cell.units
-    lstm = cell.kind == "lstm"
 
     def step(params: dict[str, Tensor], state: Tensor, x: Tensor | None) -> Tensor:
-        if lstm:
-            h, c = cell.step_batched((state[..., :n], state[..., n:]), x)
-            return torch.cat([h, c], dim=-1)
-        return cell.step_batched(state, x)
+        return cell.flatten_state(cell.step_batched(cell.unflatten_state(state), x))
 
-    return Map(step, state_dim=2 * n if lstm else n, input_dim=cell.input_dim, models=cell.models,
+    return Map(step, state_dim=cell.state_dim, input_dim=cell.input_dim, models=cell.models,
                name=cell.kind, cell=cell, device=cell.device)
 
 
