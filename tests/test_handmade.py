@@ -81,3 +81,25 @@ def test_score_rows_cover_the_grid_and_config_checks():
         handmade.HandmadeLatchesConfig(latches=("no_such_latch",))
     with pytest.raises(ValueError, match="sigmas"):
         handmade.HandmadeLatchesConfig(sigmas=(-0.1,))
+
+
+@pytest.mark.parametrize("name", ["srnn_latch", "lstm_feedback_latch", "gru_latch"])
+def test_bistable_latches_are_certified_by_the_fixed_point_finder(name):
+    from dynlatch import dynamics
+
+    points = dynamics.fixed_points(handmade.HANDMADE[name](), x=0.0, periods=(1,))
+    stable = sorted(float(p.state[0]) for p in points if p.stable)
+    unstable = [float(p.state[0]) for p in points if not p.stable]
+    assert len(stable) == 2 and stable[0] < 0 < stable[1] and stable[0] == pytest.approx(-stable[1])
+    assert unstable == [pytest.approx(0.0, abs=1e-12)]
+
+
+def test_flip_latch_is_a_stable_two_cycle_and_the_integrator_a_line_of_fixed_points():
+    from dynlatch import dynamics
+
+    flip = dynamics.fixed_points(handmade.srnn_flip_latch(), x=0.0, periods=(1, 2))
+    cycle = [p for p in flip if p.period == 2]
+    assert len(cycle) == 2 and all(p.stable for p in cycle) and cycle[0].orbit == cycle[1].orbit
+    assert sorted(abs(float(p.state[0])) for p in cycle) == pytest.approx([0.9575] * 2, abs=1e-4)
+    (line,) = dynamics.fixed_points(handmade.lstm_integrator_latch(), x=0.0, periods=(1,))
+    assert line.kind == "continuum"
