@@ -11,8 +11,8 @@ import torch
 from numba import njit
 
 from ._lyapunov import qr_log_growth
-from ._maps import as_map, input_sequence, state_tensor
-from ._trajectory import simulate, trajectory_jacobians
+from ._maps import as_map, input_sequence
+from ._trajectory import driven_trajectory
 
 
 @dataclass
@@ -93,17 +93,10 @@ def gradient_decay(map_or_cell: Any, state0: Any, *, inputs: Any = None, steps: 
     Raises:
         ValueError: for bad shapes or a diverging trajectory.
     """
-    m = as_map(map_or_cell)
-    u, T = input_sequence(m, inputs, steps)
+    u, T = input_sequence(as_map(map_or_cell), inputs, steps)
     if T < 2:
         raise ValueError("gradient_decay needs at least 2 steps")
-    s0 = state_tensor(m, state0, name="state0")
-    if s0.shape[1] != 1:
-        raise ValueError("state0 must be (d,) or (M, d)")
-    states = simulate(m, s0[:, 0], u, T)
-    if not torch.isfinite(states).all():
-        raise ValueError("the trajectory diverged (non-finite states)")
-    J = np.ascontiguousarray(trajectory_jacobians(m, states, u).cpu().numpy())
+    m, states, J = driven_trajectory(map_or_cell, state0, inputs, steps)
     log_scale, unit = backward_products(J)
     with np.errstate(divide="ignore"):
         log_norms = log_scale + np.log(np.linalg.norm(unit, ord=2, axis=(-2, -1)))

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from numba import njit
 
-from ._maps import as_map, input_sequence, state_tensor
-from ._trajectory import simulate, trajectory_jacobians
+from ._maps import as_map, input_sequence
+from ._trajectory import driven_trajectory
 
 
 @njit(cache=True)
@@ -83,17 +83,10 @@ def lyapunov_spectrum(map_or_cell: Any, state0: Any, *, inputs: Any = None, step
     Raises:
         ValueError: for bad shapes, ``burn_in`` outside [0, T), or missing ``steps``.
     """
-    m = as_map(map_or_cell)
-    u, T = input_sequence(m, inputs, steps)
+    T = input_sequence(as_map(map_or_cell), inputs, steps)[1]
     if not 0 <= int(burn_in) < T:
         raise ValueError(f"burn_in must be in [0, {T}); got {burn_in}")
-    s0 = state_tensor(m, state0, name="state0")
-    if s0.shape[1] != 1:
-        raise ValueError("state0 must be (d,) or (M, d)")
-    states = simulate(m, s0[:, 0], u, T)
-    if not torch.isfinite(states).all():
-        raise ValueError("the trajectory diverged (non-finite states)")
-    J = trajectory_jacobians(m, states, u).cpu().numpy()
+    _, _, J = driven_trajectory(map_or_cell, state0, inputs, steps)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sums = qr_log_growth(np.ascontiguousarray(J), int(burn_in))
+        sums = qr_log_growth(J, int(burn_in))
     return -np.sort(-(sums / (T - int(burn_in))), axis=1)

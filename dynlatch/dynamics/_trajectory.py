@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ._jacobian import jacobian_tensor
@@ -30,3 +32,25 @@ def trajectory_jacobians(m: Map, states: Tensor, inputs: Tensor | None) -> Tenso
         t1 = min(T, t0 + JACOBIAN_CHUNK)
         parts.append(jacobian_tensor(m, states[:, t0:t1], None if inputs is None else inputs[:, t0:t1]))
     return torch.cat(parts, dim=1)
+
+
+def driven_trajectory(map_or_cell: Any, state0: Any, inputs: Any, steps: int | None) -> tuple[Map, Tensor, Any]:
+    """The map, the states s_0..s_T (M, T + 1, d) from ``state0`` and the Jacobians J_t (M, T, d, d, numpy, C order)
+    along them: the common start of :func:`lyapunov_spectrum` and :func:`gradient_decay`.
+
+    Raises:
+        ValueError: for bad shapes or a diverging trajectory.
+    """
+    import numpy as np
+
+    from ._maps import as_map, input_sequence, state_tensor
+
+    m = as_map(map_or_cell)
+    u, T = input_sequence(m, inputs, steps)
+    s0 = state_tensor(m, state0, name="state0")
+    if s0.shape[1] != 1:
+        raise ValueError("state0 must be (d,) or (M, d)")
+    states = simulate(m, s0[:, 0], u, T)
+    if not torch.isfinite(states).all():
+        raise ValueError("the trajectory diverged (non-finite states)")
+    return m, states, np.ascontiguousarray(trajectory_jacobians(m, states, u).cpu().numpy())
