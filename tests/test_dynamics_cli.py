@@ -13,7 +13,7 @@ from dynlatch.dynamics._cli import main
 
 def test_json_for_a_single_cell(tmp_path, capsys):
     path = tmp_path / "latch.json"
-    SRNN([[0.0]], [[2.0]], [0.0], dtype=torch.float64).save(path)
+    cells.save(SRNN([[0.0]], [[2.0]], [0.0], dtype=torch.float64), path)
     assert dynlatch_main(["fixed-points", "--weights", str(path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [round(p["state"][0], 3) for p in data] == [-0.958, 0.0, 0.958]

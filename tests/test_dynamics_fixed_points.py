@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dynlatch import GRU, LSTM, SRNN
+from dynlatch import GRU, LSTM, SRNN, cells
 from dynlatch import dynamics as dy
 
 GATES = ["sigmoid", "hard_sigmoid", "hard_sigmoid_keras3"]
@@ -114,7 +114,7 @@ def test_lstm_state_matches_torch_lstm_cell():
     for mi, fps in enumerate(dy.fixed_points(cell, periods=(1,))):
         single = cell[mi]
         torch_cell = torch.nn.LSTMCell(1, 1).double()
-        full = single.to_torch()
+        full = cells.to_torch(single)
         with torch.no_grad():
             torch_cell.weight_ih.copy_(full.weight_ih_l0)
             torch_cell.weight_hh.copy_(full.weight_hh_l0)
