@@ -10,7 +10,7 @@ from dynlatch.scripting import analysis_parser, csv_list, fail, save_figure, wri
 
 NAME = "random-guessing"
 QUICK = dict(lengths=(5, 20), guesses=1000, cell_sequences=100, neuron_sequences=100, gd_lengths=(5,),
-             gd_trials=24, gd_repeats=4, gd_epochs=2, gd_n=400)
+             gd_trials=24, gd_repeats=4, gd_epochs=2, gd_n=400, gd_backend="torch")
 
 
 def parse(argv: list[str] | None):

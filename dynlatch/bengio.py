@@ -784,7 +784,8 @@ class RandomGuessingConfig:
         threshold: solved / success = accuracy >= this (guessing and gradient descent alike).
         gd_lengths: T values of the gradient-descent comparison; gd_trials: Bengio-neuron GD trials per T
             (settings of :class:`Bengio94Config`); gd_repeats, gd_epochs, gd_n: one-unit cells trained with
-            :func:`dynlatch.train` (Adam lr 1e-3, batch 16, Keras-2 init, as the question) on ``gd_n`` sequences.
+            :func:`dynlatch.train` (Adam lr 1e-3, batch 16, Keras-2 init, as the question) on ``gd_n`` sequences;
+            gd_backend: its backend (``"torch"`` avoids the numba compile in short runs).
         seed, device.
     """
 
@@ -803,6 +804,7 @@ class RandomGuessingConfig:
     gd_repeats: int = 16
     gd_epochs: int = 5
     gd_n: int = 2000
+    gd_backend: str = "auto"
     seed: int = 0
     device: str | None = None
 
@@ -829,6 +831,8 @@ class RandomGuessingConfig:
             raise ValueError(f"noise_variance must be >= 0; got {self.noise_variance}")
         if not (self.cell_noise >= 0 and math.isfinite(self.cell_noise)):
             raise ValueError(f"cell_noise must be >= 0; got {self.cell_noise}")
+        if self.gd_backend not in ("auto", "numba", "torch"):
+            raise ValueError(f"gd_backend must be auto, numba or torch; got {self.gd_backend!r}")
         if self.scheme not in ("keras2", "torch"):
             raise ValueError(f"scheme must be keras2 or torch; got {self.scheme!r}")
         return self
@@ -886,7 +890,7 @@ def run_random_guessing(config: RandomGuessingConfig) -> list[dict[str, Any]]:
         data = tasks.latching(length=T, n=config.gd_n, noise=config.cell_noise, seed=config.seed)
         for cell in config.cells:
             model = Model.init(cell, seeds=range(config.gd_repeats), init=config.scheme, dtype=torch.float64)
-            backend = "torch" if config.device not in (None, "cpu") else "auto"
+            backend = "torch" if config.device not in (None, "cpu") else config.gd_backend
             warm = tasks.latching(length=2, n=20, noise=config.cell_noise, seed=config.seed)
             train(model.select([0]), warm, epochs=1, backend=backend, device=config.device)  # compile outside the clock
             t0 = time.perf_counter()
