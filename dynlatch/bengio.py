@@ -904,26 +904,33 @@ def run_random_guessing(config: RandomGuessingConfig) -> list[dict[str, Any]]:
 
 def plot_random_guessing(rows: Sequence[dict[str, Any]], config: RandomGuessingConfig) -> Any:
     """Two panels: mean trials to success vs T (guessing: lines with Wilson intervals; gradient descent: open
-    markers, ``1 / success frequency``), and wall seconds per success."""
+    markers, ``1 / success frequency``; a triangle where nothing was solved, at the interval's lower end), and wall
+    seconds per success. ``rows`` as :func:`run_random_guessing` returns them (or read back from ``runs.csv``)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
     models = ["bengio_neuron", *config.cells]
     colors = dict(zip(models, ["k", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]))
     cap = 10 * config.guesses
+    axes[0].plot([], [], "^", color="gray", mfc="none", label="none solved: lower end of the 95% interval")
     for model in models:
         for method, style in (("random_guessing", "o-"), ("gradient_descent", "s--")):
-            rs = sorted((r for r in rows if r["model"] == model and r["method"] == method), key=lambda r: r["T"])
+            rs = sorted((r for r in rows if r["model"] == model and r["method"] == method), key=lambda r: float(r["T"]))
             if not rs:
                 continue
-            T = np.array([r["T"] for r in rs])
-            m = np.array([min(r["mean_trials"], cap) for r in rs])
-            lo = np.array([min(r["ci_low"], cap) for r in rs])
-            hi = np.array([min(r["ci_high"], cap) for r in rs])
+            T = np.array([float(r["T"]) for r in rs])
+            m = np.array([float(r["mean_trials"]) for r in rs])
+            lo = np.array([float(r["ci_low"]) for r in rs])
+            hi = np.array([min(float(r["ci_high"]), cap) for r in rs])
+            fin = np.isfinite(m)
             label = f"{model}, {'guessing' if method == 'random_guessing' else 'GD (1/success freq.)'}"
             kw = dict(color=colors[model], mfc="none" if method == "gradient_descent" else colors[model])
-            axes[0].errorbar(T, m, yerr=[m - lo, hi - m], fmt=style, capsize=3, label=label, **kw)
-            axes[1].plot(T, [min(r["seconds_per_success"], 1e6) for r in rs], style, label=label, **kw)
+            axes[0].errorbar(T[fin], m[fin], yerr=[m[fin] - lo[fin], hi[fin] - m[fin]], fmt=style, capsize=3,
+                             label=label, **kw)
+            # nothing solved: the mean is unbounded; mark the interval's lower end with an upward triangle
+            axes[0].plot(T[~fin], lo[~fin], "^", ms=9, **kw)
+            sec = np.array([float(r["seconds_per_success"]) for r in rs])
+            axes[1].plot(T[fin], sec[fin], style, label=label, **kw)
     for ax in axes:
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -932,7 +939,7 @@ def plot_random_guessing(rows: Sequence[dict[str, Any]], config: RandomGuessingC
                       [str(t) for t in sorted({*config.lengths, *config.gd_lengths})])
         ax.minorticks_off()
     axes[0].axhline(6, color="gray", ls=":", label="H&S 1997: ~6 trials")
-    axes[0].set_ylabel(f"mean trials to success (capped at {cap})")
+    axes[0].set_ylabel("mean trials to success")
     axes[0].set_title("(a) random guessing in [-100, 100] vs gradient descent")
     axes[1].set_ylabel("wall seconds per success (this machine)")
     axes[1].set_title("(b) compute per success")
