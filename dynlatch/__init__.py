@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from . import cells, scripting, sweep, tasks  # noqa: E402
+from . import bengio, cells, dynamics, landscape, scripting, sweep, tasks  # noqa: E402
 from ._activations import GATE_ACTIVATIONS  # noqa: E402
 from ._evaluate import LOSSES, EvalResult, evaluate  # noqa: E402
 from ._model import READOUTS, Model  # noqa: E402
@@ -11,6 +11,16 @@ from .cells import GRU, LSTM, SRNN, Cell  # noqa: E402
 from .sweep import read_sweep  # noqa: E402
 
 __all__ = [
-    "BACKENDS", "GATE_ACTIVATIONS", "GRU", "LSTM", "READOUTS", "SRNN", "Cell", "EvalResult", "LOSSES", "Model", "TrainResult", "cells",
-    "read_sweep", "scripting", "sweep", "tasks", "train", "evaluate",
+    "BACKENDS", "GATE_ACTIVATIONS", "GRU", "LOSSES", "LSTM", "READOUTS", "SRNN", "Cell", "EvalResult", "Model",
+    "TrainResult", "bengio", "cells", "dynamics", "evaluate", "landscape", "read_sweep", "scripting", "sweep",
+    "symbolic", "tasks", "train",
 ]
+
+
+def __getattr__(name: str):
+    """``dynlatch.symbolic`` is imported on first use (sympy takes a second to load)."""
+    if name == "symbolic":
+        import importlib
+
+        return importlib.import_module(".symbolic", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
