@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
+from dynlatch._config import provenance
 from dynlatch.bengio import (
     MECHANISM_COVERAGES, Bengio94Config, bengio94_caption, falls_with_length, plot_bengio94, run_bengio94,
 )
-from dynlatch.scripting import analysis_parser, csv_list, fail, save_figure, write_csv, write_summary
+from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
 NAME = "bengio94"
-QUICK = dict(lengths=(2, 5, 10, 20), trials=24, epochs=60, test_sequences=100, plane_length=10,
-             plane_w0=(0.5, 1.25, 2.0), plane_noise_variance=(0.05, 0.2, 0.8), plane_trials=12, sensitivity_trials=16)
-
-
-def parse(argv: list[str] | None):
-    p = analysis_parser(NAME, __doc__)
-    d = Bengio94Config()
-    p.add_argument("--lens", type=csv_list(int), default=None, help=f"T values (default {','.join(map(str, d.lengths))})")
-    p.add_argument("--trials", type=int, default=None, help=f"trials per T (default {d.trials})")
-    p.add_argument("--epochs", type=int, default=None, help=f"gradient-descent steps (default {d.epochs})")
-    p.add_argument("--lr", type=float, default=d.lr, help="learning rate (default %(default)s)")
-    p.add_argument("--inputs", type=int, default=d.inputs, help="L, trained inputs per class (default %(default)s)")
-    p.add_argument("--w0", type=float, default=d.w0, help="initial w of panel (b) (default %(default)s)")
-    p.add_argument("--noise", type=float, default=d.noise_variance, help="noise variance s (default %(default)s)")
-    p.add_argument("--threshold", type=float, default=d.success_accuracy,
-                   help="success: fraction of test outputs with the right sign (default %(default)s)")
-    return p.parse_args(argv)
-
-
-def config_from(args) -> Bengio94Config:
-    q = QUICK if args.quick else {}
-    pick = lambda flag, key: flag if flag is not None else q.get(key, getattr(Bengio94Config, key))  # noqa: E731
-    rest = {k: v for k, v in q.items() if k not in ("lengths", "trials", "epochs")}
-    return Bengio94Config(lengths=tuple(pick(args.lens, "lengths")), trials=pick(args.trials, "trials"),
-                          epochs=pick(args.epochs, "epochs"), lr=args.lr, inputs=args.inputs, w0=args.w0,
-                          noise_variance=args.noise, success_accuracy=args.threshold, seed=args.seed,
-                          device=args.device, **rest)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    try:
-        config = config_from(args).check()
-    except ValueError as e:
-        fail(f"dynlatch run {NAME}", str(e))
+    config, args = parse_config(Bengio94Config, NAME, __doc__, argv)
     res = run_bengio94(config)
     out = args.out
     write_csv(res.runs, out / "runs.csv")
@@ -54,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = sorted({r["variant"] for r in res.sensitivity})
     falls = {v: falls_with_length([r for r in res.sensitivity if r["variant"] == v]) for v in variants}
     summary = {
-        "config": asdict(config), "caption": bengio94_caption(config),
+        "config": config.as_dict(), "provenance": provenance(), "caption": bengio94_caption(config),
         "choices": {"L": config.inputs, "h_init": 0.0, "optimiser": "plain full-batch gradient descent",
                     "lr": config.lr, "epochs": config.epochs, "training_set": f"{config.train_sequences} fixed "
                     "noisy sequences per trial", "success": f"sign(x_T) = sign(d) on >= {config.success_accuracy} "

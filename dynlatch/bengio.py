@@ -38,6 +38,8 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
+from ._checks import CheckError
+from ._config import Config, option
 from .cells import cell_class
 from .cells._registry import CELL_CLASSES
 
@@ -505,12 +507,23 @@ def guess_cell(*, cell: str, guesses: int, x: Any, y: Any, threshold: float, see
 
 
 # -- the analyses' settings and orchestration -----------------------------------------------------------------
+def _as_check_error(validate) -> None:
+    """Run a config's checks, reporting a failure as a :class:`CheckError` under the setting it names first."""
+    try:
+        validate()
+    except CheckError:
+        raise
+    except (ValueError, TypeError) as e:
+        name, _, problem = str(e).partition(" ")
+        raise CheckError(name.rstrip(":"), problem) from None
+
+
 MECHANISM_COVERAGES: tuple[float, ...] = (0.6827, 0.99)
 """``coverage`` values of :func:`mechanism` reported: the noise's sigma below ``h*``, and 99% of its inputs."""
 
 
 @dataclass(frozen=True)
-class Bengio94Config:
+class Bengio94Config(Config):
     """Settings of ``dynlatch run bengio94`` (Fig. 2 of Bengio, Simard & Frasconi 1994). The paper does not state
     L, the learning rate, the epochs, the number of trials or the success criterion; these are our choices, and
     the ``sensitivity_*`` variants rerun the success-vs-T curve with each changed (one at a time).
@@ -525,29 +538,37 @@ class Bengio94Config:
         seed, device: determinism and placement.
     """
 
-    lengths: tuple[int, ...] = (2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100)
-    trials: int = 200
-    w0: float = 1.25
-    noise_variance: float = 0.2
-    inputs: int = 1
-    lr: float = 0.05
-    epochs: int = 200
-    train_sequences: int = 20
-    test_sequences: int = 200
-    success_accuracy: float = 0.9
-    plane_length: int = 20
-    plane_w0: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
-    plane_noise_variance: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
-    plane_trials: int = 50
-    sensitivity_inputs: tuple[int, ...] = (3,)
-    sensitivity_lr: tuple[float, ...] = (0.15,)
-    sensitivity_accuracy: tuple[float, ...] = (0.99,)
-    sensitivity_trials: int = 100
-    seed: int = 0
-    device: str | None = None
+    lengths: tuple[int, ...] = option((2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100), flag="--lens", help="T values",
+                                      quick=(2, 5, 10, 20))
+    trials: int = option(200, help="trials per T", quick=24)
+    w0: float = option(1.25, help="initial w of panel (b)")
+    noise_variance: float = option(0.2, flag="--noise", help="noise variance s")
+    inputs: int = option(1, help="L, trained inputs per class")
+    lr: float = option(0.05, help="learning rate of plain full-batch gradient descent")
+    epochs: int = option(200, help="gradient-descent steps", quick=60)
+    train_sequences: int = option(20, help="fixed training sequences per trial", cli=False)
+    test_sequences: int = option(200, help="fresh test sequences per trial", cli=False, quick=100)
+    success_accuracy: float = option(0.9, flag="--threshold",
+                                     help="success: fraction of test outputs with the right sign")
+    plane_length: int = option(20, help="T of panel (a)", cli=False, quick=10)
+    plane_w0: tuple[float, ...] = option((0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0), help="w0 of panel (a)",
+                                         cli=False, quick=(0.5, 1.25, 2.0))
+    plane_noise_variance: tuple[float, ...] = option((0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8), help="s of panel (a)",
+                                                     cli=False, quick=(0.05, 0.2, 0.8))
+    plane_trials: int = option(50, help="trials per (w0, s)", cli=False, quick=12)
+    sensitivity_inputs: tuple[int, ...] = option((3,), help="L of the sensitivity variant", cli=False)
+    sensitivity_lr: tuple[float, ...] = option((0.15,), help="lr of the sensitivity variant", cli=False)
+    sensitivity_accuracy: tuple[float, ...] = option((0.99,), help="success threshold of the sensitivity variant",
+                                                     cli=False)
+    sensitivity_trials: int = option(100, help="trials per T of each sensitivity variant", cli=False, quick=16)
+    seed: int = option(0, help="base seed; results are deterministic given it")
+    device: str | None = option(None, help="torch device (none: the CPU)")
 
-    def check(self) -> "Bengio94Config":
-        """Return self, or raise ValueError naming the first bad setting."""
+    def check_together(self) -> None:
+        _as_check_error(self._validate)
+
+    def _validate(self) -> None:
+        """Raise ValueError naming the first bad setting."""
         positive_ints = dict(trials=self.trials, plane_trials=self.plane_trials, inputs=self.inputs,
                              sensitivity_trials=self.sensitivity_trials, plane_length=self.plane_length)
         for name, v in positive_ints.items():
@@ -581,7 +602,6 @@ class Bengio94Config:
         for name, v in (("train_sequences", self.train_sequences), ("test_sequences", self.test_sequences)):
             if v < 2 or v % 2:
                 raise ValueError(f"{name} must be even and >= 2; got {v}")
-        return self
 
 
 def success_by_length(result: LatchResult, *, threshold: float) -> list[dict[str, Any]]:
@@ -772,7 +792,7 @@ def plot_bengio94(results: Bengio94Results, config: Bengio94Config) -> Any:
 
 # -- random guessing vs gradient descent -----------------------------------------------------------------------
 @dataclass(frozen=True)
-class RandomGuessingConfig:
+class RandomGuessingConfig(Config):
     """Settings of ``dynlatch run random-guessing`` (Hochreiter & Schmidhuber 1997's baseline).
 
     Attributes:
@@ -789,27 +809,31 @@ class RandomGuessingConfig:
         seed, device.
     """
 
-    lengths: tuple[int, ...] = (5, 10, 20, 50, 100)
-    guesses: int = 10000
-    cells: tuple[str, ...] = ("srnn", "lstm", "gru")
-    neuron_inputs: int = 1
-    noise_variance: float = 0.2
-    neuron_sequences: int = 200
-    cell_sequences: int = 200
-    cell_noise: float = 0.1
-    scheme: str = "keras2"
-    threshold: float = 0.9
-    gd_lengths: tuple[int, ...] = (5, 20, 50)
-    gd_trials: int = 200
-    gd_repeats: int = 16
-    gd_epochs: int = 5
-    gd_n: int = 2000
-    gd_backend: str = "auto"
-    seed: int = 0
-    device: str | None = None
+    lengths: tuple[int, ...] = option((5, 10, 20, 50, 100), flag="--lens", help="T values", quick=(5, 20))
+    guesses: int = option(10000, help="guesses per model and T", quick=1000)
+    cells: tuple[str, ...] = option(("srnn", "lstm", "gru"), help="one-unit cells of the question's set-up")
+    neuron_inputs: int = option(1, help="L of Bengio's neuron", cli=False)
+    noise_variance: float = option(0.2, help="noise variance of Bengio's task", cli=False)
+    neuron_sequences: int = option(200, help="test sequences of Bengio's task", cli=False, quick=100)
+    cell_sequences: int = option(200, help="latching sequences scoring a guessed cell", cli=False, quick=100)
+    cell_noise: float = option(0.1, help="noise s.d. of the latching data", cli=False)
+    scheme: str = option("keras2", help="gate conventions of the guessed cells", cli=False)
+    threshold: float = option(0.9, help="accuracy counted as solved")
+    gd_lengths: tuple[int, ...] = option((5, 20, 50), flag="--gd-lens",
+                                         help="T values of the gradient-descent comparison", quick=(5,))
+    gd_trials: int = option(200, help="Bengio-neuron GD trials per T", cli=False, quick=24)
+    gd_repeats: int = option(16, help="one-unit cells trained per T", cli=False, quick=4)
+    gd_epochs: int = option(5, help="epochs of the one-unit cells", cli=False, quick=2)
+    gd_n: int = option(2000, help="sequences of the one-unit cells' data", cli=False, quick=400)
+    gd_backend: str = option("auto", help="training backend of the comparison", cli=False, quick="torch")
+    seed: int = option(0, help="base seed; results are deterministic given it")
+    device: str | None = option(None, help="torch device (none: the CPU)")
 
-    def check(self) -> "RandomGuessingConfig":
-        """Return self, or raise ValueError naming the first bad setting."""
+    def check_together(self) -> None:
+        _as_check_error(self._validate)
+
+    def _validate(self) -> None:
+        """Raise ValueError naming the first bad setting."""
         for name, v in (("guesses", self.guesses), ("gd_trials", self.gd_trials), ("gd_repeats", self.gd_repeats),
                         ("gd_epochs", self.gd_epochs), ("neuron_inputs", self.neuron_inputs)):
             if int(v) != v or v < 1:
@@ -835,7 +859,6 @@ class RandomGuessingConfig:
             raise ValueError(f"gd_backend must be auto, numba or torch; got {self.gd_backend!r}")
         if self.scheme not in ("keras2", "torch"):
             raise ValueError(f"scheme must be keras2 or torch; got {self.scheme!r}")
-        return self
 
 
 def _guess_row(model: str, T: int, solved: np.ndarray, seconds: float, steps_per_guess: float) -> dict[str, Any]:
