@@ -153,8 +153,9 @@ def summarise_census(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     largest |eigenvalue| at the origin; per cell (and per (cell, T)) the rank AUC of the initial model's largest
     |eigenvalue| at the origin as a predictor of success (> 0.5: larger eigenvalues succeed more)."""
     groups = []
+    order = {c: i for i, c in enumerate(dict.fromkeys(r["cell"] for r in rows))}
     keys = sorted({(r["cell"], r["T"], r["stage"], r["succeeded"]) for r in rows},
-                  key=lambda k: (k[0], k[1], k[2] != "initial", k[3]))
+                  key=lambda k: (order[k[0]], k[1], k[2] != "initial", k[3]))
     for cell, T, stage, ok in keys:
         mine = [r for r in rows if (r["cell"], r["T"], r["stage"], r["succeeded"]) == (cell, T, stage, ok)]
         n2 = sum(r["two_stable_states"] for r in mine)
