@@ -1,14 +1,15 @@
-"""Fixed-point census of the latching sweep's models before and after training: how many hold two stable states at
-zero input (bistable, a stable 2-cycle or a continuum) by cell, T and success, and the Jacobian's largest |eigenvalue|
-at the start state h = c = 0 (issue 8). Reads --sweep; if it holds no finished sweep, runs a small one into OUT/sweep."""
+"""Fixed points of the latching sweep's models before and after training, by cell, T and success (issue 8).
+
+How many hold two stable states at zero input (bistable, a stable 2-cycle or a continuum), and the Jacobian's largest
+|eigenvalue| at the start state h = c = 0. Reads --sweep; if it holds no finished sweep, runs a small one into
+OUT/sweep."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from dynlatch._config import provenance
-from dynlatch.dynamics import FixedPointCensusConfig, fixed_point_census, summarise_census
-from dynlatch.dynamics._census import load_or_run_sweep
+from dynlatch.dynamics import FixedPointCensusConfig, fixed_point_census, load_or_run_sweep, summarise_census
 from dynlatch.scripting import fail, parse_config, save_figure, write_csv, write_summary
 
 NAME = "fixed-point-census"
@@ -21,12 +22,15 @@ def figure(rows: list[dict], summary: dict, cells: list[str]):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, len(cells), figsize=(4.2 * len(cells), 7.4), squeeze=False)
-    styles = {("initial", True): ("tab:green", "--", "o", "none", 0.97), ("initial", False): ("tab:red", "--", "o", "none", 0.94),
-              ("final", True): ("tab:green", "-", "s", "tab:green", 1.0), ("final", False): ("tab:red", "-", "s", "tab:red", 1.03)}
+    # (color, line, marker, face, x shift): initial points hollow and shifted left so coinciding fractions stay visible
+    styles = {("initial", True): ("tab:green", "--", "o", "none", 0.97),
+              ("initial", False): ("tab:red", "--", "o", "none", 0.94),
+              ("final", True): ("tab:green", "-", "s", "tab:green", 1.0),
+              ("final", False): ("tab:red", "-", "s", "tab:red", 1.03)}
     for ax, cell in zip(axes[0], cells):
         for (stage, ok), (color, ls, mk, face, shift) in styles.items():
             g = [x for x in summary["groups"] if x["cell"] == cell and x["stage"] == stage and x["succeeded"] == ok]
-            if g:  # initial points shifted left a little so that coinciding fractions stay visible
+            if g:
                 ax.plot([x["T"] * shift for x in g], [x["fraction_two_stable_states"] for x in g], ls=ls, marker=mk,
                         color=color, mfc=face, label=f"{stage}, {'succeeded' if ok else 'failed'}")
         Ts = sorted({r["T"] for r in rows if r["cell"] == cell})
@@ -44,7 +48,8 @@ def figure(rows: list[dict], summary: dict, cells: list[str]):
         for ok, color in ((True, "tab:green"), (False, "tab:red")):
             v = [r["origin_max_abs_eig"] for r in init if r["succeeded"] == ok]
             if v:
-                ax.hist(v, bins=bins, color=color, alpha=0.45, histtype="stepfilled", label=f"{'succeeded' if ok else 'failed'} ({len(v)})")
+                ax.hist(v, bins=bins, color=color, alpha=0.45, histtype="stepfilled",
+                        label=f"{'succeeded' if ok else 'failed'} ({len(v)})")
         a = summary["origin_eig_auc_initial"].get(cell, {}).get("auc", float("nan"))
         ax.axvline(1.0, color="0.4", lw=0.8, ls=":", label="|eigenvalue| = 1 (bifurcation)")
         ax.set(xlabel="largest |eigenvalue| of J at h = c = 0, initial model", ylabel="models",

@@ -1,5 +1,7 @@
-"""Gradient decay log ||ds_T/ds_t|| and its per-step rate, measured and predicted from the attractor, for the
-hand-built latches and Keras-2 initialised SRNN / LSTM / GRU cells (issue 8)."""
+"""Gradient decay log ||ds_T/ds_t|| and its per-step rate, measured and predicted, hand-built and Keras-2 cells.
+
+Hand-built latches (autonomous and driven by latching noise) and Keras-2 initialised SRNN / LSTM / GRU cells; the rate
+is predicted from the Jacobian at the attractor or the leading Lyapunov exponent (issue 8)."""
 
 from __future__ import annotations
 
