@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     from dynlatch.sweep import SweepLockedError, SweepSettingsError
 
     try:
-        results, source = load_or_run_sweep(config, args.out, progress=not args.quiet)
+        if not args.quiet:
+            print(f"reading the sweep at {config.sweep} (or running a small one into {args.out / 'sweep'})")
+        results, source, reason = load_or_run_sweep(config, args.out, progress=not args.quiet)
     except (SweepSettingsError, SweepLockedError) as e:
         fail(prog, str(e))
     cells = [c for c in config.cells if any(r["cell"] == c for r in results.rows)]
@@ -75,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = fixed_point_census(results, cells=cells)
     write_csv(rows, args.out / "runs.csv")
     summary = {"config": config.as_dict(), "provenance": provenance(), "sweep": source,
+               "sweep_not_used": reason,
                "sweep_settings": results.settings, "threshold": results.threshold, **summarise_census(rows)}
     figs = save_figure(figure(rows, summary, cells), args.out, "fixed_point_census")
     write_summary(summary, args.out)
     if not args.quiet:
-        print(f"sweep: {source}")
+        print(f"sweep: {source}" + ("" if reason is None else f" ({reason})"))
         for g in summary["groups"]:
             print(f"{g['cell']:>5} T={g['T']:<4} {g['stage']:>7} {'ok  ' if g['succeeded'] else 'fail'}: "
                   f"{g['two_stable_states']:>3}/{g['models']:<3} two stable states, median max|eig(0)| "

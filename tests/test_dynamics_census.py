@@ -184,7 +184,7 @@ def test_tiny_sweep_end_to_end_matches_direct_check(tmp_path):
             "--repeats", "3", "--n", "200"]
     assert script.main(argv) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert s["sweep"] == str(out / "sweep")
+    assert s["sweep"] == str(out / "sweep") and "missing" in s["sweep_not_used"]
     res = read_sweep(out / "sweep")
     csv_rows = (out / "runs.csv").read_text().strip().splitlines()
     assert len(csv_rows) == 1 + 2 * 3 * 2  # header, 2 cells x 3 repeats x 2 stages
@@ -202,5 +202,6 @@ def test_tiny_sweep_end_to_end_matches_direct_check(tmp_path):
     assert script.main(["--quiet", "--cells", "srnn,lstm", "--sweep", str(out / "sweep"), "--out",
                         str(tmp_path / "again")]) == 0
     again = json.loads((tmp_path / "again" / "summary.json").read_text())
-    assert again["sweep"] == str(out / "sweep") and again["groups"] == s["groups"]
+    assert again["sweep"] == str(out / "sweep") and again["sweep_not_used"] is None
+    assert again["groups"] == s["groups"]
     assert not (tmp_path / "again" / "sweep").exists()

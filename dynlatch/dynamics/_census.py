@@ -177,20 +177,28 @@ def summarise_census(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"groups": groups, "origin_eig_auc_initial": auc}
 
 
-def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *, progress: bool = True) -> tuple[Any, str]:
+def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *,
+                      progress: bool = True) -> tuple[Any, str, str | None]:
     """The sweep at ``config.sweep`` if it is finished, else a small one (:meth:`FixedPointCensusConfig.sweep_config`)
-    run (or resumed) into ``out/sweep``; returns (results, where they came from)."""
+    run (or resumed) into ``out/sweep``.
+
+    Returns:
+        (results, the folder they came from, why ``config.sweep`` was not used or None).
+
+    Raises:
+        dynlatch.sweep.SweepSettingsError, dynlatch.sweep.SweepLockedError: from the sweep run into ``out/sweep``.
+    """
     from .. import sweep as sw
     from ..scripting import write_csv
 
     try:
-        return sw.read_sweep(config.sweep), str(config.sweep)
-    except ValueError:
-        pass
+        return sw.read_sweep(config.sweep), str(config.sweep), None
+    except ValueError as e:
+        reason = str(e)
     folder = Path(out) / "sweep"
     sc = config.sweep_config()
     with sw.lock_folder(folder):
         rows = sw.run_success_sweep(sc, folder, progress=progress)
         write_csv(rows, folder / "runs.csv")
         sw.write_weights(sc, folder)
-    return sw.read_sweep(folder), str(folder)
+    return sw.read_sweep(folder), str(folder), reason
