@@ -751,7 +751,7 @@ def plot_bengio94(results: Bengio94Results, config: Bengio94Config) -> Any:
     f = np.array([r["success_frequency"] for r in results.success_vs_T])
     lo = np.array([r["ci_low"] for r in results.success_vs_T])
     hi = np.array([r["ci_high"] for r in results.success_vs_T])
-    ax.errorbar(Ts, f, yerr=[f - lo, hi - f], fmt="o-", color="k", lw=2, capsize=3,
+    ax.errorbar(Ts, f, yerr=[np.clip(f - lo, 0, None), np.clip(hi - f, 0, None)], fmt="o-", color="k", lw=2, capsize=3,
                 label=f"GD, s={config.noise_variance:g}, w0={config.w0:g} ({config.trials} trials per T)")
     variants = sorted({r["variant"] for r in results.sensitivity} - {"chosen"})
     for v in variants:
