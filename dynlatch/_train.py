@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import _checks
 from . import _fastpath as fp
 from ._activations import gate_code
 from ._data_checks import check_dataset
@@ -57,14 +58,13 @@ class TrainResult:
 
 def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: float, clip_norm: float | None,
            backend: str) -> None:
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1; got epochs={epochs}, batch_size={batch_size}")
-    if not (lr > 0 and np.isfinite(lr)):
-        raise ValueError(f"lr must be finite and > 0; got {lr}")
-    if clip_norm is not None and not (clip_norm > 0 and np.isfinite(clip_norm)):
-        raise ValueError(f"clip_norm must be finite and > 0, or None; got {clip_norm}")
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    """The trainer's settings, checked with the one shared set of checks (:mod:`dynlatch._checks`)."""
+    _checks.integer("epochs", epochs, minimum=1)
+    _checks.integer("batch_size", batch_size, minimum=1)
+    _checks.number("lr", lr, above=0)
+    if clip_norm is not None:
+        _checks.number("clip_norm", clip_norm, above=0)
+    _checks.choice("backend", backend, BACKENDS)
 
 
 def resolve_backend(backend: str, device: Any, cell: Any = None) -> str:
