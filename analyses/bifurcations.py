@@ -20,8 +20,8 @@ def _diagram(ax, br: "dy.Branches", title: str, xlabel: str, ylabel: str = "h at
     for period, color in ((1, "black"), (2, "tab:blue")):
         for stable, marker in ((True, "o"), (False, "x")):
             sel = (r["period"] == period) & (r["stable"] == stable)
-            ax.plot(r["value"][sel], r["h"][sel], marker, ms=2.5 if stable else 2, color=color,
-                    mfc=color if stable else "none", ls="none",
+            ax.plot(r["value"][sel], r["h"][sel], marker, ms=2.5 if stable else 3, color=color,
+                    mfc=color if stable else "none", ls="none", alpha=1.0 if stable else 0.6,
                     label=f"{'fixed point' if period == 1 else '2-cycle'}, {'stable' if stable else 'unstable'}")
     for e in br.events:
         ax.axvline(e["value"], color=COLORS[e["kind"]], lw=0.8, ls=":")
@@ -129,10 +129,15 @@ def basins_figure(result: dict):
     b = result["basins"]
     fig, ax = plt.subplots(figsize=(6, 5))
     hs, cs = b["h"], b["c"]
-    ax.pcolormesh(hs, cs, b["labels"][0], cmap="coolwarm", shading="auto")
-    for att in b["attractors"]:
-        ax.plot(att[0], att[1], "k*", ms=12)
-    ax.plot([], [], "k*", label="stable fixed points")
+    from matplotlib.colors import ListedColormap
+
+    colors = ["tab:blue", "tab:red", "tab:olive", "tab:cyan"]
+    labels = b["labels"][0]
+    ax.pcolormesh(hs, cs, labels, cmap=ListedColormap(colors[: max(1, len(b["attractors"]))]), shading="auto",
+                  alpha=0.6, vmin=-0.5, vmax=len(b["attractors"]) - 0.5)
+    for j, att in enumerate(b["attractors"]):
+        ax.plot(att[0], att[1], "*", color=colors[j], mec="black", ms=14,
+                label=f"attractor (h, c) = ({att[0]:.3f}, {att[1]:.3f}): {np.mean(labels == j):.0%} of the grid")
     ax.set(xlabel="h", ylabel="c", title=f"basins of the LSTM with U_c = {b['U_c']:g} (hard gates, b_f = 1)")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -142,7 +147,8 @@ def basins_figure(result: dict):
 def main(argv: list[str] | None = None) -> int:
     config, args = parse_config(C.BifurcationsConfig, NAME, __doc__, argv)
     result = C.bifurcations(config)
-    hs, cs = np.linspace(-1, 1, 41 if args.quick else 121), np.linspace(-4, 4, 41 if args.quick else 121)
+    n = 50 if args.quick else 160  # even: the saddle at h = c = 0 is not a grid point
+    hs, cs = np.linspace(-1, 1, n), np.linspace(-4, 4, n)
     bas = dy.basins(C._lstm_keras_gates(3.0), (hs, cs), steps=300 if args.quick else 1000)
     result["basins"] = {"h": hs, "c": cs, "labels": bas.labels, "attractors": bas.attractors[0], "U_c": 3.0}
     out = args.out

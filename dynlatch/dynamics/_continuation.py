@@ -567,7 +567,7 @@ class BifurcationsConfig(Config):
     """Settings of ``dynlatch run bifurcations``: one-unit SRNN and LSTM bifurcation diagrams with the Keras-2 initial
     distributions drawn on them, two-parameter fold/flip curves and the ghost's passage time."""
 
-    points: int = option(241, help="parameter values per one-parameter diagram", check=_grid_size, quick=61)
+    points: int = option(241, help="parameter values per one-parameter diagram", check=_grid_size, quick=41)
     u_min: float = option(-3.0, help="smallest SRNN U", check=_finite)
     u_max: float = option(3.0, help="largest SRNN U", check=_finite)
     srnn_u: float = option(2.0, help="SRNN U of the diagram in b (> 1: bistable; Bengio's threshold +-h*(U))",
