@@ -78,6 +78,20 @@ def test_pascanu_fold_curve_matches_closed_form():
         np.testing.assert_allclose([fw[0], fb[0]], [r["value1"], r["value2"]], atol=1e-7)
 
 
+def test_lstm_fold_and_flip_curves_match_the_jacobian_at_zero():
+    # i = o = 0.5 constant, hard f = 0.2 b_f + 0.5: J(0) = [[U_c/4, f/2], [U_c/2, f]], so det(J - I) = 0 at
+    # f = 1 - U_c/4 (pitchfork) and det(J + I) = 0 at f = -1 - U_c/4 (flip)
+    t = lambda v: torch.tensor([[v]], dtype=torch.float64)  # noqa: E731
+    cell = LSTM.init(seed=0, recurrent_activation="hard_sigmoid", dtype=torch.float64).with_params(
+        U_i=t(0.0), U_f=t(0.0), U_o=t(0.0), b_i=t(0.0)[0], b_o=t(0.0)[0], b_c=t(0.0)[0])
+    rows = dy.fold_curve_2d(cell, "U_c", [-5.0, 0.5, 2.0], "b_f", np.linspace(-2.4, 2.4, 25))
+    got = sorted((r["value1"], r["kind"], r["value2"]) for r in rows)
+    want = [(-5.0, "flip", (-1 + 5 / 4 - 0.5) / 0.2), (0.5, "fold", (1 - 0.5 / 4 - 0.5) / 0.2),
+            (2.0, "fold", (1 - 2 / 4 - 0.5) / 0.2)]
+    assert [g[:2] for g in got] == [w_[:2] for w_ in want]
+    np.testing.assert_allclose([g[2] for g in got], [w_[2] for w_ in want], atol=1e-8)
+
+
 def test_hard_sigmoid_border_collision_at_a_kink():
     cell = hard_input_gate_lstm()
     br = dy.branches(cell, "U_c", np.linspace(-3.0, 3.0, 61), periods=(1,))
