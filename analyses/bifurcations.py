@@ -30,7 +30,13 @@ def _diagram(ax, br: "dy.Branches", title: str, xlabel: str, ylabel: str = "h at
         if any(e["kind"] == kind for e in br.events):
             ax.plot([], [], "D", color=color, label=kind.replace("_", " "))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    lo, hi = (float(np.min(r["h"])), float(np.max(r["h"]))) if r["h"].size else (-1.0, 1.0)
+    ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.6 * (hi - lo))  # room for the legend above the branches
     ax.grid(alpha=0.3)
+
+
+def _legend(ax) -> None:
+    ax.legend(fontsize=7, loc="upper center", ncol=2)
 
 
 def _rug(ax, values: np.ndarray, label: str, bins: int = 40) -> None:
@@ -55,7 +61,7 @@ def figure(result: dict, config: C.BifurcationsConfig):
     ax.hist(k2["srnn_U"], bins=[-1.05, -0.95, 0.95, 1.05], bottom=-1.1, weights=np.full(k2["srnn_U"].size,
             0.4 / k2["srnn_U"].size * 2), color="tab:green", alpha=0.5)
     ax.plot([], [], "s", color="tab:green", alpha=0.5, label="Keras-2 initial U (exactly +-1)")
-    ax.legend(fontsize=7, loc="upper left")
+    _legend(ax)
     ax = axes[0, 1]
     _diagram(ax, d["srnn_b"], f"SRNN in b at U = {config.srnn_u:g}: folds at Bengio's +-h*", "b")
     for sign in (-1, 1):
@@ -63,22 +69,22 @@ def figure(result: dict, config: C.BifurcationsConfig):
     ax.plot([], [], "--", color="tab:green", label=f"+-h*({config.srnn_u:g}) = +-{s['srnn_fold_b']['bengio_h_star']:.3f}")
     ax.axvline(0, color="tab:green", lw=3, alpha=0.3)
     ax.plot([], [], "-", lw=3, color="tab:green", alpha=0.3, label="Keras-2 initial b = 0")
-    ax.legend(fontsize=7, loc="upper right")
+    _legend(ax)
     ax = axes[0, 2]
     _diagram(ax, d["lstm_U_c"], "LSTM in U_c (hard gates, U_i=U_f=U_o=0, b_f=1)", "U_c", "h")
     _rug(ax, k2["lstm_U_c"], "Keras-2 initial U_c")
-    ax.legend(fontsize=7, loc="upper left")
+    _legend(ax)
     ax = axes[0, 3]
     _diagram(ax, d["lstm_b_f"], f"LSTM in b_f at U_c = {config.lstm_uc:g}", "b_f", "h")
     ax.axvline(1.0, color="tab:green", lw=3, alpha=0.3)
     ax.plot([], [], "-", lw=3, color="tab:green", alpha=0.3, label="Keras-2 initial b_f = 1")
-    ax.legend(fontsize=7, loc="upper left")
+    _legend(ax)
     ax = axes[1, 0]
     _diagram(ax, d["lstm_hard_input_gate_U_c"], "LSTM, hard input gate U_i = 5: border collision at its kink",
              "U_c", "h")
     ax.axhline(0.5, color="tab:orange", lw=0.8, alpha=0.6)
     ax.axhline(-0.5, color="tab:orange", lw=0.8, alpha=0.6)
-    ax.legend(fontsize=7, loc="upper left")
+    _legend(ax)
     ax = axes[1, 1]
     cs = result["curves"]["srnn_U_b"]
     us = np.linspace(1.0, max(r["value1"] for r in cs) if cs else 3.0, 200)
