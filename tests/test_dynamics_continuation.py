@@ -138,6 +138,11 @@ def test_passage_time_scales_as_inverse_square_root_near_bengios_fold():
     assert (steps > 0).all() and np.all(np.diff(steps) < 0)
     exponent = dy.scaling_exponent(eps, steps)
     assert abs(exponent + 0.5) < 0.05
+    # the same bottleneck timed until the remaining (lower) attractor is reached: the same law
+    low = np.array([scipy.optimize.brentq(lambda a: w * np.tanh(a) + hh - a, -5.0, -0.9) for hh in h])
+    to_low = dy.passage_time(dy.bengio_neuron(np.full(eps.size, w)), [np.arccosh(np.sqrt(w))], x=h[:, None],
+                             threshold=1e-3, target=low[:, None], max_steps=100000)
+    assert (to_low > steps).all() and abs(dy.scaling_exponent(eps, to_low) + 0.5) < 0.05
 
 
 def test_bad_arguments_raise():

@@ -234,6 +234,10 @@ def branches(cell_or_map: Any, parameter: str, values: Any, *, x: Any = 0.0, per
         grid: state grid of the root finder.
         locate: locate the bifurcations (else only the branches).
 
+    Bifurcations are located for the fixed points (period 1; a flip is where a 2-cycle is born). The 2-cycles are
+    listed with their stability, but their own folds and period doublings are not located. Two bifurcations inside
+    one grid interval that leave the signature unchanged are not seen: refine ``values`` where that matters.
+
     Returns:
         :class:`Branches`.
 
@@ -503,10 +507,11 @@ def basins(map_or_cell: Any, grid: Any, *, x: Any = 0.0, steps: int = 2000, tol:
 
 
 # -- ghosts -----------------------------------------------------------------------------------------------------------
-def passage_time(map_or_cell: Any, state0: Any, *, x: Any = 0.0, threshold: float, max_steps: int = 100000
-                 ) -> np.ndarray:
+def passage_time(map_or_cell: Any, state0: Any, *, x: Any = 0.0, threshold: float, max_steps: int = 100000,
+                 target: Any = None) -> np.ndarray:
     """Steps a trajectory needs to leave a neighbourhood of its start: the first t with max|s_t - s_0| > threshold,
-    per model (started in a fold's ghost, the passage time through the bottleneck, ~ eps^(-1/2)).
+    per model (started in a fold's ghost, the passage time through the bottleneck, ~ eps^(-1/2)); with ``target``
+    (e.g. the remaining attractor), the first t with max|s_t - target| < threshold instead.
 
     Args:
         map_or_cell: a map or cell (M models).
@@ -514,6 +519,7 @@ def passage_time(map_or_cell: Any, state0: Any, *, x: Any = 0.0, threshold: floa
         x: constant input (scalar, (D,) or (M, D)).
         threshold: the neighbourhood's radius (> 0).
         max_steps: give up after this many steps (reported as -1).
+        target: None, or a state (d,) or (M, d) to be reached.
 
     Returns:
         (M,) int array.
@@ -528,12 +534,17 @@ def passage_time(map_or_cell: Any, state0: Any, *, x: Any = 0.0, threshold: floa
         raise ValueError(f"max_steps must be >= 1; got {max_steps}")
     s0 = state_tensor(m, state0)
     xt = input_tensor(m, x, s0.shape[1])
+    goal = None if target is None else state_tensor(m, target, name="target")
     s = s0
     out = np.full(m.models, -1, np.int64)
     with torch.no_grad():
         for t in range(1, int(max_steps) + 1):
             s = m(s, xt)
-            left = ((s - s0).abs().amax(dim=(1, 2)) > threshold).numpy() & (out < 0)
+            if goal is None:
+                done = (s - s0).abs().amax(dim=(1, 2)) > threshold
+            else:
+                done = (s - goal).abs().amax(dim=(1, 2)) < threshold
+            left = done.numpy() & (out < 0)
             out[left] = t
             if (out >= 0).all():
                 break
