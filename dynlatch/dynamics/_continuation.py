@@ -289,6 +289,14 @@ def _locate_events(obj: Any, fam: Any, parameter: str, values: np.ndarray, rows:
             event = None
             if not kinked:
                 event = _newton(pmap, parameter, seed, 0.5 * (a + b), kind, x, a, b)
+                more = sa if len(sa) > len(sb) else sb
+                if event is None and kind == "fold" and len(more) >= 3:  # ties: try every neighbouring pair
+                    s_sorted = more[np.argsort(more[:, 0])]
+                    for k in range(len(s_sorted) - 1):
+                        event = _newton(pmap, parameter, 0.5 * (s_sorted[k] + s_sorted[k + 1]), 0.5 * (a + b),
+                                        kind, x, a, b)
+                        if event is not None:
+                            break
             if event is None:
                 event = _bisect(obj, fam, parameter, a, b, sig[i], period, x, state_range, grid)
             if event is not None and not any(_same_event(event, e) for e in events):
