@@ -1,0 +1,725 @@
+"""Bifurcations of one-parameter families: branches of fixed points and 2-cycles, fold / flip / border-collision
+points, two-parameter fold curves, basins of attraction and ghost passage times (issue 8, item 5).
+
+Method. Every value of the parameter is one model (``cell.with_params(name=values)`` or ``map.with_params``), so one
+call of the guaranteed one-unit finder (:func:`dynlatch.dynamics.fixed_points`) gives every branch point at every
+value; 1-D user maps (Bengio's and Pascanu's neurons) use the same root engine on a given state interval. Between
+neighbouring values whose *signature* (number of fixed points, number of stable ones) differs, the bifurcation is
+located, not read off the grid:
+
+* smooth maps: Newton on the augmented equations F(s; p) = s, det(J - mu I) = 0 (:func:`locate_bifurcation`), mu = +1
+  (fold, including the symmetric pitchfork) or -1 (flip), seeded at the point whose stability changes (or, where a pair
+  of points appears, at the pair's midpoint), the kind read from the sign of the critical multiplier
+  (Kuznetsov, Elements of Applied Bifurcation Theory, ch. 4 and 10);
+* hard sigmoids: where a gate's kink (pre-activation at +-0.5/slope) lies between the points involved, the multiplier
+  jumps instead of passing +-1 (a border collision, di Bernardo et al., Piecewise-smooth Dynamical Systems, 2008);
+  the parameter is bisected to 1e-10 on the signature, and the point reported at the kink.
+
+Ghosts: just past a fold the vanished pair leaves a bottleneck in which a trajectory spends
+T ~ pi / sqrt(a c eps) steps (eps the distance to the fold; Strogatz, Nonlinear Dynamics and Chaos, sec. 4.3), so
+log T against log eps has slope -1/2 (:func:`passage_time`, :func:`scaling_exponent`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .. import _checks
+from .._activations import HARD_SIGMOID_SLOPE
+from .._checks import CheckError
+from .._config import Config, option
+from ._bifurcation import locate_bifurcation
+from ._fixed_points import _single_thread, fixed_points
+from ._maps import DTYPE, Map, as_map, input_tensor, state_tensor
+from ._one_unit import gates
+from ._roots import evaluate_flat, find_roots
+
+BISECTION_TOL = 1e-10
+
+
+# -- parameter maps ---------------------------------------------------------------------------------------------------
+def parameter_map(cell: Any, names: Sequence[str]) -> Map:
+    """The map of a cell whose named one-element blocks (e.g. ``"U"``, ``"b_f"``) are map parameters, so that
+    :func:`locate_bifurcation` can move them. Built from the cell's own step (``with_params`` + ``step_batched``).
+
+    Raises:
+        ValueError: for an unknown name or a block of more than one element.
+    """
+    base = cell.to(dtype=DTYPE)
+    named = base.named_params()
+    params = {}
+    for name in names:
+        if name not in named:
+            raise ValueError(f"parameter {name!r} is not a parameter of the {base.kind}; it has {sorted(named)}")
+        block = named[name].detach()
+        if block.numel() != base.models:
+            raise ValueError(f"parameter {name!r} must be a one-element block (one-unit cell); got shape "
+                             f"{tuple(named[name].shape)}")
+        params[name] = block.reshape(base.models).numpy()
+
+    def step(p: dict[str, torch.Tensor], state: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        c = base.with_params(**{k: p[k] for k in names}) if base.models == p[names[0]].shape[0] else None
+        if c is None:  # a map of M models built from a one-model cell
+            c = base[[0] * p[names[0]].shape[0]].with_params(**{k: p[k] for k in names})
+        return c.flatten_state(c.step_batched(c.unflatten_state(state), x))
+
+    return Map(step, state_dim=base.state_dim, input_dim=base.input_dim, models=base.models, params=params,
+               name=f"{base.kind}({','.join(names)})", device=base.device)
+
+
+def _is_cell(obj: Any) -> bool:
+    return hasattr(obj, "step_batched") and hasattr(obj, "named_params")
+
+
+def _family(obj: Any, parameter: str, values: np.ndarray) -> Any:
+    """One model per value: a batched cell or map."""
+    if _is_cell(obj):
+        if obj.units != 1:
+            raise ValueError("branches needs a one-unit cell (the guaranteed finder); got "
+                             f"{obj.units} units")
+        base = obj.to(dtype=DTYPE)
+        if base.models != 1:
+            raise ValueError(f"branches needs a single cell (one model); got {base.models} models")
+        if parameter not in base.named_params():
+            raise ValueError(f"parameter {parameter!r} is not a parameter of the {base.kind}; it has "
+                             f"{sorted(base.named_params())}")
+        return base.with_params(**{parameter: torch.as_tensor(values, dtype=DTYPE)})
+    m = as_map(obj)
+    if m.models != 1:
+        raise ValueError(f"branches needs a map of one model; got {m.models}")
+    if parameter not in m.params:
+        raise ValueError(f"parameter {parameter!r} is not a parameter of {m.name}; it has {sorted(m.params)}")
+    if m.state_dim != 1:
+        raise ValueError("branches of a user map needs a 1-D map (state_dim 1); use a one-unit cell otherwise")
+    m1 = m[0]
+    big = Map(m1.step, state_dim=1, input_dim=m1.input_dim, models=values.size,
+              params={k: v.expand(values.size).numpy() for k, v in m1.params.items()}, name=m1.name, device=m1.device)
+    return big.with_params(**{parameter: values})
+
+
+def _map_table(m: Map, x: Any, periods: tuple[int, ...], state_range: tuple[float, float], grid: int
+               ) -> dict[str, np.ndarray]:
+    """Every fixed point / 2-periodic point of a 1-D map on ``state_range`` (same columns as the cell table)."""
+    xs = input_tensor(m, x, 1)
+
+    def power(p: int):
+        def g(h: torch.Tensor) -> torch.Tensor:
+            s = h.unsqueeze(-1)
+            xx = None if xs is None else xs.expand(m.models, h.shape[1], m.input_dim)
+            for _ in range(p):
+                s = m(s, xx)
+            return s[..., 0] - h
+        return g
+
+    cols: dict[str, list] = {k: [] for k in ("model", "h", "period", "multiplicity")}
+    for p in periods:
+        r = find_roots(power(p), m.models, lo=state_range[0], hi=state_range[1], grid=grid)
+        model, h, mult = r.model, r.value, r.multiplicity
+        if p == 2 and model.size:
+            keep = np.abs(evaluate_flat(power(1), m.models, model, h)[0]) > 1e-8
+            model, h, mult = model[keep], h[keep], mult[keep]
+        cols["model"].append(model), cols["h"].append(h), cols["multiplicity"].append(mult)
+        cols["period"].append(np.full(model.size, p))
+    out = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
+    model = out["model"].astype(np.int64)
+    mult = np.zeros(model.size)
+    for p in periods:
+        sel = out["period"] == p
+        if sel.any():
+            mult[sel] = evaluate_flat(power(p), m.models, model[sel], out["h"][sel], derivatives=1)[1] + 1.0
+    order = np.lexsort((out["h"], out["period"], model))
+    return {"model": model[order], "state": out["h"][order, None], "period": out["period"][order].astype(np.int64),
+            "kind": np.array(["point"] * model.size, dtype=object)[order],
+            "eigenvalues": mult[order, None].astype(complex), "stable": np.abs(mult[order]) < 1,
+            "multiplicity": out["multiplicity"][order].astype(np.int64)}
+
+
+def _table(family: Any, x: Any, periods: tuple[int, ...], state_range: tuple[float, float] | None, grid: int
+           ) -> dict[str, np.ndarray]:
+    if _is_cell(family):
+        return fixed_points(family, x=x, periods=periods, as_table=True, grid=grid)
+    if state_range is None:
+        raise ValueError("state_range=(lo, hi) is needed for a user map (the interval searched for fixed points)")
+    return _map_table(family, x, periods, state_range, grid)
+
+
+# -- one-parameter branches -------------------------------------------------------------------------------------------
+@dataclass
+class Branches:
+    """Fixed points and 2-cycles of a one-parameter family, and its located bifurcations.
+
+    Attributes:
+        parameter: the parameter's name.
+        values: the grid (V,).
+        rows: tidy columns, one row per point: ``value``, ``index`` (into ``values``), ``h`` (first state entry),
+            ``state`` (R, d), ``period``, ``kind`` ("point"/"continuum"), ``stable``, ``multiplier`` (the
+            eigenvalue of largest modulus, complex), ``multiplicity``.
+        events: located bifurcations, dicts with ``kind`` ("fold", "flip", "border_collision"), ``value``,
+            ``state`` (list), ``period``, ``method`` ("newton" or "bisection"), ``bracket`` (the grid values
+            around it) and, for border collisions, ``gate``, ``preactivation``, ``kink``.
+    """
+
+    parameter: str
+    values: np.ndarray
+    rows: dict[str, np.ndarray]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def tidy(self) -> list[dict[str, Any]]:
+        """The rows as a list of dicts (for CSV)."""
+        r = self.rows
+        return [{"parameter": self.parameter, "value": float(r["value"][i]), "h": float(r["h"][i]),
+                 "state": " ".join(f"{v:.10g}" for v in r["state"][i]), "period": int(r["period"][i]),
+                 "kind": str(r["kind"][i]), "stable": bool(r["stable"][i]),
+                 "multiplier_re": float(r["multiplier"][i].real), "multiplier_abs": float(abs(r["multiplier"][i]))}
+                for i in range(r["value"].size)]
+
+
+def _signature(rows: dict[str, np.ndarray], idx: np.ndarray, V: int, period: int) -> np.ndarray:
+    sel = (rows["period"] == period) & (rows["kind"] == "point")
+    count = np.bincount(idx[sel], minlength=V)
+    stable = np.bincount(idx[sel & rows["stable"]], minlength=V)
+    return np.stack([count, stable], 1)
+
+
+def _points(rows: dict[str, np.ndarray], i: int, period: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sel = (rows["index"] == i) & (rows["period"] == period) & (rows["kind"] == "point")
+    return rows["state"][sel], rows["stable"][sel], rows["multiplier"][sel]
+
+
+def _kink_preactivations(cell: Any, x: Any) -> list[tuple[str, float, float, float]] | None:
+    """(gate, offset, slope, kink) for each hard gate of a one-model one-unit cell (pre-activation offset + slope h)."""
+    if not _is_cell(cell) or cell.recurrent_activation not in HARD_SIGMOID_SLOPE:
+        return None
+    names = {"srnn": (), "gru": ("z", "r"), "lstm": ("i", "f", "", "o")}[cell.kind]
+    edge = 0.5 / HARD_SIGMOID_SLOPE[cell.recurrent_activation]
+    xt = input_tensor(as_map(cell), x, 1)
+    g = gates(cell, xt)
+    out = []
+    for j, name in enumerate(names):
+        if name:
+            for e in (-edge, edge):
+                out.append((name, float(g[j].offset[0, 0]), float(g[j].slope[0, 0]), e))
+    return out
+
+
+def _crosses_kink(cell1: Any, cell2: Any, x: Any, h1: Sequence[float], h2: Sequence[float]) -> bool:
+    """Whether some hard gate's pre-activation passes a kink between the states h1 (at cell1) and h2 (at cell2)."""
+    k1, k2 = _kink_preactivations(cell1, x), _kink_preactivations(cell2, x)
+    if not k1:
+        return False
+    for (_, o1, s1, e), (_, o2, s2, _) in zip(k1, k2):
+        a = [o1 + s1 * h for h in h1] + [o2 + s2 * h for h in h2]
+        if min(a) < e < max(a) or any(abs(v - e) < 1e-12 for v in a):
+            return True
+    return False
+
+
+def branches(cell_or_map: Any, parameter: str, values: Any, *, x: Any = 0.0, periods: tuple[int, ...] = (1, 2),
+             state_range: tuple[float, float] | None = None, grid: int = 1025, locate: bool = True) -> Branches:
+    """Fixed points and 2-cycles, with their stability, as one named parameter varies; folds, flips and border
+    collisions located (module docstring).
+
+    Args:
+        cell_or_map: a single one-unit cell (parameter by Keras name, e.g. ``"U"``, ``"U_c"``, ``"b_f"``), or a 1-D
+            :class:`Map` of one model (Bengio's, Pascanu's neuron) with ``state_range``.
+        parameter: the parameter that varies.
+        values: its values, increasing, (V,) with V >= 2.
+        x: the constant input.
+        periods: subset of (1, 2).
+        state_range: interval searched for a user map's fixed points.
+        grid: state grid of the root finder.
+        locate: locate the bifurcations (else only the branches).
+
+    Bifurcations are located for the fixed points (period 1; a flip is where a 2-cycle is born). The 2-cycles are
+    listed with their stability, but their own folds and period doublings are not located. Two bifurcations inside
+    one grid interval that leave the signature unchanged are not seen: refine ``values`` where that matters.
+
+    Returns:
+        :class:`Branches`.
+
+    Raises:
+        ValueError: for a bad parameter, values (not finite, not increasing, fewer than 2) or map.
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.size < 2 or not np.all(np.isfinite(values)) or not np.all(np.diff(values) > 0):
+        raise ValueError("values must be at least 2 finite, strictly increasing numbers")
+    periods = tuple(sorted(set(int(p) for p in periods)))
+    if not periods or not set(periods) <= {1, 2}:
+        raise ValueError(f"periods must be a non-empty subset of (1, 2); got {periods}")
+    fam = _family(cell_or_map, parameter, values)
+    t = _table(fam, x, periods, state_range, grid)
+    idx = t["model"].astype(np.int64)
+    eig = t["eigenvalues"]
+    lead = eig[np.arange(idx.size), np.argmax(np.abs(eig), axis=1)] if idx.size else np.zeros(0, complex)
+    rows = {"index": idx, "value": values[idx], "h": t["state"][:, 0], "state": t["state"], "period": t["period"],
+            "kind": t["kind"], "stable": t["stable"].astype(bool), "multiplier": lead,
+            "multiplicity": t["multiplicity"]}
+    out = Branches(parameter, values, rows)
+    if locate:
+        out.events = _locate_events(cell_or_map, fam, parameter, values, rows, x, periods, state_range, grid)
+    return out
+
+
+def _one(fam: Any, cell_or_map: Any, parameter: str, v: float) -> Any:
+    if _is_cell(cell_or_map):
+        return cell_or_map.to(dtype=DTYPE).with_params(**{parameter: torch.tensor([v], dtype=DTYPE)})
+    return _family(cell_or_map, parameter, np.array([v]))
+
+
+def _locate_events(obj: Any, fam: Any, parameter: str, values: np.ndarray, rows: dict[str, np.ndarray], x: Any,
+                   periods: tuple[int, ...], state_range: Any, grid: int) -> list[dict[str, Any]]:
+    V = values.size
+    events: list[dict[str, Any]] = []
+    is_cell = _is_cell(obj)
+    pmap = parameter_map(obj.to(dtype=DTYPE), [parameter]) if is_cell else _family(obj, parameter, values[:1])
+    for period in (1,) if 1 in periods else ():
+        sig = _signature(rows, rows["index"], V, period)
+        for i in np.nonzero(np.any(sig[1:] != sig[:-1], axis=1))[0]:
+            a, b = values[i], values[i + 1]
+            sa, sta, mua = _points(rows, i, period)
+            sb, stb, mub = _points(rows, i + 1, period)
+            seed, kind, ha, hb = _seed(sa, sta, mua, sb, stb, mub)
+            if seed is None:
+                continue
+            kinked = is_cell and _crosses_kink(_one(fam, obj, parameter, a), _one(fam, obj, parameter, b), x, ha, hb)
+            event = None
+            if not kinked:
+                event = _newton(pmap, parameter, seed, 0.5 * (a + b), kind, x, a, b)
+                more = sa if len(sa) > len(sb) else sb
+                if event is None and kind == "fold" and len(more) >= 3:  # ties: try every neighbouring pair
+                    s_sorted = more[np.argsort(more[:, 0])]
+                    for k in range(len(s_sorted) - 1):
+                        event = _newton(pmap, parameter, 0.5 * (s_sorted[k] + s_sorted[k + 1]), 0.5 * (a + b),
+                                        kind, x, a, b)
+                        if event is not None:
+                            break
+            if event is None:
+                event = _bisect(obj, fam, parameter, a, b, sig[i], period, x, state_range, grid)
+            if event is not None and not any(_same_event(event, e) for e in events):
+                event["bracket"] = [float(a), float(b)]
+                event["period"] = period
+                events.append(event)
+    return events
+
+
+def _same_event(e1: dict[str, Any], e2: dict[str, Any]) -> bool:
+    """One bifurcation seen from two grid intervals (a grid value sitting exactly on it)."""
+    close = abs(e1["value"] - e2["value"]) <= 1e-6 and e1["kind"] == e2["kind"]
+    return close and np.abs(np.subtract(e1.get("state", [0.0]), e2.get("state", [0.0]))).max() <= 1e-6
+
+
+def _seed(sa, sta, mua, sb, stb, mub) -> tuple[np.ndarray | None, str, list[float], list[float]]:
+    """Seed state and kind for Newton: a point whose stability changes (matched by nearest state), else the midpoint
+    of the closest pair on the side with more points (a fold); with the h of the points involved on each side."""
+    if len(sa) and len(sb):
+        a_few = len(sa) <= len(sb)
+        few, many = ((sa, sta, mua), (sb, stb, mub)) if a_few else ((sb, stb, mub), (sa, sta, mua))
+        for k in range(len(few[0])):
+            j = int(np.argmin(np.abs(many[0] - few[0][k]).max(axis=1)))
+            if few[1][k] != many[1][j]:
+                mu = few[2][k] if not few[1][k] else many[2][j]
+                hf, hm = [float(few[0][k][0])], [float(many[0][j][0])]
+                return (0.5 * (few[0][k] + many[0][j]), "flip" if mu.real < 0 else "fold",
+                        *((hf, hm) if a_few else (hm, hf)))
+    a_more = len(sa) > len(sb)
+    more = sa if a_more else sb
+    if len(more) < 2:
+        return None, "fold", [], []
+    s = more[np.argsort(more[:, 0])]
+    gaps = np.abs(np.diff(s[:, 0]))
+    k = int(np.argmin(gaps))
+    pair = [float(s[k, 0]), float(s[k + 1, 0])]
+    fewer = sb if a_more else sa
+    for j in (k - 1, k + 1):  # a pitchfork: three close points, the middle one continuing the other side's point
+        mid = max(j, k)
+        near_mid = len(fewer) and np.abs(fewer[:, 0] - s[mid, 0]).min() < 0.5 * min(gaps[mid - 1], gaps[mid]) \
+            if 0 <= j < gaps.size else False
+        if 0 <= j < gaps.size and gaps[j] <= 2 * gaps[k] and near_mid:
+            return s[mid].copy(), "fold", *(([float(v) for v in s[mid - 1 : mid + 2, 0]], []) if a_more
+                                             else ([], [float(v) for v in s[mid - 1 : mid + 2, 0]]))
+    return 0.5 * (s[k] + s[k + 1]), "fold", *((pair, []) if a_more else ([], pair))
+
+
+def _newton(pmap: Map, parameter: str, seed: np.ndarray, value: float, kind: str, x: Any, a: float, b: float
+            ) -> dict[str, Any] | None:
+    """Newton on the augmented equations; None if it fails or lands outside the bracket [a, b]."""
+    m = pmap.with_params(**{parameter: np.array([value])})
+    if x is not None and m.input_dim > 0 and not (np.isscalar(x) and float(x) == 0.0):
+        inner = m
+        xs = torch.as_tensor(np.broadcast_to(np.asarray(x, dtype=np.float64), (m.input_dim,)).copy(), dtype=DTYPE)
+        m = Map(lambda p, s, _x: inner.step(p, s, xs.expand(*s.shape[:-1], inner.input_dim)),
+                state_dim=m.state_dim, input_dim=0, models=1, params={k: v.numpy() for k, v in inner.params.items()},
+                name=inner.name)
+    try:
+        s, p = locate_bifurcation(m, parameter=parameter, state=seed, value=value, kind=kind)
+    except (ValueError, RuntimeError):
+        return None
+    slack = 1e-6 * (b - a)  # a fold sitting on a grid value
+    if not (a - slack <= p[0] <= b + slack) or not np.all(np.isfinite(s)):
+        return None
+    return {"kind": kind, "value": float(p[0]), "state": [float(v) for v in s[0]], "method": "newton"}
+
+
+def _signature_at(obj: Any, fam: Any, parameter: str, v: float, period: int, x: Any, state_range: Any, grid: int
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    one = _one(fam, obj, parameter, v)
+    t = _table(one, x, (period,), state_range, grid)
+    sel = (t["period"] == period) & (t["kind"] == "point")
+    return np.array([int(sel.sum()), int((sel & t["stable"]).sum())]), {k: v_[sel] for k, v_ in t.items()}
+
+
+def _bisect(obj: Any, fam: Any, parameter: str, a: float, b: float, sig_a: np.ndarray, period: int, x: Any,
+            state_range: Any, grid: int) -> dict[str, Any] | None:
+    """Bisect the parameter on the signature (count, stable count) to ``BISECTION_TOL``; a border collision when the
+    point nearest a kink sits at it."""
+    lo, hi = float(a), float(b)
+    while hi - lo > BISECTION_TOL:
+        mid = 0.5 * (lo + hi)
+        s, _ = _signature_at(obj, fam, parameter, mid, period, x, state_range, grid)
+        if np.array_equal(s, sig_a):
+            lo = mid
+        else:
+            hi = mid
+    s_hi, _ = _signature_at(obj, fam, parameter, hi, period, x, state_range, grid)
+    event: dict[str, Any] = {"kind": "fold" if s_hi[0] != sig_a[0] else "unclassified", "value": 0.5 * (lo + hi),
+                             "method": "bisection"}
+    best = None
+    for v in (lo, hi):
+        _, t = _signature_at(obj, fam, parameter, v, period, x, state_range, grid)
+        kinks = _kink_preactivations(_one(fam, obj, parameter, v), x) or []
+        for j in range(t["state"].shape[0]):
+            h = t["state"][j, 0]
+            for gate, off, slope, e in kinks:
+                d = abs(off + slope * h - e)
+                if best is None or d < best[0]:
+                    best = (d, gate, off + slope * h, e, t["state"][j], abs(t["eigenvalues"][j]).max())
+    if best is not None:
+        event.update(kind="border_collision", gate=best[1], preactivation=float(best[2]), kink=float(best[3]),
+                     state=[float(u) for u in best[4]])
+    return event
+
+
+# -- two-parameter curves ---------------------------------------------------------------------------------------------
+def fold_curve_2d(cell_or_map: Any, p1: str, values1: Any, p2: str, values2: Any, *, x: Any = 0.0,
+                  periods: tuple[int, ...] = (1,), state_range: tuple[float, float] | None = None,
+                  grid: int = 513) -> list[dict[str, Any]]:
+    """Two-parameter bifurcation curves: for each value of ``p1``, the values of ``p2`` at which folds, flips and
+    border collisions occur (located by :func:`branches` along ``values2``).
+
+    Returns:
+        tidy rows ``{p1, p2, value1, value2, kind, method, state}``.
+
+    Raises:
+        ValueError: as :func:`branches`, or for non-finite ``values1``.
+    """
+    values1 = np.asarray(values1, dtype=np.float64).reshape(-1)
+    if values1.size < 1 or not np.all(np.isfinite(values1)):
+        raise ValueError("values1 must be finite numbers")
+    rows = []
+    for v1 in values1:
+        if _is_cell(cell_or_map):
+            base = cell_or_map.to(dtype=DTYPE).with_params(**{p1: torch.tensor([v1], dtype=DTYPE)})[0]
+        else:
+            base = as_map(cell_or_map).with_params(**{p1: np.array([v1])})
+        br = branches(base, p2, values2, x=x, periods=periods, state_range=state_range, grid=grid)
+        for e in br.events:
+            rows.append({"p1": p1, "p2": p2, "value1": float(v1), "value2": e["value"], "kind": e["kind"],
+                         "method": e["method"], "state": e.get("state")})
+    return rows
+
+
+# -- basins -----------------------------------------------------------------------------------------------------------
+@dataclass
+class Basins:
+    """Which attractor each grid state converges to.
+
+    Attributes:
+        labels: (M, *grid shape) int, the attractor index per model (-1: not converged).
+        attractors: per model, a list of attractor states (a fixed point (d,), or a 2-cycle (2, d) ordered by its first
+            coordinate).
+    """
+
+    labels: np.ndarray
+    attractors: list[list[np.ndarray]]
+
+
+def basins(map_or_cell: Any, grid: Any, *, x: Any = 0.0, steps: int = 2000, tol: float = 1e-6) -> Basins:
+    """Basins of attraction of a 1-D or 2-D autonomous (or constant-input) map over a grid of states, batched over
+    models and grid points.
+
+    Args:
+        map_or_cell: a map or cell with state_dim 1 or 2.
+        grid: for d = 1 an array of states (P,); for d = 2 a pair ``(xs, ys)`` giving the grid ``meshgrid(xs, ys)``
+            (labels (M, len(ys), len(xs))).
+        x: constant input.
+        steps: iterations before the final state is read.
+        tol: two final states closer than this (max-norm) are one attractor; a trajectory whose period-2 image differs
+            from it by more is not converged.
+
+    Returns:
+        :class:`Basins`.
+
+    Raises:
+        ValueError: for d > 2, a bad grid or steps < 2.
+    """
+    m = as_map(map_or_cell)
+    if m.state_dim not in (1, 2):
+        raise ValueError(f"basins needs a 1-D or 2-D map; got state_dim {m.state_dim}")
+    if int(steps) < 2:
+        raise ValueError(f"steps must be >= 2; got {steps}")
+    if m.state_dim == 1:
+        g = np.asarray(grid, dtype=np.float64).reshape(-1)
+        shape = g.shape
+        pts = g[:, None]
+    else:
+        if len(grid) != 2:
+            raise ValueError("grid must be a pair (xs, ys) for a 2-D map")
+        xs, ys = (np.asarray(a, dtype=np.float64).reshape(-1) for a in grid)
+        X, Y = np.meshgrid(xs, ys)
+        shape = X.shape
+        pts = np.stack([X.ravel(), Y.ravel()], 1)
+    if pts.size == 0 or not np.all(np.isfinite(pts)):
+        raise ValueError("grid must be non-empty and finite")
+    P = pts.shape[0]
+    s = state_tensor(m, np.broadcast_to(pts, (m.models, P, m.state_dim)).copy())
+    xt = input_tensor(m, x, P)
+    with torch.no_grad(), _single_thread():
+        for _ in range(int(steps)):
+            s = m(s, xt)
+        s1 = m(s, xt)
+        s2 = m(s1, xt)
+    a, a1, a2 = s.numpy(), s1.numpy(), s2.numpy()
+    converged = np.abs(a2 - a).max(-1) <= tol
+    fixed = np.abs(a1 - a).max(-1) <= tol
+    labels = np.full((m.models, P), -1, np.int64)
+    attractors: list[list[np.ndarray]] = []
+    for k in range(m.models):
+        reps: list[np.ndarray] = []
+        for p in range(P):
+            if not converged[k, p]:
+                continue
+            rep = a[k, p] if fixed[k, p] else np.stack(sorted([a[k, p], a1[k, p]], key=lambda v: v[0]))
+            for j, r in enumerate(reps):
+                if r.shape == rep.shape and np.abs(r - rep).max() <= 100 * tol:
+                    labels[k, p] = j
+                    break
+            else:
+                labels[k, p] = len(reps)
+                reps.append(rep)
+        attractors.append(reps)
+    return Basins(labels.reshape(m.models, *shape), attractors)
+
+
+# -- ghosts -----------------------------------------------------------------------------------------------------------
+def passage_time(map_or_cell: Any, state0: Any, *, x: Any = 0.0, threshold: float, max_steps: int = 100000,
+                 target: Any = None) -> np.ndarray:
+    """Steps a trajectory needs to leave a neighbourhood of its start: the first t with max|s_t - s_0| > threshold,
+    per model (started in a fold's ghost, the passage time through the bottleneck, ~ eps^(-1/2)); with ``target``
+    (e.g. the remaining attractor), the first t with max|s_t - target| < threshold instead.
+
+    Args:
+        map_or_cell: a map or cell (M models).
+        state0: start, (d,) or (M, d).
+        x: constant input (scalar, (D,) or (M, D)).
+        threshold: the neighbourhood's radius (> 0).
+        max_steps: give up after this many steps (reported as -1).
+        target: None, or a state (d,) or (M, d) to be reached.
+
+    Returns:
+        (M,) int array.
+
+    Raises:
+        ValueError: for a non-positive threshold or max_steps, or bad shapes.
+    """
+    m = as_map(map_or_cell)
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be a positive number; got {threshold}")
+    if int(max_steps) < 1:
+        raise ValueError(f"max_steps must be >= 1; got {max_steps}")
+    s0 = state_tensor(m, state0)
+    xt = input_tensor(m, x, s0.shape[1])
+    goal = None if target is None else state_tensor(m, target, name="target")
+    s = s0
+    out = np.full(m.models, -1, np.int64)
+    with torch.no_grad():
+        for t in range(1, int(max_steps) + 1):
+            s = m(s, xt)
+            if goal is None:
+                done = (s - s0).abs().amax(dim=(1, 2)) > threshold
+            else:
+                done = (s - goal).abs().amax(dim=(1, 2)) < threshold
+            left = done.numpy() & (out < 0)
+            out[left] = t
+            if (out >= 0).all():
+                break
+    return out
+
+
+def scaling_exponent(distance: Any, steps: Any) -> float:
+    """Least-squares slope of log(steps) against log(distance) (the ghost's prediction: -1/2)."""
+    d, T = np.asarray(distance, dtype=np.float64), np.asarray(steps, dtype=np.float64)
+    ok = (d > 0) & (T > 0)
+    if ok.sum() < 2:
+        raise ValueError("need at least two positive (distance, steps) pairs")
+    return float(np.polyfit(np.log(d[ok]), np.log(T[ok]), 1)[0])
+
+
+# -- the analysis (``dynlatch run bifurcations``) -----------------------------------------------------------------------
+def _finite(name: str, value: Any) -> float:
+    return _checks.number(name, value)
+
+
+def _grid_size(name: str, value: Any) -> int:
+    return _checks.integer(name, value, minimum=8)
+
+
+def _count(name: str, value: Any) -> int:
+    return _checks.integer(name, value, minimum=2)
+
+
+@dataclass(frozen=True)
+class BifurcationsConfig(Config):
+    """Settings of ``dynlatch run bifurcations``: one-unit SRNN and LSTM bifurcation diagrams with the Keras-2 initial
+    distributions drawn on them, two-parameter fold/flip curves and the ghost's passage time."""
+
+    points: int = option(241, help="parameter values per one-parameter diagram", check=_grid_size, quick=41)
+    u_min: float = option(-3.0, help="smallest SRNN U", check=_finite)
+    u_max: float = option(3.0, help="largest SRNN U", check=_finite)
+    srnn_u: float = option(2.0, help="SRNN U of the diagram in b (> 1: bistable; Bengio's threshold +-h*(U))",
+                           check=lambda n, v: _checks.number(n, v, above=1))
+    b_max: float = option(1.0, help="SRNN b in [-b_max, b_max]", check=lambda n, v: _checks.number(n, v, above=0))
+    uc_min: float = option(-8.0, help="smallest LSTM U_c", check=_finite)
+    uc_max: float = option(4.0, help="largest LSTM U_c", check=_finite)
+    bf_min: float = option(-3.0, help="smallest LSTM b_f", check=_finite)
+    bf_max: float = option(2.4, help="largest LSTM b_f (< 2.5: a hard forget gate at 1 makes a line of fixed points)",
+                           check=lambda n, v: _checks.number(n, v, below=2.5))
+    lstm_uc: float = option(1.0, help="LSTM U_c of the diagram in b_f (1: the largest Keras-2 value)", check=_finite)
+    curve_points: int = option(16, help="values of the first parameter of each two-parameter curve", check=_count,
+                               quick=5)
+    keras_samples: int = option(2000, help="Keras-2 initialisations drawn per cell kind", check=_count, quick=200)
+    passage_points: int = option(10, help="distances to the fold of the passage-time fit", check=_count, quick=6)
+    seed: int = option(0, help="first seed of the Keras-2 draws", check=_checks.seed)
+
+    def check_together(self) -> None:
+        for lo, hi in (("u_min", "u_max"), ("uc_min", "uc_max"), ("bf_min", "bf_max")):
+            if not getattr(self, hi) > getattr(self, lo):
+                raise CheckError(hi, f"must exceed {lo} ({getattr(self, lo)}); got {getattr(self, hi)}")
+
+
+def bengio_threshold(w: Any) -> np.ndarray:
+    """Bengio et al. (1994)'s fold of ``a = w tanh(a) + h``: h*(w) = sqrt(w (w - 1)) - arccosh(sqrt(w)), w > 1."""
+    w = np.asarray(w, dtype=np.float64)
+    return np.sqrt(w * (w - 1)) - np.arccosh(np.sqrt(w))
+
+
+def lstm_fold_bf(u_c: Any, *, flip: bool = False) -> np.ndarray:
+    """Closed-form pitchfork (fold) / flip curve at h = c = 0 of the one-unit LSTM with Keras-2 hard gates, constant
+    i = o = 0.5 (U_i = U_f = U_o = 0, b_i = b_o = 0) and x = 0: the Jacobian at 0 is [[U_c/4, f/2], [U_c/2, f]], so
+    det(J - I) = 1 - f - U_c/4 and det(J + I) = 1 + f + U_c/4 give f = 1 - U_c/4 (fold) and f = -1 - U_c/4 (flip),
+    b_f = (f - 0.5) / 0.2, in the linear part 0 < f < 1 of the hard sigmoid."""
+    u = np.asarray(u_c, dtype=np.float64)
+    f = (-1 - u / 4) if flip else (1 - u / 4)
+    return np.where((f > 0) & (f < 1), (f - 0.5) / 0.2, np.nan)
+
+
+def _srnn(U: float, b: float = 0.0) -> Any:
+    from ..cells import SRNN
+
+    return SRNN([[1.0]], [[U]], [b], dtype=DTYPE)
+
+
+def _lstm_keras_gates(U_c: float, b_f: float = 1.0, *, U_i: float = 0.0, b_i: float = 0.0, b_o: float = 0.0) -> Any:
+    from ..cells import LSTM
+
+    c = LSTM.init(seed=0, recurrent_activation="hard_sigmoid", dtype=DTYPE)
+    t = lambda v: torch.tensor([[v]], dtype=DTYPE)  # noqa: E731
+    return c.with_params(U_i=t(U_i), U_f=t(0.0), U_o=t(0.0), U_c=t(U_c), b_i=t(b_i)[0], b_f=t(b_f)[0],
+                         b_o=t(b_o)[0], b_c=t(0.0)[0])
+
+
+def _events(diagram: str, br: Branches) -> list[dict[str, Any]]:
+    return [{"diagram": diagram, "parameter": br.parameter, "kind": e["kind"], "value": e["value"],
+             "state": e.get("state"), "method": e["method"], "gate": e.get("gate"),
+             "preactivation": e.get("preactivation"), "kink": e.get("kink")}
+            for e in br.events]
+
+
+def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
+    """Everything ``dynlatch run bifurcations`` shows: diagrams, Keras-2 initial values, curves, passage times.
+
+    Returns:
+        dict with ``diagrams`` (name -> :class:`Branches`), ``keras2`` (name -> initial values), ``curves``
+        (name -> rows), ``passage`` (rows) and ``summary``.
+    """
+    from ..cells import LSTM, SRNN
+
+    c = config
+    diagrams = {
+        "srnn_U": branches(_srnn(1.0), "U", np.linspace(c.u_min, c.u_max, c.points)),
+        "srnn_b": branches(_srnn(c.srnn_u), "b", np.linspace(-c.b_max, c.b_max, c.points)),
+        "lstm_U_c": branches(_lstm_keras_gates(1.0), "U_c", np.linspace(c.uc_min, c.uc_max, c.points)),
+        "lstm_b_f": branches(_lstm_keras_gates(c.lstm_uc), "b_f", np.linspace(c.bf_min, c.bf_max, c.points),
+                             periods=(1,)),
+        "lstm_hard_input_gate_U_c": branches(_lstm_keras_gates(1.0, -10.0, U_i=5.0, b_o=10.0), "U_c",
+                                             np.linspace(-3.0, 3.0, c.points), periods=(1,)),
+    }
+    seeds = list(range(c.seed, c.seed + c.keras_samples))
+    srnn0 = SRNN.init(seed=seeds, scheme="keras2", dtype=DTYPE)
+    lstm0 = LSTM.init(seed=seeds, scheme="keras2", dtype=DTYPE)
+    keras2 = {"srnn_U": srnn0.named_params()["U"].reshape(-1).numpy(),
+              "lstm_U_c": lstm0.named_params()["U_c"].reshape(-1).numpy(),
+              "lstm_b_f": lstm0.named_params()["b_f"].reshape(-1).numpy()}
+    census = fixed_points(lstm0, x=0.0, periods=(1,), as_table=True)
+    n_fixed = np.bincount(census["model"], minlength=lstm0.models)
+    n_stable = np.bincount(census["model"][census["stable"]], minlength=lstm0.models)
+
+    us = np.linspace(1.05, max(3.0, c.srnn_u), c.curve_points)
+    srnn_curve = fold_curve_2d(_srnn(2.0), "U", us, "b", np.linspace(-1.6, 1.6, 161))
+    ucs = np.linspace(c.uc_min, c.uc_max, c.curve_points)
+    lstm_curve = fold_curve_2d(_lstm_keras_gates(1.0), "U_c", ucs, "b_f", np.linspace(c.bf_min, c.bf_max, 109))
+
+    w = c.srnn_u
+    h_star = float(bengio_threshold(w))
+    a_fold = float(np.arccosh(np.sqrt(w)))
+    eps = np.logspace(-7, -3, c.passage_points)
+    ghost = bengio_neuron_family(w, -(h_star + eps))
+    steps = passage_time(ghost, [a_fold], x=(-(h_star + eps))[:, None], threshold=1.0, max_steps=200000)
+    exponent = scaling_exponent(eps, steps)
+    passage = [{"distance_to_fold": float(e), "steps": int(t)} for e, t in zip(eps, steps)]
+
+    srnn_b_folds = sorted(e["value"] for e in diagrams["srnn_b"].events if e["kind"] == "fold")
+    curve_err_srnn = max((abs(abs(r["value2"]) - float(bengio_threshold(r["value1"]))) for r in srnn_curve
+                          if r["kind"] == "fold"), default=float("nan"))
+    lstm_err = [abs(r["value2"] - float(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))) for r in lstm_curve
+                if r["kind"] in ("fold", "flip") and np.isfinite(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))]
+    events = [ev for name, br in diagrams.items() for ev in _events(name, br)]
+    summary = {
+        "events": events,
+        "srnn_pitchfork_U": [e["value"] for e in diagrams["srnn_U"].events if e["kind"] == "fold"],
+        "srnn_flip_U": [e["value"] for e in diagrams["srnn_U"].events if e["kind"] == "flip"],
+        "srnn_fold_b": {"U": w, "located": srnn_b_folds, "bengio_h_star": h_star,
+                        "max_error": max((abs(abs(v) - h_star) for v in srnn_b_folds), default=float("nan"))},
+        "srnn_fold_curve_max_error": curve_err_srnn,
+        "lstm_fold_curve_max_error": max(lstm_err, default=float("nan")),
+        "border_collisions": [e for e in events if e["kind"] == "border_collision"],
+        "passage_time": {"w": w, "exponent": exponent, "predicted": -0.5, "distances": eps.tolist(),
+                         "steps": steps.tolist()},
+        "keras2": {"srnn_U_values": sorted(set(np.round(keras2["srnn_U"], 12).tolist())),
+                   "lstm_U_c_max_abs": float(np.abs(keras2["lstm_U_c"]).max()),
+                   "lstm_b_f_values": sorted(set(keras2["lstm_b_f"].tolist())),
+                   "lstm_fraction_bistable_at_init": float(np.mean(n_stable >= 2)),
+                   "lstm_fraction_one_fixed_point_at_init": float(np.mean(n_fixed == 1))},
+    }
+    return {"diagrams": diagrams, "keras2": keras2, "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
+            "passage": passage, "summary": summary}
+
+
+def bengio_neuron_family(w: float, h: np.ndarray) -> Map:
+    """Bengio's neuron with one model per input value (the input is given as ``x`` to the tools)."""
+    from ._maps import bengio_neuron
+
+    return bengio_neuron(np.full(np.asarray(h).size, float(w)))

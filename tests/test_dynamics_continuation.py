@@ -1,0 +1,185 @@
+"""Branches, bifurcations, fold curves, basins and ghost passage times against closed forms: the SRNN's pitchfork and
+flip (b = 0), Bengio et al. 1994's fold threshold h*(w), Pascanu et al. 2013's fold curve, a hard-gate kink, the
+bisector xbar = tanh(w xbar) of the latch's basins, and the ghost's eps^(-1/2) law (Strogatz, sec. 4.3)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.optimize
+import torch
+
+from dynlatch import LSTM, SRNN
+from dynlatch import dynamics as dy
+from dynlatch import landscape
+
+
+def srnn(U: float, b: float = 0.0) -> SRNN:
+    return SRNN([[1.0]], [[U]], [b], dtype=torch.float64)
+
+
+def h_star(w):
+    w = np.asarray(w, dtype=np.float64)
+    return np.sqrt(w * (w - 1)) - np.arccosh(np.sqrt(w))
+
+
+def hard_input_gate_lstm() -> LSTM:
+    """i = hard_sigmoid(5 h) (kinks at h = +-0.5), f = 0, o = 1: h' = tanh(i(h) tanh(U_c h))."""
+    t = lambda v: torch.tensor([[v]], dtype=torch.float64)  # noqa: E731
+    c = LSTM.init(seed=0, recurrent_activation="hard_sigmoid", dtype=torch.float64)
+    return c.with_params(U_i=t(5.0), U_f=t(0.0), U_o=t(0.0), U_c=t(1.0), b_i=t(0.0)[0], b_f=t(-10.0)[0],
+                         b_o=t(10.0)[0], b_c=t(0.0)[0])
+
+
+def test_srnn_pitchfork_and_flip_in_U():
+    br = dy.branches(srnn(1.0), "U", np.linspace(-2.03, 2.07, 42))
+    kinds = sorted((e["kind"], e["value"]) for e in br.events)
+    assert [k for k, _ in kinds] == ["flip", "fold"]
+    flip, fold = kinds[0][1], kinds[1][1]
+    assert abs(flip + 1) < 1e-8 and abs(fold - 1) < 1e-8
+    # the branches: one fixed point for |U| <= 1, three for U > 1 (0, +-xbar), a 2-cycle for U < -1
+    for i, U in enumerate(br.values):
+        sel = (br.rows["index"] == i)
+        n1 = int(np.sum(sel & (br.rows["period"] == 1)))
+        n2 = int(np.sum(sel & (br.rows["period"] == 2)))
+        assert n1 == (3 if U > 1 else 1) and n2 == (2 if U < -1 else 0), (U, n1, n2)
+
+
+def test_rows_equal_single_cell_fixed_points():
+    values = np.linspace(-1.7, 2.9, 9)
+    br = dy.branches(srnn(1.0), "U", values)
+    for i, U in enumerate(values):
+        pts = dy.fixed_points(srnn(U))
+        sel = br.rows["index"] == i
+        np.testing.assert_allclose(np.sort(br.rows["h"][sel]), np.sort([p.state[0] for p in pts]), atol=1e-12)
+        assert sorted(br.rows["stable"][sel].tolist()) == sorted(p.stable for p in pts)
+
+
+@pytest.mark.parametrize("w", [1.5, 2.0, 3.0])
+def test_srnn_fold_in_b_is_bengio_threshold(w):
+    br = dy.branches(srnn(w), "b", np.linspace(-1.6, 1.6, 81), periods=(1,))
+    folds = sorted(e["value"] for e in br.events if e["kind"] == "fold")
+    assert len(folds) == 2 and all(e["method"] == "newton" for e in br.events)
+    np.testing.assert_allclose(folds, [-h_star(w), h_star(w)], atol=1e-8)
+
+
+def test_pascanu_fold_curve_matches_closed_form():
+    ws = np.array([5.0, 6.0, 8.0])
+    rows = dy.fold_curve_2d(dy.pascanu_neuron(5.0, -2.0), "w", ws, "b", np.linspace(-9.0, 0.0, 91),
+                            state_range=(-15.0, 15.0))
+    assert len(rows) == 2 * ws.size and {r["kind"] for r in rows} == {"fold"}
+    for w in ws:
+        located = sorted(r["value2"] for r in rows if r["value1"] == w)
+        np.testing.assert_allclose(located, landscape.pascanu_fold_b(w), atol=1e-8)
+    for r in rows:  # the curve parametrised by the fold's state x*: (w, b) = pascanu_fold_curve(x*)
+        fw, fb = landscape.pascanu_fold_curve(np.array(r["state"]))
+        np.testing.assert_allclose([fw[0], fb[0]], [r["value1"], r["value2"]], atol=1e-7)
+
+
+def test_lstm_fold_and_flip_curves_match_the_jacobian_at_zero():
+    # i = o = 0.5 constant, hard f = 0.2 b_f + 0.5: J(0) = [[U_c/4, f/2], [U_c/2, f]], so det(J - I) = 0 at
+    # f = 1 - U_c/4 (pitchfork) and det(J + I) = 0 at f = -1 - U_c/4 (flip)
+    t = lambda v: torch.tensor([[v]], dtype=torch.float64)  # noqa: E731
+    cell = LSTM.init(seed=0, recurrent_activation="hard_sigmoid", dtype=torch.float64).with_params(
+        U_i=t(0.0), U_f=t(0.0), U_o=t(0.0), b_i=t(0.0)[0], b_o=t(0.0)[0], b_c=t(0.0)[0])
+    rows = dy.fold_curve_2d(cell, "U_c", [-5.0, 0.5, 2.0], "b_f", np.linspace(-2.4, 2.4, 25))
+    got = sorted((r["value1"], r["kind"], r["value2"]) for r in rows)
+    want = [(-5.0, "flip", (-1 + 5 / 4 - 0.5) / 0.2), (0.5, "fold", (1 - 0.5 / 4 - 0.5) / 0.2),
+            (2.0, "fold", (1 - 2 / 4 - 0.5) / 0.2)]
+    assert [g[:2] for g in got] == [w_[:2] for w_ in want]
+    np.testing.assert_allclose([g[2] for g in got], [w_[2] for w_ in want], atol=1e-8)
+
+
+def test_hard_sigmoid_border_collision_at_a_kink():
+    cell = hard_input_gate_lstm()
+    br = dy.branches(cell, "U_c", np.linspace(-3.0, 3.0, 61), periods=(1,))
+    bc = [e for e in br.events if e["kind"] == "border_collision"]
+    assert len(bc) == 1 and bc[0]["gate"] == "i"
+    e = bc[0]
+    # the input gate's pre-activation U_i h + b_i = 5 h at the point equals the Keras-2 kink 0.5 / 0.2 = 2.5
+    assert abs(5.0 * e["state"][0] - 2.5) < 1e-8
+    # and the fixed points on either side: a stable/unstable pair near the kink on one side, none on the other
+    def near_kink(v):
+        pts = dy.fixed_points(cell.with_params(U_c=torch.tensor([[v]], dtype=torch.float64)), periods=(1,))
+        return [p for p in pts if abs(p.state[0] - 0.5) < 1e-3]
+    left, right = near_kink(e["value"] - 1e-7), near_kink(e["value"] + 1e-7)
+    pair = right if len(right) == 2 else left
+    assert {len(left), len(right)} == {0, 2}
+    mods = sorted(float(np.abs(p.eigenvalues).max()) for p in pair)
+    assert mods[0] < 1 < mods[1]  # the multiplier jumps past +1 at the kink: no smooth fold (eigenvalue 1) here
+
+
+def test_basins_of_the_srnn_latch_split_at_zero():
+    xbar = scipy.optimize.brentq(lambda h: np.tanh(2 * h) - h, 0.5, 1.0)
+    grid = np.linspace(-1, 1, 200)  # does not contain 0
+    b = dy.basins(srnn(2.0), grid)
+    att = np.array([a[0] for a in b.attractors[0]])
+    np.testing.assert_allclose(np.sort(att), [-xbar, xbar], atol=1e-8)
+    label_of = {int(np.argmin(np.abs(att - s))): s for s in (-xbar, xbar)}
+    expected = np.where(grid < 0, -xbar, xbar)
+    assert np.array_equal(np.array([label_of[k] for k in b.labels[0]]), expected)
+
+
+def test_basins_of_a_2d_map_and_bad_input():
+    b = dy.basins(dy.function_map(lambda s, x: 0.5 * s, state_dim=2), (np.linspace(-1, 1, 5), np.linspace(-2, 2, 3)))
+    assert b.labels.shape == (1, 3, 5) and (b.labels == 0).all() and np.abs(b.attractors[0][0]).max() < 1e-6
+    with pytest.raises(ValueError, match="state_dim"):
+        dy.basins(dy.function_map(lambda s, x: s, state_dim=3), [0.0])
+
+
+def test_passage_time_scales_as_inverse_square_root_near_bengios_fold():
+    w = 2.0
+    eps = np.logspace(-7, -3, 6)
+    h = -(h_star(w) + eps)  # just past the fold: the upper pair is gone, its ghost at a = arccosh(sqrt(w)) remains
+    steps = dy.passage_time(dy.bengio_neuron(np.full(eps.size, w)), [np.arccosh(np.sqrt(w))], x=h[:, None],
+                            threshold=1.0, max_steps=100000)
+    assert (steps > 0).all() and np.all(np.diff(steps) < 0)
+    exponent = dy.scaling_exponent(eps, steps)
+    assert abs(exponent + 0.5) < 0.05
+    # the same bottleneck timed until the remaining (lower) attractor is reached: the same law
+    low = np.array([scipy.optimize.brentq(lambda a: w * np.tanh(a) + hh - a, -5.0, -0.9) for hh in h])
+    to_low = dy.passage_time(dy.bengio_neuron(np.full(eps.size, w)), [np.arccosh(np.sqrt(w))], x=h[:, None],
+                             threshold=1e-3, target=low[:, None], max_steps=100000)
+    assert (to_low > steps).all() and abs(dy.scaling_exponent(eps, to_low) + 0.5) < 0.05
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="increasing"):
+        dy.branches(srnn(1.0), "U", [1.0, 0.5])
+    with pytest.raises(ValueError, match="not a parameter"):
+        dy.branches(srnn(1.0), "U_c", [0.0, 1.0])
+    with pytest.raises(ValueError, match="state_range"):
+        dy.branches(dy.pascanu_neuron(5.0, -2.0), "b", [-3.0, -1.0])
+    with pytest.raises(ValueError, match="threshold"):
+        dy.passage_time(srnn(2.0), [0.1], threshold=0.0)
+
+
+@pytest.mark.slow
+def test_quick_analysis_end_to_end(tmp_path):
+    from dynlatch._cli import main as cli
+
+    out = tmp_path / "bif"
+    assert cli(["run", "bifurcations", "--quick", "--quiet", "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert {"config", "provenance", "events", "srnn_fold_b", "passage_time", "border_collisions"} <= set(s)
+    assert s["srnn_fold_b"]["max_error"] < 1e-8 and abs(s["srnn_fold_b"]["bengio_h_star"] - h_star(2.0)) < 1e-12
+    assert abs(s["srnn_pitchfork_U"][0] - 1) < 1e-8 and abs(s["srnn_flip_U"][0] + 1) < 1e-8
+    assert abs(s["passage_time"]["exponent"] + 0.5) < 0.05 and s["border_collisions"]
+    assert s["srnn_fold_curve_max_error"] < 1e-8 and s["lstm_fold_curve_max_error"] < 1e-8
+    for name in ("runs.csv", "events.csv", "curves.csv", "passage.csv", "bifurcations.png", "bifurcations.pdf",
+                 "basins.png"):
+        assert (out / name).exists(), name
+
+
+@pytest.mark.parametrize("argv", [["--points", "3"], ["--u-max", "-5"], ["--bf-max", "3"], ["--srnn-u", "0.5"]])
+def test_bad_flags_exit_2(argv, tmp_path, capsys):
+    from dynlatch._cli import main as cli
+
+    with pytest.raises(SystemExit) as e:
+        cli(["run", "bifurcations", "--out", str(tmp_path / "x"), *argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error" in err[0]
+    assert not (tmp_path / "x").exists()
