@@ -8,6 +8,7 @@ import numpy as np
 
 from dynlatch import dynamics as dy
 from dynlatch._config import provenance
+from dynlatch.bengio import noise_threshold
 from dynlatch.dynamics import _continuation as C
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
@@ -87,9 +88,9 @@ def figure(result: dict, config: C.BifurcationsConfig):
     _legend(ax)
     ax = axes[1, 1]
     cs = result["curves"]["srnn_U_b"]
-    us = np.linspace(1.0, max(r["value1"] for r in cs) if cs else 3.0, 200)
-    ax.plot(us, C.bengio_threshold(us), "k-", lw=1, label="closed form +-h*(U)")
-    ax.plot(us, -C.bengio_threshold(us), "k-", lw=1)
+    us = np.linspace(1.0 + 1e-9, max(r["value1"] for r in cs) if cs else 3.0, 200)
+    ax.plot(us, noise_threshold(us), "k-", lw=1, label="closed form +-h*(U)")
+    ax.plot(us, -noise_threshold(us), "k-", lw=1)
     for kind in ("fold", "flip"):
         pts = [(r["value1"], r["value2"]) for r in cs if r["kind"] == kind]
         if pts:

@@ -16,6 +16,7 @@ CONTRACT = {
                       "final_loss"],
     "cliff-vs-length": ["growth"],
     "handmade-latches": ["latches"],
+    "bifurcations": ["events", "srnn_fold_b", "passage_time", "border_collisions"],
 }
 
 
@@ -41,7 +42,8 @@ def test_quick_run_writes_its_results(name, tmp_path, capsys):
 
 @pytest.mark.parametrize("name,argv", [("pascanu-cliff", ["--w-max", "3"]), ("pascanu-cliff", ["--resolution", "x"]),
                                        ("cliff-vs-length", ["--w", "2"]), ("cliff-vs-length", ["--lens", "5"]),
-                                       ("handmade-latches", ["--sigmas", "nan"])])
+                                       ("handmade-latches", ["--sigmas", "nan"]),
+                                       ("bifurcations", ["--bogus"])])
 def test_bad_flags_are_one_line_and_exit_2(name, argv, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli(["run", name, "--out", str(tmp_path / "x"), *argv])

@@ -30,6 +30,7 @@ import torch
 
 from .. import _checks
 from .._activations import HARD_SIGMOID_SLOPE
+from ..bengio import noise_threshold
 from .._checks import CheckError
 from .._config import Config, option
 from ._bifurcation import locate_bifurcation
@@ -610,12 +611,6 @@ class BifurcationsConfig(Config):
                 raise CheckError(hi, f"must exceed {lo} ({getattr(self, lo)}); got {getattr(self, hi)}")
 
 
-def bengio_threshold(w: Any) -> np.ndarray:
-    """Bengio et al. (1994)'s fold of ``a = w tanh(a) + h``: h*(w) = sqrt(w (w - 1)) - arccosh(sqrt(w)), w > 1."""
-    w = np.asarray(w, dtype=np.float64)
-    return np.sqrt(w * (w - 1)) - np.arccosh(np.sqrt(w))
-
-
 def lstm_fold_bf(u_c: Any, *, flip: bool = False) -> np.ndarray:
     """Closed-form pitchfork (fold) / flip curve at h = c = 0 of the one-unit LSTM with Keras-2 hard gates, constant
     i = o = 0.5 (U_i = U_f = U_o = 0, b_i = b_o = 0) and x = 0: the Jacobian at 0 is [[U_c/4, f/2], [U_c/2, f]], so
@@ -683,7 +678,7 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
     lstm_curve = fold_curve_2d(_lstm_keras_gates(1.0), "U_c", ucs, "b_f", np.linspace(c.bf_min, c.bf_max, 109))
 
     w = c.srnn_u
-    h_star = float(bengio_threshold(w))
+    h_star = float(noise_threshold(w))
     a_fold = float(np.arccosh(np.sqrt(w)))
     eps = np.logspace(-7, -3, c.passage_points)
     ghost = bengio_neuron_family(w, -(h_star + eps))
@@ -692,7 +687,7 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
     passage = [{"distance_to_fold": float(e), "steps": int(t)} for e, t in zip(eps, steps)]
 
     srnn_b_folds = sorted(e["value"] for e in diagrams["srnn_b"].events if e["kind"] == "fold")
-    curve_err_srnn = max((abs(abs(r["value2"]) - float(bengio_threshold(r["value1"]))) for r in srnn_curve
+    curve_err_srnn = max((abs(abs(r["value2"]) - float(noise_threshold(r["value1"]))) for r in srnn_curve
                           if r["kind"] == "fold"), default=float("nan"))
     lstm_err = [abs(r["value2"] - float(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))) for r in lstm_curve
                 if r["kind"] in ("fold", "flip") and np.isfinite(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))]
