@@ -190,6 +190,64 @@ def pascanu_surface(w: Any, b: Any, *, steps: int = 50, x0: float = 0.5, target:
                        x_name="w", y_name="b", device=device, metadata=meta)
 
 
+def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[str, Any], tuple[str, Any]],
+                      loss: str = "readout", target: Any = None, accuracy: bool = True, backend: str = "auto",
+                      chunk_models: int = 4096, device: Any = None) -> Surface:
+    """Loss, gradient norm and accuracy of one model with two named parameters swept over a grid, every other parameter
+    fixed: each grid point is one model of a batched program (:func:`dynlatch.evaluate`, the compiled fast path on the
+    CPU).
+
+    Args:
+        model: a single-model :class:`dynlatch.Model` (or a one-model cell, for ``loss="squared_error"``).
+        x, y: the sequences (N, T, D) and labels (N,) the loss is taken on.
+        axes: ``((name_x, values_x), (name_y, values_y))`` with Keras parameter names of the cell (``"U_c"``,
+            ``"b_f"``, ...; one-element blocks).
+        loss, target: as :func:`dynlatch.evaluate`.
+        accuracy: also return the accuracy (read-out loss only).
+        backend, device: as :func:`dynlatch.evaluate`.
+        chunk_models: grid points evaluated per call.
+
+    Returns:
+        A :class:`Surface`; ``grad_norm`` is the norm of the gradient with respect to every parameter of the model
+        (cell and read-out), which is what training sees.
+
+    Raises:
+        ValueError: for a batched model, unknown names, blocks of more than one element, or bad axes.
+    """
+    from ._evaluate import evaluate
+    from ._model import Model
+
+    cell = model.cell if isinstance(model, Model) else model
+    if cell.models != 1:
+        raise ValueError(f"parameter_surface needs a single model; got {cell.models}")
+    (nx, vx), (ny, vy) = axes
+    xs, ys = _grid_axis(vx, nx), _grid_axis(vy, ny)
+    for name in (nx, ny):
+        if int(np.prod(cell.block_shape(name))) != 1:
+            raise ValueError(f"{name} is a block of shape {cell.block_shape(name)}; sweep one-element parameters")
+    if nx == ny:
+        raise ValueError(f"the two axes must be different parameters; got {nx} twice")
+    U, V = np.meshgrid(xs, ys)
+    losses, norms, accs = [], [], []
+    for start in range(0, U.size, chunk_models):
+        sl = slice(start, start + chunk_models)
+        grid = cell.with_params(**{nx: torch.as_tensor(U.reshape(-1)[sl]), ny: torch.as_tensor(V.reshape(-1)[sl])})
+        M = grid.models
+        if isinstance(model, Model):
+            grid = Model(grid, model.weight.expand(M, *model.weight.shape[1:]),
+                         model.bias.expand(M, *model.bias.shape[1:]), None, model.readout)
+        res = evaluate(grid, x, y, loss=loss, target=target, grad=True, backend=backend, device=device)
+        losses.append(res.loss)
+        norms.append(np.sqrt(sum(np.square(g).reshape(M, -1).sum(1) for g in res.grads.values())))
+        if accuracy and res.accuracy is not None:
+            accs.append(res.accuracy)
+    meta = {"grad_wrt": "all parameters", "cell": cell.kind, "loss": loss, "sequences": int(np.shape(x)[0]),
+            "T": int(np.shape(x)[1]), **{k: v for k, v in cell.options().items()}}
+    acc = np.concatenate(accs).reshape(U.shape) if accs else None
+    return Surface(nx, ny, xs, ys, np.concatenate(losses).reshape(U.shape), np.concatenate(norms).reshape(U.shape),
+                   acc, meta)
+
+
 # -- the wall ----------------------------------------------------------------------------------------------------
 def pascanu_wall(w: float, *, b_range: tuple[float, float], steps: int = 50, x0: float = 0.5,
                  samples: int = 4001) -> list[float]:
@@ -545,3 +603,80 @@ def cliff_vs_length(config: CliffVsLengthConfig) -> dict[str, Any]:
                           "measured_width_rate": width_rate, "lengths_fitted": [r["T"] for r in fit]},
                "basin_boundary_b": boundary}
     return {"rows": rows, "surfaces": surfaces, "summary": summary}
+
+
+# -- latching landscapes -------------------------------------------------------------------------------------------
+LATCHING_PAIRS: dict[str, tuple[tuple[str, tuple[float, float]], tuple[str, tuple[float, float]]]] = {
+    "srnn:U,W": (("U", (-3.0, 3.0)), ("W", (-3.0, 3.0))),
+    "srnn:U,b": (("U", (-3.0, 3.0)), ("b", (-2.0, 2.0))),
+    "lstm:b_f,U_c": (("b_f", (-3.0, 5.0)), ("U_c", (-4.0, 4.0))),
+    "lstm:W_c,b_i": (("W_c", (-3.0, 3.0)), ("b_i", (-3.0, 3.0))),
+}
+"""The planes of ``dynlatch run latching-landscape``: ``cell:x,y`` with the swept ranges."""
+
+
+def _pairs(name: str, values: Any) -> tuple[str, ...]:
+    return tuple(_checks.choice(name, v, tuple(LATCHING_PAIRS)) for v in _checks.distinct(name, values))
+
+
+@dataclass(frozen=True)
+class LatchingLandscapeConfig(Config):
+    """Settings of ``dynlatch run latching-landscape``: loss surfaces of the question's latching task (Dense(2) +
+    softmax read-out, noise 0.1) around a Keras-2 initialised model, over pairs of its parameters."""
+
+    pairs: tuple[str, ...] = option(tuple(LATCHING_PAIRS), help="planes cell:x,y", check=_pairs)
+    lengths: tuple[int, ...] = option((5, 20, 100), flag="--lens", help="sequence lengths T", check=_lengths,
+                                      quick=(5, 20))
+    resolution: int = option(64, help="grid points per axis", check=_grid, quick=20)
+    n: int = option(1000, help="latching sequences the loss is taken on", check=_at_least_1, quick=300)
+    init_points: int = option(200, help="Keras-2 initial models drawn on each plane", check=_at_least_1, quick=50)
+    seed: int = option(0, help="seed of the base model (Keras-2 init) and of the data", check=_checks.seed)
+
+
+def latching_landscape(config: LatchingLandscapeConfig) -> dict[str, Any]:
+    """Surfaces of every plane and T in ``config``, each with the number of stable fixed points (x = 0) of the cell at
+    every grid point and the Keras-2 initial values of the two parameters.
+
+    Returns:
+        ``{"surfaces": {(pair, T): Surface}, "stable_points": {pair: (H, G) int array}, "init": {pair: (k, 2)},
+        "rows": tidy rows per (pair, T), "summary": {...}}``.
+    """
+    from . import dynamics, tasks
+    from ._model import Model
+
+    c = config
+    surfaces, stable, init, rows = {}, {}, {}, []
+    for pair in c.pairs:
+        kind, _ = pair.split(":")
+        (nx, rx), (ny, ry) = LATCHING_PAIRS[pair]
+        xs, ys = np.linspace(*rx, c.resolution), np.linspace(*ry, c.resolution)
+        base = Model.init(kind, seeds=[c.seed], init="keras2", dtype=torch.float64)
+        U, V = np.meshgrid(xs, ys)
+        grid = base.cell.with_params(**{nx: torch.as_tensor(U.reshape(-1)), ny: torch.as_tensor(V.reshape(-1))})
+        found = dynamics.fixed_points(grid, x=0.0, periods=(1,))
+        stable[pair] = np.array([sum(p.stable for p in fps) for fps in found]).reshape(U.shape)
+        sample = Model.init(kind, seeds=range(1000 + c.seed, 1000 + c.seed + c.init_points), init="keras2",
+                            dtype=torch.float64).cell
+        named = sample.named_params()
+        init_bistable = float(np.mean([sum(p.stable for p in fps) >= 2
+                                       for fps in dynamics.fixed_points(sample, x=0.0, periods=(1,))]))
+        init[pair] = np.stack([named[nx].reshape(-1).numpy(), named[ny].reshape(-1).numpy()], axis=1)
+        for T in c.lengths:
+            data = tasks.latching(length=int(T), n=c.n, val_fraction=0.5, seed=c.seed)
+            x = np.concatenate([data.x_train, data.x_val])
+            y = np.concatenate([data.y_train, data.y_val])
+            s = parameter_surface(base, x, y, axes=((nx, xs), (ny, ys)))
+            surfaces[(pair, int(T))] = s
+            bistable = stable[pair] >= 2
+            rows.append({
+                "pair": pair, "cell": kind, "T": int(T), "min_loss": float(np.nanmin(s.loss)),
+                "fraction_bistable": float(bistable.mean()),
+                "fraction_accuracy_0.9": float(np.mean(s.accuracy >= 0.9)),
+                "accuracy_0.9_in_bistable": float(np.mean(s.accuracy[bistable] >= 0.9)) if bistable.any() else np.nan,
+                "accuracy_0.9_elsewhere": float(np.mean(s.accuracy[~bistable] >= 0.9)) if (~bistable).any()
+                else np.nan,
+                "keras2_init_models_bistable": init_bistable,
+            })
+    summary = {"planes": {f"{r['pair']}@T={r['T']}": {k: v for k, v in r.items() if k not in ("pair", "T", "cell")}
+                          for r in rows}}
+    return {"surfaces": surfaces, "stable_points": stable, "init": init, "rows": rows, "summary": summary}

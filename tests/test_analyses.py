@@ -17,6 +17,7 @@ CONTRACT = {
     "cliff-vs-length": ["growth"],
     "handmade-latches": ["latches"],
     "bifurcations": ["events", "srnn_fold_b", "passage_time", "border_collisions"],
+    "latching-landscape": ["planes"],
 }
 
 

@@ -123,3 +123,46 @@ def test_bad_axes_are_refused():
         L.pascanu_surface([1.0, np.nan], [0.0, 1.0])
     with pytest.raises(ValueError, match="w > 4"):
         L.pascanu_fold_b(3.0)
+
+
+@pytest.mark.parametrize("kind,axes", [("srnn", ("U", "W")), ("lstm", ("b_f", "U_c")), ("gru", ("U_h", "b_z"))])
+def test_parameter_surface_equals_autograd_at_single_points(kind, axes):
+    """Each grid point of the batched surface equals the torch model with those two values, its loss from
+    Model.losses and its gradient norm (over every parameter) from autograd."""
+    import dynlatch
+    from dynlatch import tasks
+
+    model = dynlatch.Model.init(kind, seeds=[4], dtype=torch.float64)
+    data = tasks.latching(length=6, n=60, seed=1)
+    xs, ys = np.linspace(-2, 2, 4), np.linspace(-1.5, 3, 3)
+    s = L.parameter_surface(model, data.x_val, data.y_val, axes=((axes[0], xs), (axes[1], ys)))
+    assert s.loss.shape == (3, 4) and s.x_name == axes[0] and s.metadata["grad_wrt"] == "all parameters"
+    for i, j in ((0, 0), (2, 3), (1, 2)):
+        cell = model.cell.with_params(**{axes[0]: torch.tensor([[xs[j]]]).reshape(model.cell.block_shape(axes[0])),
+                                         axes[1]: torch.tensor([ys[i]]).reshape(model.cell.block_shape(axes[1]))})
+        params = [p.detach().clone().requires_grad_(True) for p in (*cell.params, model.weight, model.bias)]
+        one = dynlatch.Model(cell.replace(cells_params(params[:3])), params[3], params[4], None, model.readout)
+        loss, correct = one.losses(torch.as_tensor(data.x_val), torch.as_tensor(data.y_val))
+        grads = torch.autograd.grad(loss.sum(), params)
+        assert s.loss[i, j] == pytest.approx(loss.item(), rel=1e-10)
+        assert s.grad_norm[i, j] == pytest.approx(torch.sqrt(sum((g**2).sum() for g in grads)).item(), rel=1e-8)
+        assert s.accuracy[i, j] == pytest.approx(correct.item() / len(data.y_val))
+
+
+def cells_params(tensors):
+    from dynlatch.cells import CellParams
+
+    return CellParams(*tensors)
+
+
+def test_parameter_surface_refuses_bad_axes():
+    import dynlatch
+
+    model = dynlatch.Model.init("lstm", seeds=[0], dtype=torch.float64)
+    x, y = np.zeros((4, 3, 1)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="no parameter"):
+        L.parameter_surface(model, x, y, axes=(("U_q", [0, 1]), ("b_f", [0, 1])))
+    with pytest.raises(ValueError, match="twice"):
+        L.parameter_surface(model, x, y, axes=(("b_f", [0, 1]), ("b_f", [0, 1])))
+    with pytest.raises(ValueError, match="single model"):
+        L.parameter_surface(dynlatch.Model.init("lstm", seeds=[0, 1]), x, y, axes=(("U_c", [0, 1]), ("b_f", [0, 1])))
