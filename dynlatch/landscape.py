@@ -248,6 +248,109 @@ def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[st
                    acc, meta)
 
 
+def bengio_surface(w: Any, h: Any, *, steps: int = 20, noise_variance: float = 0.2, sequences: int = 100,
+                   seed: int = 0) -> Surface:
+    """Bengio et al. (1994)'s cost over (recurrent weight ``w``, trained input ``h``): class +1 sequences start with
+    input ``+h``, class -1 with ``-h``, then ``steps - 1`` steps of N(0, noise_variance) noise (one fixed draw shared by
+    every grid point), targets +-0.8, ``C = 1/2 sum_p (tanh(a_T) - d)^2`` (:func:`dynlatch.bengio.latch_cost`)."""
+    from .bengio import latch_cost
+
+    if steps < 1 or sequences < 2 or not noise_variance >= 0:
+        raise ValueError("need steps >= 1, sequences >= 2 and noise_variance >= 0")
+    g = torch.Generator().manual_seed(int(seed))
+    noise = torch.randn(1, sequences, int(steps), generator=g, dtype=torch.float64) * float(noise_variance) ** 0.5
+
+    def loss(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        classes = torch.stack([v, -v], dim=-1).unsqueeze(-1)  # (M, 2, L = 1)
+        return latch_cost(u, classes, noise.expand(u.shape[0], -1, -1), lengths=[int(steps)] * u.shape[0])
+
+    meta = {"map": "bengio", "steps": int(steps), "noise_variance": float(noise_variance),
+            "sequences": int(sequences), "seed": int(seed)}
+    return map_surface(loss, w, h, x_name="w", y_name="h", metadata=meta)
+
+
+def model_directions(model: Any, x: Any, y: Any, *, kind: str = "random", seed: int = 0,
+                     iterations: int = 100) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Two directions in a single model's parameter space (cell and read-out, as :meth:`Model.parameters`).
+
+    ``"random"``: Gaussian, each parameter tensor rescaled to the norm of that parameter (Li et al. 2018's
+    normalisation, per tensor; a zero parameter gets a unit-norm direction). ``"hessian"``: the two leading
+    eigenvectors of the loss Hessian on ``(x, y)`` (power iteration with deflation on Hessian-vector products,
+    float64 autograd), unit norm.
+
+    Raises:
+        ValueError: for a batched model or an unknown kind.
+    """
+    from ._model import Model
+
+    if not isinstance(model, Model) or model.models != 1:
+        raise ValueError("directions need a single-model dynlatch.Model")
+    params = [p.detach().to(torch.float64) for p in model.parameters()]
+    if kind == "random":
+        g = torch.Generator().manual_seed(int(seed))
+        out = []
+        for _ in range(2):
+            d = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+            out.append([di * (p.norm() / di.norm() if p.norm() > 0 else 1 / di.norm()) for di, p in zip(d, params)])
+        return out[0], out[1]
+    if kind != "hessian":
+        raise ValueError(f"unknown direction kind {kind!r}; choose random or hessian")
+    X, Y = torch.as_tensor(np.asarray(x), dtype=torch.float64), torch.as_tensor(np.asarray(y))
+
+    def loss_of(ps: list[torch.Tensor]) -> torch.Tensor:
+        from .cells import CellParams
+
+        m = Model(model.cell.to(torch.float64).replace(CellParams(*ps[:3])), ps[3], ps[4], None, model.readout)
+        return m.losses(X, Y)[0].sum()
+
+    def hvp(v: list[torch.Tensor]) -> list[torch.Tensor]:
+        return list(torch.autograd.functional.hvp(lambda *ps: loss_of(list(ps)), tuple(params), tuple(v))[1])
+
+    g = torch.Generator().manual_seed(int(seed))
+    found: list[list[torch.Tensor]] = []
+    for _ in range(2):
+        v = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+        for _ in range(iterations):
+            for u in found:  # deflate: keep orthogonal to the eigenvectors found so far
+                dot = sum((a * b).sum() for a, b in zip(v, u))
+                v = [a - dot * b for a, b in zip(v, u)]
+            v = hvp(v)
+            norm = torch.sqrt(sum((a**2).sum() for a in v))
+            v = [a / norm for a in v]
+        found.append(v)
+    return found[0], found[1]
+
+
+def direction_surface(model: Any, x: Any, y: Any, *, directions: tuple[list[torch.Tensor], list[torch.Tensor]],
+                      span: float = 1.0, resolution: int = 51, backend: str = "auto") -> Surface:
+    """Loss, gradient norm and accuracy at ``theta0 + a d1 + b d2`` for ``a, b`` in ``[-span, span]``: the surface
+    around a trained point along two directions (:func:`model_directions`), every grid point one model of a batched
+    :func:`dynlatch.evaluate`."""
+    from ._evaluate import evaluate
+    from ._model import Model
+    from .cells import CellParams
+
+    if not isinstance(model, Model) or model.models != 1:
+        raise ValueError("direction_surface needs a single-model dynlatch.Model")
+    if not span > 0 or resolution < 2:
+        raise ValueError("need span > 0 and resolution >= 2")
+    alpha = np.linspace(-span, span, resolution)
+    A, B = np.meshgrid(alpha, alpha)
+    a = torch.as_tensor(A.reshape(-1))
+    b = torch.as_tensor(B.reshape(-1))
+    d1, d2 = directions
+    params = [p.detach().to(torch.float64) for p in model.parameters()]
+    grid = [p + a.view(-1, *[1] * (p.ndim - 1)) * u + b.view(-1, *[1] * (p.ndim - 1)) * v
+            for p, u, v in zip(params, d1, d2)]
+    cell = model.cell.to(torch.float64)
+    cell = cell[[0] * a.numel()].replace(CellParams(*grid[:3]))
+    res = evaluate(Model(cell, grid[3], grid[4], None, model.readout), x, y, grad=True, backend=backend)
+    norms = np.sqrt(sum(np.square(g).reshape(a.numel(), -1).sum(1) for g in res.grads.values()))
+    meta = {"grad_wrt": "all parameters", "span": float(span), "cell": cell.kind}
+    return Surface("alpha", "beta", alpha, alpha, res.loss.reshape(A.shape), norms.reshape(A.shape),
+                   res.accuracy.reshape(A.shape), meta)
+
+
 # -- the wall ----------------------------------------------------------------------------------------------------
 def pascanu_wall(w: float, *, b_range: tuple[float, float], steps: int = 50, x0: float = 0.5,
                  samples: int = 4001) -> list[float]:

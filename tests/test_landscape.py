@@ -166,3 +166,70 @@ def test_parameter_surface_refuses_bad_axes():
         L.parameter_surface(model, x, y, axes=(("b_f", [0, 1]), ("b_f", [0, 1])))
     with pytest.raises(ValueError, match="single model"):
         L.parameter_surface(dynlatch.Model.init("lstm", seeds=[0, 1]), x, y, axes=(("U_c", [0, 1]), ("b_f", [0, 1])))
+
+
+def _trained_srnn():
+    import dynlatch
+    from dynlatch import tasks
+
+    data = tasks.latching(length=6, n=120, seed=3)
+    model = dynlatch.train(dynlatch.Model.init("srnn", seeds=[2], dtype=torch.float64), data, epochs=2).model
+    return model, data
+
+
+def _shifted_loss(model, data, d1, d2, a, b):
+    import dynlatch
+    from dynlatch.cells import CellParams
+
+    ps = [p.detach() + a * u + b * v for p, u, v in zip(model.parameters(), d1, d2)]
+    moved = dynlatch.Model(model.cell.replace(CellParams(*ps[:3])), ps[3], ps[4], None, model.readout)
+    return moved.losses(torch.as_tensor(data.x_val), torch.as_tensor(data.y_val))[0].item()
+
+
+def test_direction_surface_equals_the_moved_model_and_random_directions_are_normalised():
+    model, data = _trained_srnn()
+    d1, d2 = L.model_directions(model, data.x_val, data.y_val, kind="random", seed=5)
+    for d in (d1, d2):
+        for u, p in zip(d, model.parameters()):
+            assert u.norm().item() == pytest.approx(p.norm().item() if p.norm() > 0 else 1.0, rel=1e-12)
+    s = L.direction_surface(model, data.x_val, data.y_val, directions=(d1, d2), span=0.5, resolution=5)
+    for i, j in ((2, 2), (0, 4), (3, 1)):
+        assert s.loss[i, j] == pytest.approx(_shifted_loss(model, data, d1, d2, s.x[j], s.y[i]), rel=1e-10)
+
+
+def test_hessian_directions_are_the_leading_eigenvectors():
+    model, data = _trained_srnn()
+    d1, d2 = L.model_directions(model, data.x_val, data.y_val, kind="hessian", iterations=60)
+    params = [p.detach().double() for p in model.parameters()]
+    sizes = [p.numel() for p in params]
+
+    def loss(flat):
+        from dynlatch.cells import CellParams
+        import dynlatch
+
+        ps = [t.reshape(p.shape) for t, p in zip(flat.split(sizes), params)]
+        m = dynlatch.Model(model.cell.replace(CellParams(*ps[:3])), ps[3], ps[4], None, model.readout)
+        return m.losses(torch.as_tensor(data.x_val), torch.as_tensor(data.y_val))[0].sum()
+
+    H = torch.autograd.functional.hessian(loss, torch.cat([p.reshape(-1) for p in params])).numpy()
+    values, vectors = np.linalg.eigh(H)
+    order = np.argsort(-np.abs(values))
+    for d, k in ((d1, order[0]), (d2, order[1])):
+        v = torch.cat([t.reshape(-1) for t in d]).numpy()
+        assert abs(abs(v @ vectors[:, k]) - 1) < 1e-4
+
+
+def test_bengio_surface_equals_a_direct_transcription():
+    s = L.bengio_surface([0.5, 2.0], [-1.0, 0.7], steps=4, noise_variance=0.2, sequences=6, seed=1)
+    g = torch.Generator().manual_seed(1)
+    noise = (torch.randn(1, 6, 4, generator=g, dtype=torch.float64) * 0.2**0.5)[0].numpy()
+    for i, h in enumerate([-1.0, 0.7]):
+        for j, w in enumerate([0.5, 2.0]):
+            cost = 0.0
+            for p in range(6):
+                first, d = (h, 0.8) if p < 3 else (-h, -0.8)
+                a = first
+                for t in range(1, 4):
+                    a = w * np.tanh(a) + noise[p, t]
+                cost += 0.5 * (np.tanh(a) - d) ** 2
+            assert s.loss[i, j] == pytest.approx(cost, rel=1e-10)
