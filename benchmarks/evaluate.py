@@ -9,7 +9,6 @@ ratio is the measurement.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 import dynlatch
 from dynlatch import Model, tasks
 from dynlatch.cells import CellParams
+from dynlatch.scripting import ArgumentParser
 
 
 def grid_model(G: int) -> Model:
@@ -29,12 +29,12 @@ def grid_model(G: int) -> Model:
     return Model(base.cell.replace(CellParams(W, U, b)), base.weight, base.bias, None, "softmax")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = ArgumentParser(prog="dynlatch bench evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=int, default=50, help="grid side G (G*G models)")
     parser.add_argument("--length", type=int, default=20, help="sequence length T")
     parser.add_argument("--n", type=int, default=500, help="number of sequences")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     data = tasks.latching(length=args.length, n=args.n + 4, noise=0.3, seed=0)
     X, Y = data.x_train, data.y_train
     model = grid_model(args.grid)
@@ -50,7 +50,8 @@ def main() -> None:
     diff = np.abs(times["numba_result"][0] - times["torch_result"][0]).max()
     print(f"{args.grid}x{args.grid} grid, T={args.length}, N={len(Y)}, grads and state-gradient norms")
     print(f"numba {nb:.2f} s, torch {th:.2f} s: numba is {th / nb:.1f}x faster (max |loss difference| {diff:.1e})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

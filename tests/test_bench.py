@@ -70,3 +70,12 @@ def test_quick_sweep_benchmark_writes_consistent_results(tmp_path, capsys):
     assert min(speedups) <= s["speedup"] <= max(speedups)  # the overall ratio lies between the cells' ratios
     assert np.isfinite(s["peak_rss_gib"]) and s["peak_rss_gib"] > 0
     assert {"torch", "cpu_count", "platform", "baseline_torch_threads"} <= set(s["machine"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", [["landscape", "--quick"], ["evaluate", "--grid", "3", "--length", "5", "--n", "40"]])
+def test_other_benchmarks_run_at_small_scale(argv, capsys):
+    """The landscape and evaluator benchmarks run end to end and print their side-by-side ratios."""
+    assert cli(["bench", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "x" in out and ("faster" in out or "per-point" in out)

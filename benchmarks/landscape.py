@@ -1,0 +1,104 @@
+"""Speed of batched loss surfaces against the per-point loop a user would write with torch.nn and autograd.
+
+Two measurements, each timed side by side in this process (the baseline on a sample of grid points, extrapolated
+linearly to the whole grid and labelled so):
+
+* Pascanu et al.'s map: a G x G (default 512) surface of E = (sigmoid(x_50) - 0.7)^2 with its gradient norm,
+  ``dynlatch.landscape.pascanu_surface`` against a loop of scalar torch programs with ``backward()`` per point.
+* The latching task: a G x G (default 256) surface of a one-unit LSTM (Dense(2) + softmax read-out) over (b_f, U_c)
+  on N = 1000 sequences at T = 100, ``dynlatch.landscape.parameter_surface`` (the compiled evaluator) against
+  ``torch.nn.LSTM`` + ``nn.Linear`` + cross-entropy + ``backward()`` per grid point.
+
+Nothing is asserted: the printed times and ratios are the measurement (goals: Pascanu < 2 s, latching < 60 s).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import dynlatch
+from dynlatch import cells, landscape, tasks
+from dynlatch.scripting import ArgumentParser
+
+
+def pascanu_point(w: float, b: float, steps: int = 50) -> float:
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    x = torch.tensor(0.5, dtype=torch.float64)
+    for _ in range(steps):
+        x = wt * torch.sigmoid(x) + bt
+    loss = (torch.sigmoid(x) - 0.7) ** 2
+    loss.backward()
+    return float(torch.hypot(wt.grad, bt.grad))
+
+
+def latching_point(net: torch.nn.Module, out: torch.nn.Linear, x: torch.Tensor, y: torch.Tensor, b_f: float,
+                   u_c: float) -> float:
+    with torch.no_grad():
+        net.bias_ih_l0[1] = b_f  # torch gate order i, f, g, o: block 1 is the forget gate (bias_hh is 0)
+        net.weight_hh_l0[2, 0] = u_c  # block 2 is the candidate g (Keras c)
+    net.zero_grad()
+    out.zero_grad()
+    seq, _ = net(x)
+    loss = F.cross_entropy(out(seq[:, -1]), y)
+    loss.backward()
+    return float(loss.detach())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = ArgumentParser(prog="dynlatch bench landscape", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small grids (CI scale)")
+    p.add_argument("--pascanu-grid", type=int, default=512)
+    p.add_argument("--latching-grid", type=int, default=256)
+    p.add_argument("--baseline-points", type=int, default=200, help="grid points the baseline loop times")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.pascanu_grid, args.latching_grid, args.baseline_points = 64, 16, 20
+    torch.set_num_threads(2)
+    G = args.pascanu_grid
+    w, b = np.linspace(0, 12, G), np.linspace(-10, 1, G)
+    landscape.pascanu_surface(w[:8], b[:8])  # warm-up
+    t0 = time.perf_counter()
+    landscape.pascanu_surface(w, b)
+    ours = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    pts = rng.uniform([0, -10], [12, 1], size=(args.baseline_points, 2))
+    t0 = time.perf_counter()
+    for wi, bi in pts:
+        pascanu_point(wi, bi)
+    base = (time.perf_counter() - t0) / len(pts) * G * G
+    print(f"Pascanu {G}x{G} with gradient norms: dynlatch {ours:.2f} s; per-point torch loop {base:.1f} s "
+          f"(extrapolated from {len(pts)} points): {base / ours:.0f}x")
+
+    G = args.latching_grid
+    data = tasks.latching(length=100, n=1000, val_fraction=0.5, seed=0)
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    model = dynlatch.Model.init("lstm", seeds=[0], init="torch", dtype=torch.float64)
+    axes = (("b_f", np.linspace(-3, 5, G)), ("U_c", np.linspace(-4, 4, G)))
+    landscape.parameter_surface(model, x[:8], y[:8], axes=((axes[0][0], axes[0][1][:2]), (axes[1][0], axes[1][1][:2])))
+    t0 = time.perf_counter()
+    landscape.parameter_surface(model, x, y, axes=axes)
+    ours = time.perf_counter() - t0
+    net = cells.to_torch(model.cell[0]).double()
+    out = torch.nn.Linear(1, 2).double()
+    with torch.no_grad():
+        out.weight.copy_(model.weight[0].T)
+        out.bias.copy_(model.bias[0])
+    X, Y = torch.as_tensor(x), torch.as_tensor(y)
+    k = max(2, args.baseline_points // 20)
+    t0 = time.perf_counter()
+    for bf, uc in rng.uniform([-3, -4], [5, 4], size=(k, 2)):
+        latching_point(net, out, X, Y, bf, uc)
+    base = (time.perf_counter() - t0) / k * G * G
+    print(f"latching {G}x{G}, N = {len(Y)}, T = 100, loss + all gradients: dynlatch {ours:.1f} s; per-point "
+          f"torch.nn loop {base:.0f} s (extrapolated from {k} points): {base / ours:.0f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
