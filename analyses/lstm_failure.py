@@ -25,6 +25,7 @@ def success_figure(summary: dict, config: E.LstmFailureConfig):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     Ts = list(config.lengths)
@@ -41,6 +42,7 @@ def success_figure(summary: dict, config: E.LstmFailureConfig):
     ax.set_xscale("log")
     ax.set_xticks(Ts)
     ax.set_xticklabels([str(T) for T in Ts])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set(xlabel="sequence length T", ylabel=f"success rate (val acc >= {config.success_threshold:g}), 95% Wilson",
            ylim=(-0.03, 1.03),
            title=f"one-unit cells, Keras-2 init, {config.repeats} models, n = {config.n}, {config.epochs} epochs")

@@ -10,7 +10,7 @@ so a perturbation of the start state is multiplied by lambda per step and retain
 al. 1994: latching needs the map near or past the bifurcation |lambda| = 1 that creates two attractors). Keras 2 starts
 the LSTM at f0 = hard_sigmoid(b_f = 1) = 0.7, i0 = o0 = 0.5, |U_c| <= 1, so |lambda| <= 0.95, typically ~0.7: a
 contracting map, far from the bifurcation. The Keras-2 SimpleRNN(1) starts with U = +-1 exactly (orthogonal 1 x 1),
-i.e. exactly at the pitchfork (U = 1) or flip (U = -1) bifurcation. The Keras-2 GRU (reset_after) has
+i.e. exactly at the pitchfork (U = 1) or flip (U = -1) bifurcation. The Keras-2 GRU (reset before the matmul; b = 0) has
 lambda = z0 + (1 - z0) r0 U_h = 0.5 + 0.25 U_h in [0.25, 0.75]: contracting as well. The intervention puts the LSTM at
 the edge of memory: b_f = 3 makes the hard forget gate exactly 1 near the origin (0.2 * 3 + 0.5 >= 1), a perfect
 integrator (a line of fixed points, lambda = 1 + o0 i0 U_c); the GRU analogue is b_z = 3 (z0 = 1, lambda = 1).
@@ -256,7 +256,7 @@ def edge_of_memory(model: Model, *, bias: float = 3.0) -> Model:
         cell = model.cell.with_params(b_f=full)
     elif kind == "gru":
         values = {"b_z": full}
-        if "br_z" in model.cell.param_names:
+        if "br_z" in model.cell.param_names():
             values["br_z"] = torch.zeros((M, n), dtype=torch.float64)
         cell = model.cell.with_params(**values)
     else:
