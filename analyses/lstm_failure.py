@@ -1,8 +1,10 @@
 """Why the one-unit LSTM latches worse than the SimpleRNN (issue 12): controlled experiments with Wilson intervals,
 a predictor of success from the initial dynamics scored on fresh seeds, and the edge-of-memory intervention.
 
-The default run (30 repeats, n = 10000, T in {5, 20, 50, 100, 200}, 15 hypotheses, predictor for 3 cells at 3 T with
-60 + 100 models) takes roughly 20-30 minutes on 2 free cores (numba backend); --quick about a minute.
+Cost (numba backend, measured on 2 cores shared with other jobs): the medium run --repeats 30 --n 4000 with the
+default T in {5, 20, 50, 100, 200}, 15 hypotheses and the predictor for 3 cells at T in {50, 100, 200} (60 fitting + 100
+fresh models each) took 14 minutes; the default (n = 10000) scales with n, about 35 minutes there (less on free
+cores). --quick (4 repeats, n = 2000, T in {5, 50}, 4 hypotheses, LSTM predictor at T = 50) takes about a minute.
 """
 
 from __future__ import annotations
