@@ -301,15 +301,37 @@ def model_seeds(seed: int, length: int, repeats: int) -> list[int]:
     return [base + k for k in range(repeats)]
 
 
+def attractor_counts(model: Model) -> np.ndarray:
+    """Number of point attractors (M,) of each model's two-step autonomous map F o F (x = 0): stable fixed points
+    of F plus two per stable 2-cycle of F (its two phases store a bit as well as two fixed points do), from
+    :func:`dynlatch.dynamics.fixed_points`; NaN for a model with non-finite parameters. A latch needs >= 2 (Bengio
+    et al. 1994)."""
+    from . import dynamics
+
+    finite = np.asarray([all(bool(torch.isfinite(t[m]).all()) for t in model.parameters())
+                         for m in range(model.models)])
+    out = np.full(model.models, np.nan)
+    idx = np.flatnonzero(finite)
+    if idx.size:
+        cell = model.cell[list(idx)].to(torch.float64)
+        for k, pts in zip(idx, dynamics.fixed_points(cell, periods=(1, 2))):
+            out[k] = (sum(bool(p.stable) for p in pts if p.period == 1)
+                      + 2 * len({p.orbit for p in pts if p.period == 2 and p.stable}))
+    return out
+
+
 def train_arm(arm: Arm, seeds: Sequence[int], *, length: int, config: LstmFailureConfig,
-              model: Model | None = None) -> list[dict[str, Any]]:
+              model: Model | None = None, attractors: bool = False) -> list[dict[str, Any]]:
     """Train the models of ``arm`` at length ``length``; one tidy row per model.
 
     Success is validation accuracy >= ``config.success_threshold`` on a correct split. For the split-bug arm the models
     train on the question's keras-tail split and are scored on the correct split's validation set of the same data
-    seed (``reported_val_acc`` keeps what the question would have seen).
+    seed (``reported_val_acc`` keeps what the question would have seen). With ``attractors`` (one-unit cells) the rows
+    also hold ``attractors_before`` / ``attractors_after`` (:func:`attractor_counts` of the initial / trained models).
     """
     model = model if model is not None else build_models(arm, seeds, length=length, device=config.device)
+    count = attractors and model.cell.units == 1
+    before = attractor_counts(model) if count else np.full(model.models, np.nan)
     data = latching(length=length, n=config.n, seed=data_seed(config.seed, length), split=arm.split)
     result = train(model, data, epochs=config.epochs * arm.epochs_factor, lr=config.lr * arm.lr_factor)
     reported = result.final("val_acc")
@@ -319,9 +341,11 @@ def train_arm(arm: Arm, seeds: Sequence[int], *, length: int, config: LstmFailur
         clean = latching(length=length, n=config.n, seed=data_seed(config.seed, length), split="correct")
         acc = evaluate(result.model, clean.x_val, clean.y_val).accuracy
     acc = np.where(result.diverged, 0.0, np.nan_to_num(acc, nan=0.0))
+    after = attractor_counts(result.model) if count else np.full(model.models, np.nan)
     return [{"arm": arm.name, "cell": arm.cell, "T": length, "seed": int(s), "val_acc": float(a),
              "reported_val_acc": float(r), "success": bool(a >= config.success_threshold),
-             "diverged": bool(d)} for s, a, r, d in zip(seeds, acc, reported, result.diverged)]
+             "diverged": bool(d), "attractors_before": float(b0), "attractors_after": float(b1)}
+            for s, a, r, d, b0, b1 in zip(seeds, acc, reported, result.diverged, before, after)]
 
 
 def success_rate(rows: Sequence[dict[str, Any]], arm: str, length: int) -> tuple[int, int]:
@@ -508,7 +532,7 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
                 rows.extend({**r, "arm": arm.name} for r in done[key])
                 continue
             say(f"T={T} {arm.name}")
-            done[key] = train_arm(arm, seeds, length=T, config=config)
+            done[key] = train_arm(arm, seeds, length=T, config=config, attractors=arm.name in arms)
             rows.extend(done[key])
 
     def rate(arm: str, T: int) -> dict[str, Any]:
@@ -543,6 +567,18 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
         hypotheses[name] = {"cell": base, "change": f"edge of memory: {arms[name].params}, hard sigmoid",
                             "effect": effects, "verdict": verdict(effects)}
 
+    def bistable(arm: str, T: int) -> dict[str, Any]:
+        sel = [r for r in rows if r["arm"] == arm and r["T"] == T and np.isfinite(r["attractors_after"])]
+        out: dict[str, Any] = {}
+        for label, group in (("success", [r for r in sel if r["success"]]),
+                             ("failure", [r for r in sel if not r["success"]])):
+            k = sum(r["attractors_after"] >= 2 for r in group)
+            out[f"bistable_after_given_{label}"] = k / len(group) if group else None
+            out[f"{label}_runs"] = len(group)
+        out["bistable_before"] = float(np.mean([r["attractors_before"] >= 2 for r in sel])) if sel else None
+        return out
+
+    attractors_after = {name: {str(T): bistable(name, T) for T in config.lengths} for name in arms}
     pred_rows: list[dict[str, Any]] = []
     auc: dict[str, dict[str, Any]] = {}
     coefs: dict[str, dict[str, Any]] = {}
@@ -569,5 +605,6 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
                       "population": population, "details": details},
         "success": success,
         "success_intervals": success_intervals,
+        "attractors_after_training": attractors_after,
     }
     return {"runs": rows, "predictor_runs": pred_rows, "summary": summary}

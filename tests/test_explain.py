@@ -224,3 +224,14 @@ def test_intervention_arms_train_the_edge_of_memory_models(name):
     claimed = E.edge_of_memory(Model.init(arm.cell, seeds=seeds, dtype=torch.float64), bias=3.0)
     for a, b in zip(built.parameters(), claimed.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_attractor_counts_of_hand_built_srnn():
+    # h' = tanh(U h): U = 2 has two stable fixed points (a latch), U = 0.5 one, U = -2 a stable 2-cycle (two
+    # attractors of the two-step map: also a latch)
+    base = Model.init("srnn", seeds=[0, 1, 2], dtype=torch.float64)
+    cell = base.cell.with_params(U=torch.tensor([2.0, 0.5, -2.0]), b=torch.zeros(3, 1))
+    from dataclasses import replace
+
+    counts = E.attractor_counts(replace(base, cell=cell))
+    np.testing.assert_array_equal(counts, [2, 1, 2])
