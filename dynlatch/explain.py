@@ -12,8 +12,9 @@ the LSTM at f0 = hard_sigmoid(b_f = 1) = 0.7, i0 = o0 = 0.5, |U_c| <= 1, so |lam
 contracting map, far from the bifurcation. The Keras-2 SimpleRNN(1) starts with U = +-1 exactly (orthogonal 1 x 1),
 i.e. exactly at the pitchfork (U = 1) or flip (U = -1) bifurcation. The Keras-2 GRU (reset before the matmul; b = 0) has
 lambda = z0 + (1 - z0) r0 U_h = 0.5 + 0.25 U_h in [0.25, 0.75]: contracting as well. The intervention puts the LSTM at
-the edge of memory: b_f = 3 makes the hard forget gate exactly 1 near the origin (0.2 * 3 + 0.5 >= 1), a perfect
-integrator (a line of fixed points, lambda = 1 + o0 i0 U_c); the GRU analogue is b_z = 3 (z0 = 1, lambda = 1).
+the edge of memory: b_f = 3 makes the hard forget gate exactly 1 near the origin (0.2 * 3 + 0.5 >= 1), so the cell
+state integrates (c_t = c_(t-1) + i g) and lambda = 1 + o0 i0 U_c = 1 + 0.25 U_c straddles 1 as the SimpleRNN's +-1 does;
+the GRU analogue is b_z = 3 (z0 = 1: h_t = h_(t-1) near 0, a segment of fixed points, lambda = 1).
 
 Everything here trains with :func:`dynlatch.train` (numba backend, float64) and measures success as validation
 accuracy >= ``success_threshold`` on a correct (shuffled, stratified) split.
@@ -241,8 +242,9 @@ def chrono_biases(seeds: Sequence[int], length: int) -> np.ndarray:
 def edge_of_memory(model: Model, *, bias: float = 3.0) -> Model:
     """The intervention: start at the edge of memory. LSTM: every forget-gate bias b_f = ``bias``; GRU: every
     update-gate input bias b_z = ``bias`` (and the recurrent one ``br_z`` = 0 for reset_after). With the hard sigmoid
-    and ``bias`` >= 2.5 the gate is exactly 1 while |preactivation - bias| <= bias - 2.5: a perfect integrator, a line
-    of fixed points through the origin. Everything else is left as it is.
+    and ``bias`` >= 2.5 the gate is exactly 1 while |preactivation - bias| <= bias - 2.5: the LSTM's cell state
+    integrates (c_t = c_(t-1) + i g; eigenvalue 1 + o0 i0 U_c at the origin), the GRU's state is held (h_t = h_(t-1),
+    a segment of fixed points through the origin). Everything else is left as it is.
 
     Raises:
         ValueError: for a cell other than LSTM or GRU, or a non-finite bias.
