@@ -1,0 +1,612 @@
+"""Why a one-unit LSTM latches worse than a one-unit SimpleRNN (issue 12): controlled experiments, a predictor from
+the initial dynamics, and the intervention the mechanism suggests.
+
+The mechanism (stated in ``docs/explanation.md``). At the start state s = (h, c) = 0 with zero input the Jacobian of
+the one-unit LSTM's autonomous map is, with i0, f0, o0 the gate values there and b_c = 0,
+
+    J = [[o0 i0 U_c, o0 f0], [i0 U_c, f0]],   eigenvalues 0 and lambda = f0 + o0 i0 U_c,
+
+so a perturbation of the start state is multiplied by lambda per step and retained as lambda^T over T steps (Bengio et
+al. 1994: latching needs the map near or past the bifurcation |lambda| = 1 that creates two attractors). Keras 2 starts
+the LSTM at f0 = hard_sigmoid(b_f = 1) = 0.7, i0 = o0 = 0.5, |U_c| <= 1, so |lambda| <= 0.95, typically ~0.7: a
+contracting map, far from the bifurcation. The Keras-2 SimpleRNN(1) starts with U = +-1 exactly (orthogonal 1 x 1),
+i.e. exactly at the pitchfork (U = 1) or flip (U = -1) bifurcation. The Keras-2 GRU (reset before the matmul; b = 0) has
+lambda = z0 + (1 - z0) r0 U_h = 0.5 + 0.25 U_h in [0.25, 0.75]: contracting as well. The intervention puts the LSTM at
+the edge of memory: b_f = 3 makes the hard forget gate exactly 1 near the origin (0.2 * 3 + 0.5 >= 1), so the cell
+state integrates (c_t = c_(t-1) + i g) and lambda = 1 + o0 i0 U_c = 1 + 0.25 U_c straddles 1 as the SimpleRNN's +-1 does;
+the GRU analogue is b_z = 3 (z0 = 1: h_t = h_(t-1) near 0, a segment of fixed points, lambda = 1).
+
+Everything here trains with :func:`dynlatch.train` (numba backend, float64) and measures success as validation
+accuracy >= ``success_threshold`` on a correct (shuffled, stratified) split.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from scipy import optimize
+
+from . import _checks
+from ._checks import CheckError
+from ._config import Config, option
+from ._evaluate import evaluate
+from ._model import Model
+from ._stats import wilson_interval
+from ._train import train
+from .cells._init import model_rng
+from .tasks import latching
+
+CELLS: tuple[str, ...] = ("srnn", "gru", "lstm")
+BROADENED_STREAM = 1201
+"""Random stream (of each model's seed, :func:`dynlatch.cells._init.model_rng`) of the broadened parameters."""
+CHRONO_STREAM = 1202
+"""Random stream of the chrono forget-gate biases."""
+FRESH_SEED_LIMIT = 900_000_000
+"""Fresh (held-out) seeds are drawn from [0, FRESH_SEED_LIMIT); fitting seeds are FRESH_SEED_LIMIT + k, so the two
+sets are disjoint by construction."""
+
+BROADENED_POPULATIONS: dict[str, dict[str, tuple[float, float]]] = {
+    "lstm": {"b_f": (-1.0, 4.0), "U_c": (-2.0, 2.0)},
+    "gru": {"b_z": (-1.0, 4.0), "U_h": (-2.0, 2.0)},
+    "srnn": {"U": (-2.0, 2.0)},
+}
+"""The broadened initial populations the predictor is scored on: the named parameters drawn uniformly on the stated
+ranges (per model, from the model seed's :data:`BROADENED_STREAM`), everything else Keras-2 defaults."""
+
+PREDICTOR_FEATURES: tuple[str, ...] = ("retention", "stable_fixed_points")
+"""``retention`` = T log|lambda_max| at the origin (log of the predicted retention of the start state over T steps);
+``stable_fixed_points`` = number of stable fixed points of the autonomous map (x = 0)."""
+
+
+# -- config ----------------------------------------------------------------------------------------------------
+def _positive_ints(name: str, values: Any) -> tuple[int, ...]:
+    values = tuple(values)
+    if not values or any(int(v) != v or v < 1 for v in values):
+        raise CheckError(name, f"must be a non-empty list of integers >= 1; got {values}")
+    return _checks.distinct(name, values)
+
+
+def _lengths(name: str, values: Any) -> tuple[int, ...]:
+    values = _positive_ints(name, values)
+    if min(values) < 2:
+        raise CheckError(name, f"every T must be >= 2 (the chrono bias draws from [1, T - 1]); got {values}")
+    return values
+
+
+def _at_least(k: int) -> Callable[[str, Any], int]:
+    def check(name: str, value: Any) -> int:
+        return _checks.integer(name, value, minimum=k)
+    return check
+
+
+def _unit_interval(name: str, value: Any) -> float:
+    return _checks.number(name, value, above=0.0, at_most=1.0)
+
+
+def _positive(name: str, value: Any) -> float:
+    return _checks.number(name, value, above=0.0)
+
+
+HYPOTHESES: tuple[str, ...] = (
+    "split_bug", "lr_1e-2", "epochs_20", "sigmoid_readout", "units_2", "units_4", "units_10", "torch_init",
+    "forget_bias_0", "forget_bias_2", "forget_bias_3", "chrono", "smooth_sigmoid", "srnn_U_0.5", "srnn_U_2",
+)
+
+
+@dataclass(frozen=True)
+class LstmFailureConfig(Config):
+    """Settings of ``dynlatch run lstm-failure`` (issue 12)."""
+
+    lengths: tuple[int, ...] = option((5, 20, 50, 100, 200), flag="--lens", help="sequence lengths T",
+                                      check=_lengths, quick=(5, 50))
+    repeats: int = option(30, help="models per (arm, T) in the controlled experiments", check=_at_least(1), quick=4)
+    n: int = option(10000, help="sequences per data set", check=_at_least(20), quick=2000)
+    epochs: int = option(5, help="training epochs (the question: 5)", check=_at_least(1))
+    lr: float = option(1e-3, help="Adam learning rate (the question: 1e-3)", check=_positive)
+    success_threshold: float = option(0.9, help="a run succeeds when its validation accuracy reaches this",
+                                      check=_unit_interval)
+    hypotheses: tuple[str, ...] = option(HYPOTHESES, help="controlled experiments to run", choices=HYPOTHESES,
+                                         quick=("split_bug", "forget_bias_3", "smooth_sigmoid", "srnn_U_2"))
+    predictor_cells: tuple[str, ...] = option(CELLS, help="cells the predictor is fitted and scored for",
+                                              choices=CELLS, quick=("lstm",))
+    predictor_lengths: tuple[int, ...] = option((50, 100, 200), flag="--predictor-lens",
+                                                help="T at which the predictor is fitted and scored",
+                                                check=_lengths, quick=(50,))
+    fit_seeds: int = option(60, help="models per (cell, T) the predictor is fitted on", check=_at_least(4), quick=12)
+    fresh_seeds: int = option(100, help="fresh models per (cell, T) the predictor is scored on (from --seed)",
+                              check=_at_least(4), quick=12)
+    min_class: int = option(10, help="AUC is reported only where each class has at least this many fresh runs",
+                            check=_at_least(1))
+    intervention_bias: float = option(3.0, help="b_f (LSTM) / b_z (GRU) of the edge-of-memory initialisation",
+                                      check=_checks.number)
+    seed: int = option(0, help="base seed (controlled experiments and the predictor's fresh seeds)",
+                       check=_checks.seed)
+    device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
+
+
+# -- statistics ------------------------------------------------------------------------------------------------
+def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+    """Area under the ROC curve by ranks: P(score of a random positive > score of a random negative), ties 1/2
+    (the Mann-Whitney U statistic over n_pos n_neg; Hanley & McNeil 1982).
+
+    Raises:
+        ValueError: if the lengths differ, a score is not finite, or either class is empty.
+    """
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels, dtype=bool)
+    if s.shape != y.shape or s.ndim != 1:
+        raise ValueError(f"scores and labels must be 1-D of equal length; got {s.shape} and {y.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("scores must be finite")
+    pos, neg = s[y], s[~y]
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("labels must contain both classes")
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return float((greater + 0.5 * ties) / (pos.size * neg.size))
+
+
+def difference_interval(k1: int, n1: int, k0: int, n0: int) -> tuple[float, float, float]:
+    """Difference p1 - p0 of two proportions with Newcombe's (1998, method 10) hybrid Wilson 95% interval.
+
+    Returns:
+        (difference, low, high).
+    """
+    p1, p0 = k1 / n1, k0 / n0
+    l1, u1 = wilson_interval(k1, n1)
+    l0, u0 = wilson_interval(k0, n0)
+    d = p1 - p0
+    return d, d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+
+
+# -- arms: how each controlled experiment changes the set-up --------------------------------------------------
+@dataclass(frozen=True)
+class Arm:
+    """One training condition: a cell, its initialisation and the training set-up."""
+
+    name: str
+    cell: str
+    init: str = "keras2"
+    units: int = 1
+    readout: str = "softmax"
+    recurrent_activation: str | None = None
+    split: str = "correct"
+    lr_factor: float = 1.0
+    epochs_factor: int = 1
+    params: str | None = None
+    """A named parameter change: ``"b_f=3"``, ``"chrono"``, ``"U*0.5"``, ``"b_z=3"``, ``"broadened"``."""
+
+
+BASE_ARMS: dict[str, Arm] = {
+    "srnn": Arm("srnn", "srnn"),
+    "gru": Arm("gru", "gru"),
+    "lstm": Arm("lstm", "lstm"),
+}
+
+
+def intervention_arms(bias: float = 3.0) -> dict[str, Arm]:
+    """The edge-of-memory arms: LSTM b_f = ``bias``, GRU b_z = ``bias`` (hard sigmoid, Keras-2 otherwise)."""
+    return {"lstm_intervention": Arm("lstm_intervention", "lstm", params=f"b_f={bias:g}"),
+            "gru_intervention": Arm("gru_intervention", "gru", params=f"b_z={bias:g}")}
+
+
+def hypothesis_arm(name: str) -> tuple[Arm, str, str]:
+    """(arm, baseline arm name, what it tests) for a controlled experiment of :data:`HYPOTHESES`."""
+    table = {
+        "split_bug": (Arm(name, "lstm", split="keras-tail"), "the question's split bug (Keras validation_split tail)"),
+        "lr_1e-2": (Arm(name, "lstm", lr_factor=10.0), "learning rate x10"),
+        "epochs_20": (Arm(name, "lstm", epochs_factor=4), "4x the epochs"),
+        "sigmoid_readout": (Arm(name, "lstm", readout="sigmoid"), "Dense(1) + sigmoid + BCE read-out"),
+        "units_2": (Arm(name, "lstm", units=2), "2 units"),
+        "units_4": (Arm(name, "lstm", units=4), "4 units"),
+        "units_10": (Arm(name, "lstm", units=10), "10 units"),
+        "torch_init": (Arm(name, "lstm", init="torch"), "PyTorch default initialisation (smooth sigmoid, b_f ~ U)"),
+        "forget_bias_0": (Arm(name, "lstm", params="b_f=0"), "forget-gate bias 0"),
+        "forget_bias_2": (Arm(name, "lstm", params="b_f=2"), "forget-gate bias 2"),
+        "forget_bias_3": (Arm(name, "lstm", params="b_f=3"), "forget-gate bias 3 (hard f = 1: the integrator)"),
+        "chrono": (Arm(name, "lstm", params="chrono"), "chrono init b_f ~ log U[1, T-1], b_i = -b_f"),
+        "smooth_sigmoid": (Arm(name, "lstm", recurrent_activation="sigmoid"),
+                           "Keras-2 init with the logistic sigmoid gates"),
+        "srnn_U_0.5": (Arm(name, "srnn", params="U*0.5"), "SimpleRNN with U scaled to 0.5 (contracting)"),
+        "srnn_U_2": (Arm(name, "srnn", params="U*2"), "SimpleRNN with U scaled to 2 (past the bifurcation)"),
+    }
+    if name not in table:
+        raise ValueError(f"unknown hypothesis {name!r}; choose one of {', '.join(HYPOTHESES)}")
+    arm, what = table[name]
+    return arm, arm.cell, what
+
+
+def broadened_values(cell: str, seeds: Sequence[int]) -> dict[str, np.ndarray]:
+    """The broadened parameters of :data:`BROADENED_POPULATIONS` for each seed: U(lo, hi) draws, one per model."""
+    if cell not in BROADENED_POPULATIONS:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(BROADENED_POPULATIONS)}")
+    out: dict[str, list[float]] = {k: [] for k in BROADENED_POPULATIONS[cell]}
+    for s in seeds:
+        rng = model_rng(int(s), BROADENED_STREAM)
+        for name, (lo, hi) in BROADENED_POPULATIONS[cell].items():
+            out[name].append(rng.uniform(lo, hi))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def chrono_biases(seeds: Sequence[int], length: int) -> np.ndarray:
+    """Chrono initialisation (Tallec & Ollivier 2018): b_f = log u, u ~ U[1, T - 1] per model (one unit)."""
+    if length < 2:
+        raise ValueError(f"length must be >= 2 for the chrono initialisation; got {length}")
+    return np.asarray([math.log(model_rng(int(s), CHRONO_STREAM).uniform(1.0, length - 1.0)) for s in seeds])
+
+
+def edge_of_memory(model: Model, *, bias: float = 3.0) -> Model:
+    """The intervention: start at the edge of memory. LSTM: every forget-gate bias b_f = ``bias``; GRU: every
+    update-gate input bias b_z = ``bias`` (and the recurrent one ``br_z`` = 0 for reset_after). With the hard sigmoid
+    and ``bias`` >= 2.5 the gate is exactly 1 while |preactivation - bias| <= bias - 2.5: the LSTM's cell state
+    integrates (c_t = c_(t-1) + i g; eigenvalue 1 + o0 i0 U_c at the origin), the GRU's state is held (h_t = h_(t-1),
+    a segment of fixed points through the origin). Everything else is left as it is.
+
+    Raises:
+        ValueError: for a cell other than LSTM or GRU, or a non-finite bias.
+    """
+    if not math.isfinite(bias):
+        raise ValueError(f"bias must be finite; got {bias}")
+    kind = model.cell.kind
+    M, n = model.models, model.cell.units
+    full = torch.full((M, n), float(bias), dtype=torch.float64)
+    if kind == "lstm":
+        cell = model.cell.with_params(b_f=full)
+    elif kind == "gru":
+        values = {"b_z": full}
+        if "br_z" in model.cell.param_names():
+            values["br_z"] = torch.zeros((M, n), dtype=torch.float64)
+        cell = model.cell.with_params(**values)
+    else:
+        raise ValueError(f"edge_of_memory needs an LSTM or GRU; got {kind!r}")
+    return replace(model, cell=cell)
+
+
+def build_models(arm: Arm, seeds: Sequence[int], *, length: int, bias: float | None = None,
+                 device: Any = None) -> Model:
+    """The initial models of ``arm`` for ``seeds`` (one per seed) at sequence length ``length``."""
+    model = Model.init(arm.cell, seeds=seeds, units=arm.units, init=arm.init, readout=arm.readout,
+                       recurrent_activation=arm.recurrent_activation, dtype=torch.float64, device=device)
+    if arm.params is None:
+        return model
+    M, n = model.models, model.cell.units
+    cell = model.cell
+    if arm.params == "broadened":
+        values = broadened_values(arm.cell, seeds)
+        cell = cell.with_params(**{k: torch.as_tensor(v).reshape(M, *cell.block_shape(k)) for k, v in values.items()})
+    elif arm.params == "chrono":
+        bf = torch.as_tensor(chrono_biases(seeds, length)).reshape(M, 1).expand(M, n)
+        cell = cell.with_params(b_f=bf, b_i=-bf)
+    elif arm.params.startswith("U*"):
+        factor = float(arm.params[2:])
+        cell = cell.with_params(U=cell.named_params()["U"] * factor)
+    elif "=" in arm.params:
+        name, value = arm.params.split("=")
+        cell = cell.with_params(**{name: torch.full((M, n), float(value), dtype=torch.float64)})
+    else:
+        raise ValueError(f"unknown parameter change {arm.params!r}")
+    return replace(model, cell=cell)
+
+
+# -- training --------------------------------------------------------------------------------------------------
+def data_seed(seed: int, length: int) -> int:
+    return 10_007 * int(seed) + int(length)
+
+
+def model_seeds(seed: int, length: int, repeats: int) -> list[int]:
+    """Seeds of the controlled experiments: shared by every arm at one T (paired comparisons)."""
+    base = 1_000_003 * (int(seed) % 800) + 1009 * int(length)
+    return [base + k for k in range(repeats)]
+
+
+def attractor_counts(model: Model) -> np.ndarray:
+    """Number of point attractors (M,) of each model's two-step autonomous map F o F (x = 0): stable fixed points
+    of F plus two per stable 2-cycle of F (its two phases store a bit as well as two fixed points do), from
+    :func:`dynlatch.dynamics.fixed_points`; NaN for a model with non-finite parameters. A latch needs >= 2 (Bengio
+    et al. 1994)."""
+    from . import dynamics
+
+    finite = np.asarray([all(bool(torch.isfinite(t[m]).all()) for t in model.parameters())
+                         for m in range(model.models)])
+    out = np.full(model.models, np.nan)
+    idx = np.flatnonzero(finite)
+    if idx.size:
+        cell = model.cell[list(idx)].to(torch.float64)
+        for k, pts in zip(idx, dynamics.fixed_points(cell, periods=(1, 2))):
+            out[k] = (sum(bool(p.stable) for p in pts if p.period == 1)
+                      + 2 * len({p.orbit for p in pts if p.period == 2 and p.stable}))
+    return out
+
+
+def train_arm(arm: Arm, seeds: Sequence[int], *, length: int, config: LstmFailureConfig,
+              model: Model | None = None, attractors: bool = False) -> list[dict[str, Any]]:
+    """Train the models of ``arm`` at length ``length``; one tidy row per model.
+
+    Success is validation accuracy >= ``config.success_threshold`` on a correct split. For the split-bug arm the models
+    train on the question's keras-tail split and are scored on the correct split's validation set of the same data
+    seed (``reported_val_acc`` keeps what the question would have seen). With ``attractors`` (one-unit cells) the rows
+    also hold ``attractors_before`` / ``attractors_after`` (:func:`attractor_counts` of the initial / trained models).
+    """
+    model = model if model is not None else build_models(arm, seeds, length=length, device=config.device)
+    count = attractors and model.cell.units == 1
+    before = attractor_counts(model) if count else np.full(model.models, np.nan)
+    data = latching(length=length, n=config.n, seed=data_seed(config.seed, length), split=arm.split)
+    result = train(model, data, epochs=config.epochs * arm.epochs_factor, lr=config.lr * arm.lr_factor)
+    reported = result.final("val_acc")
+    if arm.split == "correct":
+        acc = reported
+    else:
+        clean = latching(length=length, n=config.n, seed=data_seed(config.seed, length), split="correct")
+        acc = evaluate(result.model, clean.x_val, clean.y_val).accuracy
+    acc = np.where(result.diverged, 0.0, np.nan_to_num(acc, nan=0.0))
+    after = attractor_counts(result.model) if count else np.full(model.models, np.nan)
+    return [{"arm": arm.name, "cell": arm.cell, "T": length, "seed": int(s), "val_acc": float(a),
+             "reported_val_acc": float(r), "success": bool(a >= config.success_threshold),
+             "diverged": bool(d), "attractors_before": float(b0), "attractors_after": float(b1)}
+            for s, a, r, d, b0, b1 in zip(seeds, acc, reported, result.diverged, before, after)]
+
+
+def success_rate(rows: Sequence[dict[str, Any]], arm: str, length: int) -> tuple[int, int]:
+    """(successes, runs) of ``arm`` at ``length``."""
+    sel = [r["success"] for r in rows if r["arm"] == arm and r["T"] == length]
+    return int(sum(sel)), len(sel)
+
+
+# -- dynamical features at initialisation ----------------------------------------------------------------------
+def origin_jacobian_eigenvalue(model: Model) -> np.ndarray:
+    """Largest |eigenvalue| (M,) of the autonomous map's Jacobian at the start state (h = c = 0, x = 0)."""
+    from . import dynamics
+
+    cell = model.cell.to(torch.float64)
+    J = dynamics.jacobian(cell, torch.zeros(cell.state_dim, dtype=torch.float64), torch.zeros(cell.input_dim))
+    return torch.linalg.eigvals(J).abs().max(-1).values.numpy()
+
+
+def gate_at_origin(model: Model) -> np.ndarray:
+    """The memory gate at the origin (M,): LSTM forget gate f0, GRU update gate z0, SimpleRNN NaN (no gate)."""
+    cell = model.cell.to(torch.float64)
+    p = cell.named_params()
+    if cell.kind == "lstm":
+        pre = p["b_f"][:, 0]
+    elif cell.kind == "gru":
+        pre = p["b_z"][:, 0] + (p["br_z"][:, 0] if "br_z" in p else 0.0)
+    else:
+        return np.full(model.models, np.nan)
+    return cell.gate(pre).numpy()
+
+
+def dynamical_features(model: Model, *, length: int) -> dict[str, np.ndarray]:
+    """Per-model features of the initial dynamics (one-unit cells).
+
+    Returns:
+        ``eig_origin`` |lambda_max| at the origin; ``retention`` T log|lambda_max| (log of the predicted retention of
+        a start-state perturbation over T steps); ``gate_origin`` (:func:`gate_at_origin`); ``stable_fixed_points``
+        the number of stable fixed points (and continua) of the autonomous map (:func:`dynlatch.dynamics.fixed_points`).
+    """
+    from . import dynamics
+
+    if model.cell.units != 1:
+        raise ValueError(f"dynamical features are for one-unit cells; got {model.cell.units} units")
+    eig = origin_jacobian_eigenvalue(model)
+    points = dynamics.fixed_points(model.cell.to(torch.float64), periods=(1,))
+    stable = np.asarray([sum(bool(p.stable) for p in pts) for pts in points], dtype=float)
+    return {"eig_origin": eig, "retention": length * np.log(np.maximum(eig, 1e-300)),
+            "gate_origin": gate_at_origin(model), "stable_fixed_points": stable}
+
+
+# -- predictor -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LogisticFit:
+    """A logistic regression P(success) = sigmoid(intercept + sum_k coef_k (x_k - mean_k) / scale_k)."""
+
+    features: tuple[str, ...]
+    intercept: float
+    coefficients: tuple[float, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        Z = (np.asarray(X, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return self.intercept + Z @ np.asarray(self.coefficients)
+
+    def as_dict(self) -> dict[str, float]:
+        """Coefficients per standardised feature, plus the intercept and the standardisation."""
+        out = {f: c for f, c in zip(self.features, self.coefficients)}
+        out["intercept"] = self.intercept
+        out["feature_mean"] = dict(zip(self.features, self.mean))
+        out["feature_scale"] = dict(zip(self.features, self.scale))
+        return out
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, *, features: Sequence[str], l2: float = 1e-2) -> LogisticFit:
+    """Maximum (L2-penalised, ``l2 ||coef||^2 / 2``) likelihood logistic regression on standardised features,
+    by L-BFGS on the exact log-likelihood. A function of (X, y) only.
+
+    Raises:
+        ValueError: for shapes that disagree or non-finite features.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 2 or X.shape[0] != y.shape[0] or X.shape[1] != len(features):
+        raise ValueError(f"X must be (runs, {len(features)}) and y (runs,); got {X.shape} and {y.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("features must be finite")
+    mean = X.mean(0)
+    scale = np.where(X.std(0) > 0, X.std(0), 1.0)
+    Z = (X - mean) / scale
+
+    def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
+        eta = w[0] + Z @ w[1:]
+        loss = np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * l2 * np.sum(w[1:] ** 2)
+        p = 0.5 * (1.0 + np.tanh(0.5 * eta))
+        g = np.concatenate([[np.sum(p - y)], Z.T @ (p - y) + l2 * w[1:]])
+        return loss, g
+
+    res = optimize.minimize(nll, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B")
+    w = res.x
+    return LogisticFit(tuple(features), float(w[0]), tuple(float(v) for v in w[1:]), tuple(mean.tolist()),
+                       tuple(scale.tolist()))
+
+
+def fit_seeds(cell: str, length: int, count: int) -> list[int]:
+    """The predictor's fitting seeds: fixed (independent of ``--seed``) and >= :data:`FRESH_SEED_LIMIT`."""
+    base = FRESH_SEED_LIMIT + 1_000_000 * (CELLS.index(cell) + 1) + 1000 * length
+    return [base + k for k in range(count)]
+
+
+def fresh_seeds(seed: int, cell: str, length: int, count: int) -> list[int]:
+    """Fresh seeds drawn from ``seed`` in [0, :data:`FRESH_SEED_LIMIT`): never among :func:`fit_seeds`."""
+    rng = np.random.default_rng([int(seed), CELLS.index(cell), int(length)])
+    return [int(s) for s in rng.choice(FRESH_SEED_LIMIT, size=count, replace=False)]
+
+
+def population_rows(cell: str, seeds: Sequence[int], *, length: int, config: LstmFailureConfig,
+                    role: str) -> list[dict[str, Any]]:
+    """Train the broadened population of ``cell`` on ``seeds``; rows with the initial features and the outcome."""
+    arm = Arm(f"{cell}_broadened", cell, params="broadened")
+    model = build_models(arm, seeds, length=length, device=config.device)
+    feats = dynamical_features(model, length=length)
+    rows = train_arm(arm, seeds, length=length, config=config, model=model)
+    for k, r in enumerate(rows):
+        r["role"] = role
+        r.update({f: float(v[k]) for f, v in feats.items()})
+    return rows
+
+
+def predictor(rows_fit: Sequence[dict[str, Any]], rows_fresh: Sequence[dict[str, Any]], *,
+              min_class: int) -> dict[str, Any]:
+    """Fit on ``rows_fit`` only, score on ``rows_fresh``: coefficients and held-out AUC (None unless each fresh class
+    has at least ``min_class`` runs, and where the fitting set holds a single class the fit is skipped)."""
+    X = np.asarray([[r[f] for f in PREDICTOR_FEATURES] for r in rows_fit])
+    y = np.asarray([r["success"] for r in rows_fit], dtype=bool)
+    Xf = np.asarray([[r[f] for f in PREDICTOR_FEATURES] for r in rows_fresh])
+    yf = np.asarray([r["success"] for r in rows_fresh], dtype=bool)
+    out: dict[str, Any] = {"fit_runs": int(len(y)), "fit_successes": int(y.sum()), "fresh_runs": int(len(yf)),
+                           "fresh_successes": int(yf.sum()), "coefficients": None, "auc_heldout": None}
+    if y.all() or not y.any():
+        out["note"] = "the fitting set holds one class only"
+        return out
+    fit = fit_logistic(X, y, features=PREDICTOR_FEATURES)
+    out["coefficients"] = fit.as_dict()
+    if yf.sum() >= min_class and (~yf).sum() >= min_class:
+        out["auc_heldout"] = roc_auc(fit.score(Xf), yf)
+    else:
+        out["note"] = f"AUC not reported: fewer than {min_class} fresh runs in a class"
+    out["auc_heldout_any"] = roc_auc(fit.score(Xf), yf) if 0 < yf.sum() < len(yf) else None
+    return out
+
+
+# -- the whole analysis ----------------------------------------------------------------------------------------
+def verdict(effects: dict[str, dict[str, Any]]) -> str:
+    """A one-line verdict from per-T effects (difference with Newcombe interval)."""
+    up = [t for t, e in effects.items() if e["ci"][0] > 0]
+    down = [t for t, e in effects.items() if e["ci"][1] < 0]
+    if up and not down:
+        return f"raises success significantly at T = {', '.join(up)}"
+    if down and not up:
+        return f"lowers success significantly at T = {', '.join(down)}"
+    if up and down:
+        return f"raises success at T = {', '.join(up)}, lowers it at T = {', '.join(down)}"
+    return "no significant effect at any T"
+
+
+def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the controlled experiments, the predictor and the intervention.
+
+    Returns:
+        ``{"runs": rows, "predictor_runs": rows, "summary": {...}}``; the summary holds the contract keys
+        ``hypotheses``, ``predictor``, ``success`` (see issue 12).
+    """
+    say = progress or (lambda _msg: None)
+    arms = {**BASE_ARMS, **intervention_arms(config.intervention_bias)}
+    hyp = {h: hypothesis_arm(h) for h in config.hypotheses}
+    rows: list[dict[str, Any]] = []
+    for T in config.lengths:
+        seeds = model_seeds(config.seed, T, config.repeats)
+        done: dict[tuple, list[dict[str, Any]]] = {}
+        for arm in [*arms.values(), *(a for a, _, _ in hyp.values())]:
+            key = replace(arm, name="").__repr__()
+            if key in done:  # the same set-up under another name (e.g. forget_bias_3 = lstm_intervention)
+                rows.extend({**r, "arm": arm.name} for r in done[key])
+                continue
+            say(f"T={T} {arm.name}")
+            done[key] = train_arm(arm, seeds, length=T, config=config, attractors=arm.name in arms)
+            rows.extend(done[key])
+
+    def rate(arm: str, T: int) -> dict[str, Any]:
+        k, n = success_rate(rows, arm, T)
+        lo, hi = wilson_interval(k, n)
+        return {"successes": k, "runs": n, "rate": k / n, "ci": [lo, hi]}
+
+    success = {name: {str(T): rate(name, T)["rate"] for T in config.lengths}
+               for name in ("srnn", "gru", "lstm", "lstm_intervention", "gru_intervention")}
+    success_intervals = {name: {str(T): rate(name, T) for T in config.lengths}
+                         for name in ("srnn", "gru", "lstm", "lstm_intervention", "gru_intervention")}
+    hypotheses = {}
+    for h, (arm, base, what) in hyp.items():
+        effects = {}
+        for T in config.lengths:
+            k1, n1 = success_rate(rows, h, T)
+            k0, n0 = success_rate(rows, base, T)
+            d, lo, hi = difference_interval(k1, n1, k0, n0)
+            effects[str(T)] = {"baseline": k0 / n0, "arm": k1 / n1, "effect": d, "ci": [lo, hi]}
+        hypotheses[h] = {"cell": arm.cell, "change": what, "effect": effects, "verdict": verdict(effects)}
+    for name in ("lstm_intervention", "gru_intervention"):
+        base = arms[name].cell
+        effects = {}
+        for T in config.lengths:
+            k1, n1 = success_rate(rows, name, T)
+            k0, n0 = success_rate(rows, base, T)
+            ks, ns = success_rate(rows, "srnn", T)
+            d, lo, hi = difference_interval(k1, n1, k0, n0)
+            ds, los, his = difference_interval(k1, n1, ks, ns)
+            effects[str(T)] = {"baseline": k0 / n0, "arm": k1 / n1, "effect": d, "ci": [lo, hi],
+                               "vs_srnn": ds, "vs_srnn_ci": [los, his]}
+        hypotheses[name] = {"cell": base, "change": f"edge of memory: {arms[name].params}, hard sigmoid",
+                            "effect": effects, "verdict": verdict(effects)}
+
+    def bistable(arm: str, T: int) -> dict[str, Any]:
+        sel = [r for r in rows if r["arm"] == arm and r["T"] == T and np.isfinite(r["attractors_after"])]
+        out: dict[str, Any] = {}
+        for label, group in (("success", [r for r in sel if r["success"]]),
+                             ("failure", [r for r in sel if not r["success"]])):
+            k = sum(r["attractors_after"] >= 2 for r in group)
+            out[f"bistable_after_given_{label}"] = k / len(group) if group else None
+            out[f"{label}_runs"] = len(group)
+        out["bistable_before"] = float(np.mean([r["attractors_before"] >= 2 for r in sel])) if sel else None
+        return out
+
+    attractors_after = {name: {str(T): bistable(name, T) for T in config.lengths} for name in arms}
+    pred_rows: list[dict[str, Any]] = []
+    auc: dict[str, dict[str, Any]] = {}
+    coefs: dict[str, dict[str, Any]] = {}
+    details: dict[str, dict[str, Any]] = {}
+    for cell in config.predictor_cells:
+        auc[cell], coefs[cell], details[cell] = {}, {}, {}
+        for T in config.predictor_lengths:
+            say(f"predictor {cell} T={T}")
+            fit_s = fit_seeds(cell, T, config.fit_seeds)
+            fresh_s = fresh_seeds(config.seed, cell, T, config.fresh_seeds)
+            assert not set(fit_s) & set(fresh_s)
+            fit_rows = population_rows(cell, fit_s, length=T, config=config, role="fit")
+            fresh_rows = population_rows(cell, fresh_s, length=T, config=config, role="fresh")
+            pred_rows.extend(fit_rows + fresh_rows)
+            p = predictor(fit_rows, fresh_rows, min_class=config.min_class)
+            auc[cell][str(T)] = p["auc_heldout"]
+            coefs[cell][str(T)] = p["coefficients"]
+            details[cell][str(T)] = {k: v for k, v in p.items() if k not in ("coefficients", "auc_heldout")}
+    population = {cell: {"parameters": {k: {"uniform": list(v)} for k, v in BROADENED_POPULATIONS[cell].items()},
+                         "rest": "Keras-2 defaults (hard sigmoid)"} for cell in config.predictor_cells}
+    summary = {
+        "hypotheses": hypotheses,
+        "predictor": {"features": list(PREDICTOR_FEATURES), "coefficients": coefs, "auc_heldout": auc,
+                      "population": population, "details": details},
+        "success": success,
+        "success_intervals": success_intervals,
+        "attractors_after_training": attractors_after,
+    }
+    return {"runs": rows, "predictor_runs": pred_rows, "summary": summary}

@@ -1,0 +1,237 @@
+"""Tests of dynlatch.explain (issue 12): AUC, intervals, the intervention's initialiser, the broadened and chrono
+distributions, the predictor's separation from the fresh seeds, and the summary contract."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from dynlatch import Model, dynamics
+from dynlatch import explain as E
+
+
+# -- statistics ------------------------------------------------------------------------------------------------
+def test_auc_hand_checked():
+    # positives 0.35, 0.8; negatives 0.1, 0.4: pairs (0.35 > 0.1), (0.35 < 0.4), (0.8 > 0.1), (0.8 > 0.4) -> 3/4
+    assert E.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    # ties count 1/2: positives 1, 2; negative 1 -> (1/2 + 1) / 2
+    assert E.roc_auc([1.0, 1.0, 2.0], [0, 1, 1]) == 0.75
+    assert E.roc_auc([0.0, 1.0], [0, 1]) == 1.0 and E.roc_auc([1.0, 0.0], [0, 1]) == 0.0
+
+
+def test_auc_equals_brute_force_probability_and_flips():
+    rng = np.random.default_rng(3)
+    s = rng.integers(0, 5, size=40).astype(float)  # many ties
+    y = rng.random(40) < 0.4
+    pos, neg = s[y], s[~y]
+    brute = np.mean([1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg])
+    assert math.isclose(E.roc_auc(s, y), brute)
+    assert math.isclose(E.roc_auc(-s, y), 1 - brute)
+
+
+@pytest.mark.parametrize("scores, labels", [([1.0, 2.0], [1, 1]), ([1.0, np.nan], [0, 1]), ([1.0], [0, 1])])
+def test_auc_rejects_bad_input(scores, labels):
+    with pytest.raises(ValueError):
+        E.roc_auc(scores, labels)
+
+
+def test_difference_interval_newcombe_example():
+    # Newcombe (1998), Stat. Med. 17:873, example (a): 56/70 - 48/80, method 10: 0.0524 to 0.3339
+    d, lo, hi = E.difference_interval(56, 70, 48, 80)
+    assert math.isclose(d, 0.2)
+    assert abs(lo - 0.0524) < 5e-4 and abs(hi - 0.3339) < 5e-4
+
+
+# -- the intervention and the initial distributions -------------------------------------------------------------
+def test_lstm_edge_of_memory_initialiser():
+    seeds = list(range(50))
+    base = Model.init("lstm", seeds=seeds, dtype=torch.float64)
+    model = E.edge_of_memory(base, bias=3.0)
+    new, old = model.cell.named_params(), base.cell.named_params()
+    assert torch.all(new["b_f"] == 3.0)
+    for name in old:
+        if name != "b_f":
+            assert torch.equal(new[name], old[name]), name
+    assert torch.equal(model.weight, base.weight) and torch.equal(model.bias, base.bias)
+    # hard sigmoid: f0 = clip(0.2 * 3 + 0.5, 0, 1) = 1 exactly
+    assert np.all(E.gate_at_origin(model) == 1.0)
+    # closed form at the origin: eigenvalues 0 and f0 + o0 i0 U_c with i0 = o0 = 0.5 (b_i = b_o = 0)
+    lam = np.abs(1.0 + 0.25 * new["U_c"].reshape(-1).numpy())
+    np.testing.assert_allclose(E.origin_jacobian_eigenvalue(model), lam, rtol=1e-12)
+    # and the Keras-2 default: f0 = hard_sigmoid(1) = 0.7
+    np.testing.assert_allclose(E.origin_jacobian_eigenvalue(base),
+                               np.abs(0.7 + 0.25 * old["U_c"].reshape(-1).numpy()), rtol=1e-12)
+
+
+def test_gru_edge_of_memory_is_a_line_of_fixed_points():
+    base = Model.init("gru", seeds=range(20), dtype=torch.float64)
+    model = E.edge_of_memory(base, bias=3.0)
+    p = model.cell.named_params()
+    assert torch.all(p["b_z"] == 3.0) and torch.all(p.get("br_z", torch.zeros(1)) == 0.0)
+    assert np.all(E.gate_at_origin(model) == 1.0)
+    np.testing.assert_allclose(E.origin_jacobian_eigenvalue(model), 1.0, rtol=0, atol=1e-14)
+    # z = 1 near the origin: h' = h for small h (a continuum of fixed points)
+    h = torch.full((20, 1, 1), 0.05, dtype=torch.float64)
+    out = model.cell.step_batched(h, torch.zeros(20, 1, 1, dtype=torch.float64))
+    torch.testing.assert_close(out, h)
+
+
+def test_edge_of_memory_rejects_srnn():
+    with pytest.raises(ValueError, match="LSTM or GRU"):
+        E.edge_of_memory(Model.init("srnn", seeds=[0]))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "srnn"])
+def test_broadened_population_is_uniform_on_its_ranges(cell):
+    seeds = list(range(3000))
+    values = E.broadened_values(cell, seeds)
+    for name, (lo, hi) in E.BROADENED_POPULATIONS[cell].items():
+        v = values[name]
+        assert v.min() >= lo and v.max() <= hi
+        assert stats.kstest((v - lo) / (hi - lo), "uniform").pvalue > 1e-3
+    model = E.build_models(E.Arm("b", cell, params="broadened"), seeds[:7], length=10)
+    p = model.cell.named_params()
+    for name in E.BROADENED_POPULATIONS[cell]:
+        np.testing.assert_allclose(p[name].reshape(-1).numpy(), values[name][:7])
+
+
+def test_chrono_distribution():
+    seeds, T = list(range(3000)), 50
+    model = E.build_models(E.Arm("c", "lstm", params="chrono"), seeds, length=T)
+    p = model.cell.named_params()
+    bf = p["b_f"].reshape(-1).numpy()
+    np.testing.assert_allclose(p["b_i"].reshape(-1).numpy(), -bf)
+    u = np.exp(bf)
+    assert u.min() >= 1.0 - 1e-12 and u.max() <= T - 1 + 1e-9
+    assert stats.kstest((u - 1) / (T - 2), "uniform").pvalue > 1e-3
+
+
+# -- the predictor ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+@pytest.mark.parametrize("cell", E.CELLS)
+def test_fit_and_fresh_seeds_are_disjoint(seed, cell):
+    for T in (50, 100, 200):
+        fit, fresh = E.fit_seeds(cell, T, 500), E.fresh_seeds(seed, cell, T, 500)
+        assert not set(fit) & set(fresh)
+        assert len(set(fresh)) == 500
+    assert E.fit_seeds(cell, 50, 10) == E.fit_seeds(cell, 50, 10)  # fitting seeds do not depend on --seed
+    assert E.fresh_seeds(seed, cell, 50, 10) != E.fresh_seeds(seed + 1, cell, 50, 10)
+
+
+def _rows(rng, n, slope=3.0):
+    x = rng.normal(size=n)
+    y = rng.random(n) < 1 / (1 + np.exp(-slope * x))
+    return [{"retention": float(a), "stable_fixed_points": float(rng.integers(1, 3)), "success": bool(b)}
+            for a, b in zip(x, y)]
+
+
+def test_predictor_fit_never_sees_fresh_rows():
+    rng = np.random.default_rng(0)
+    fit = _rows(rng, 200)
+    a = E.predictor(fit, _rows(rng, 100), min_class=10)
+    b = E.predictor(fit, _rows(rng, 100, slope=-3.0), min_class=10)
+    assert a["coefficients"] == b["coefficients"]
+    assert a["auc_heldout"] > 0.8 and b["auc_heldout"] < 0.2
+
+
+def test_predictor_reports_auc_only_with_enough_runs_per_class():
+    rng = np.random.default_rng(1)
+    fresh = _rows(rng, 30)
+    fresh = [dict(r, success=(k < 5)) for k, r in enumerate(fresh)]  # 5 successes
+    assert E.predictor(_rows(rng, 100), fresh, min_class=10)["auc_heldout"] is None
+
+
+def test_fit_logistic_recovers_generating_coefficients():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(20000, 2)) * [2.0, 0.5]
+    eta = -0.5 + 1.5 * X[:, 0] - 2.0 * X[:, 1]
+    y = rng.random(20000) < 1 / (1 + np.exp(-eta))
+    fit = E.fit_logistic(X, y, features=("a", "b"), l2=0.0)
+    raw = np.asarray(fit.coefficients) / np.asarray(fit.scale)
+    np.testing.assert_allclose(raw, [1.5, -2.0], atol=0.1)
+    np.testing.assert_allclose(fit.score(X), fit.intercept + ((X - fit.mean) / fit.scale) @ fit.coefficients)
+
+
+def test_dynamical_features_of_keras2_srnn():
+    model = Model.init("srnn", seeds=range(10), dtype=torch.float64)
+    f = E.dynamical_features(model, length=20)
+    U = model.cell.named_params()["U"].reshape(-1).numpy()
+    np.testing.assert_allclose(f["eig_origin"], np.abs(U), rtol=1e-12)  # b = 0: J = U tanh'(0) = U
+    np.testing.assert_allclose(np.abs(U), 1.0, rtol=1e-6)  # orthogonal 1 x 1: exactly at the bifurcation
+    # cross-check the fixed-point count against the library's finder, model by model
+    pts = dynamics.fixed_points(model.cell, periods=(1,))
+    assert list(f["stable_fixed_points"]) == [sum(p.stable for p in q) for q in pts]
+
+
+# -- config and the summary contract ----------------------------------------------------------------------------
+@pytest.mark.parametrize("kw", [{"lengths": (1, 5)}, {"repeats": 0}, {"hypotheses": ("nope",)},
+                                {"success_threshold": 1.5}, {"fit_seeds": 2}])
+def test_config_rejects_bad_values(kw):
+    with pytest.raises(ValueError):
+        E.LstmFailureConfig(**kw)
+
+
+def test_summary_contract_keys():
+    config = E.LstmFailureConfig(lengths=(5,), repeats=2, n=40, epochs=1, hypotheses=("split_bug", "forget_bias_3"),
+                                 predictor_cells=("lstm",), predictor_lengths=(5,), fit_seeds=4, fresh_seeds=4)
+    s = E.lstm_failure(config)["summary"]
+    assert {"hypotheses", "predictor", "success"} <= set(s)
+    for h in ("split_bug", "forget_bias_3"):
+        assert {"effect", "verdict"} <= set(s["hypotheses"][h])
+        e = s["hypotheses"][h]["effect"]["5"]
+        assert e["ci"][0] <= e["effect"] <= e["ci"][1]
+    assert {"features", "coefficients", "auc_heldout", "population"} <= set(s["predictor"])
+    assert set(s["predictor"]["auc_heldout"]) == {"lstm"} and set(s["predictor"]["auc_heldout"]["lstm"]) == {"5"}
+    assert {"srnn", "gru", "lstm", "lstm_intervention"} <= set(s["success"])
+    assert all(set(v) == {"5"} and 0 <= v["5"] <= 1 for v in s["success"].values())
+    # forget_bias_3 is the intervention's set-up: identical runs
+    assert s["hypotheses"]["forget_bias_3"]["effect"]["5"]["arm"] == s["success"]["lstm_intervention"]["5"]
+    json.dumps(s)
+
+
+@pytest.mark.slow
+def test_quick_end_to_end(tmp_path):
+    from analyses import lstm_failure
+
+    assert lstm_failure.main(["--quick", "--quiet", "--out", str(tmp_path), "--lens", "5", "--repeats", "2",
+                              "--n", "200", "--predictor-lens", "5", "--fit-seeds", "4", "--fresh-seeds", "4"]) == 0
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert {"hypotheses", "predictor", "success", "config", "provenance"} <= set(s)
+    for stem in ("success_vs_T", "predictor_feature"):
+        assert (tmp_path / f"{stem}.png").stat().st_size > 0 and (tmp_path / f"{stem}.pdf").stat().st_size > 0
+    assert (tmp_path / "runs.csv").read_text().startswith("arm,cell,T,seed")
+
+
+def test_bad_flag_exits_2(capsys):
+    from analyses import lstm_failure
+
+    with pytest.raises(SystemExit) as e:
+        lstm_failure.main(["--lens", "0"])
+    assert e.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["lstm_intervention", "gru_intervention"])
+def test_intervention_arms_train_the_edge_of_memory_models(name):
+    arm = E.intervention_arms(3.0)[name]
+    seeds = list(range(6))
+    built = E.build_models(arm, seeds, length=50)
+    claimed = E.edge_of_memory(Model.init(arm.cell, seeds=seeds, dtype=torch.float64), bias=3.0)
+    for a, b in zip(built.parameters(), claimed.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_attractor_counts_of_hand_built_srnn():
+    # h' = tanh(U h): U = 2 has two stable fixed points (a latch), U = 0.5 one, U = -2 a stable 2-cycle (two
+    # attractors of the two-step map: also a latch)
+    base = Model.init("srnn", seeds=[0, 1, 2], dtype=torch.float64)
+    cell = base.cell.with_params(U=torch.tensor([2.0, 0.5, -2.0]), b=torch.zeros(3, 1))
+    from dataclasses import replace
+
+    counts = E.attractor_counts(replace(base, cell=cell))
+    np.testing.assert_array_equal(counts, [2, 1, 2])
