@@ -18,6 +18,7 @@ CONTRACT = {
     "handmade-latches": ["latches"],
     "bifurcations": ["events", "srnn_fold_b", "passage_time", "border_collisions"],
     "latching-landscape": ["planes"],
+    "lstm-failure": ["hypotheses", "predictor", "success"],
 }
 
 
