@@ -12,7 +12,7 @@ import numbers
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 
 class CheckError(ValueError):
@@ -58,6 +58,17 @@ def number(name: str, value: Any, *, above: float | None = None, at_least: float
             or (at_most is not None and not v <= at_most) or (below is not None and not v < below)):
         raise CheckError(name, f"must be {wanted}; got {value!r}")
     return v
+
+
+def integer_at_least(minimum: int) -> Callable[[str, Any], int]:
+    """The check "an integer >= ``minimum``", for config fields: ``option(30, ..., check=integer_at_least(1))``."""
+    return lambda name, value: integer(name, value, minimum=minimum)
+
+
+def number_in(*, above: float | None = None, at_least: float | None = None, at_most: float | None = None,
+              below: float | None = None) -> Callable[[str, Any], float]:
+    """The check "a finite number within these bounds", for config fields: ``check=number_in(above=0)``."""
+    return lambda name, value: number(name, value, above=above, at_least=at_least, at_most=at_most, below=below)
 
 
 def choice(name: str, value: Any, choices: Sequence[str]) -> str:

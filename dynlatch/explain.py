@@ -87,10 +87,6 @@ def _unit_interval(name: str, value: Any) -> float:
     return _checks.number(name, value, above=0.0, at_most=1.0)
 
 
-def _positive(name: str, value: Any) -> float:
-    return _checks.number(name, value, above=0.0)
-
-
 HYPOTHESES: tuple[str, ...] = (
     "split_bug", "lr_1e-2", "epochs_20", "sigmoid_readout", "units_2", "units_4", "units_10", "torch_init",
     "forget_bias_0", "forget_bias_2", "forget_bias_3", "chrono", "smooth_sigmoid", "srnn_U_0.5", "srnn_U_2",
@@ -106,7 +102,7 @@ class LstmFailureConfig(Config):
     repeats: int = option(30, help="models per (arm, T) in the controlled experiments", check=_at_least(1), quick=4)
     n: int = option(10000, help="sequences per data set", check=_at_least(20), quick=2000)
     epochs: int = option(5, help="training epochs (the question: 5)", check=_at_least(1))
-    lr: float = option(1e-3, help="Adam learning rate (the question: 1e-3)", check=_positive)
+    lr: float = option(1e-3, help="Adam learning rate (the question: 1e-3)", check=_checks.number_in(above=0))
     success_threshold: float = option(0.9, help="a run succeeds when its validation accuracy reaches this",
                                       check=_unit_interval)
     hypotheses: tuple[str, ...] = option(HYPOTHESES, help="controlled experiments to run", choices=HYPOTHESES,

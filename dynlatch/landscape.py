@@ -523,30 +523,6 @@ def plot_surface_3d(surface: Surface, *, what: str = "loss", log: bool = True, a
 
 
 # -- analysis configs ----------------------------------------------------------------------------------------------
-def _finite(name: str, value: Any) -> float:
-    return _checks.number(name, value)
-
-
-def _positive(name: str, value: Any) -> float:
-    return _checks.number(name, value, above=0)
-
-
-def _at_least_1(name: str, value: Any) -> int:
-    return _checks.integer(name, value, minimum=1)
-
-
-def _grid(name: str, value: Any) -> int:
-    return _checks.integer(name, value, minimum=8)
-
-
-def _sigmoid_target(name: str, value: Any) -> float:
-    return _checks.number(name, value, above=0, below=1)
-
-
-def _bistable_w(name: str, value: Any) -> float:
-    return _checks.number(name, value, above=4)
-
-
 def _pairs(name: str, values: Any) -> tuple[float, ...]:
     if len(values) < 2 or len(values) % 2:
         raise CheckError(name, f"must be w0,b0 pairs (an even number of values); got {list(values)}")
@@ -566,19 +542,19 @@ class PascanuCliffConfig(Config):
     """Settings of ``dynlatch run pascanu-cliff`` (Pascanu et al. 2013, Fig. 6). The paper does not state its plotted
     ranges; the defaults show the plateau, the wall and both fold branches up to w = 12."""
 
-    w_min: float = option(0.0, help="smallest w of the surface", check=_finite)
-    w_max: float = option(12.0, help="largest w of the surface", check=_finite)
-    b_min: float = option(-10.0, help="smallest b of the surface", check=_finite)
-    b_max: float = option(1.0, help="largest b of the surface", check=_finite)
-    resolution: int = option(512, help="grid points per axis", check=_grid, quick=96)
-    steps: int = option(50, help="steps T of the map (Pascanu et al.: 50)", check=_at_least_1)
-    x0: float = option(0.5, help="initial state x_0 (Pascanu et al.: 0.5)", check=_finite)
-    target: float = option(0.7, help="target of sigmoid(x_T) (Pascanu et al.: 0.7)", check=_sigmoid_target)
+    w_min: float = option(0.0, help="smallest w of the surface", check=_checks.number_in())
+    w_max: float = option(12.0, help="largest w of the surface", check=_checks.number_in())
+    b_min: float = option(-10.0, help="smallest b of the surface", check=_checks.number_in())
+    b_max: float = option(1.0, help="largest b of the surface", check=_checks.number_in())
+    resolution: int = option(512, help="grid points per axis", check=_checks.integer_at_least(8), quick=96)
+    steps: int = option(50, help="steps T of the map (Pascanu et al.: 50)", check=_checks.integer_at_least(1))
+    x0: float = option(0.5, help="initial state x_0 (Pascanu et al.: 0.5)", check=_checks.number_in())
+    target: float = option(0.7, help="target of sigmoid(x_T) (Pascanu et al.: 0.7)", check=_checks.number_in(above=0, below=1))
     wall_points: int = option(24, help="values of w (in (4.6, w_max]) at which the wall is located by root finding",
-                              check=_at_least_1, quick=8)
-    lr: float = option(1.0, help="gradient-descent learning rate", check=_positive)
-    iterations: int = option(100, help="gradient-descent iterations per start", check=_at_least_1, quick=30)
-    clip: float = option(0.5, help="gradient-norm clipping threshold of the dashed trajectories", check=_positive)
+                              check=_checks.integer_at_least(1), quick=8)
+    lr: float = option(1.0, help="gradient-descent learning rate", check=_checks.number_in(above=0))
+    iterations: int = option(100, help="gradient-descent iterations per start", check=_checks.integer_at_least(1), quick=30)
+    clip: float = option(0.5, help="gradient-norm clipping threshold of the dashed trajectories", check=_checks.number_in(above=0))
     starts: tuple[float, ...] = option((6.0, -3.5, 7.0, -4.2, 8.0, -4.7, 10.0, -6.0),
                                        help="gradient-descent starts as w0,b0 pairs", check=_pairs)
     seed: int = option(0, help="seed (the analysis is deterministic; kept for a uniform interface)",
@@ -602,12 +578,12 @@ class CliffVsLengthConfig(Config):
     lengths: tuple[int, ...] = option((5, 10, 20, 50, 100, 200), flag="--lens", help="numbers of steps T",
                                       check=_lengths)
     w: float = option(5.0, help="w at which the wall is followed (> 4, bistable; a small w keeps the wall resolvable "
-                                "in float64 up to T = 200)", check=_bistable_w)
-    b_min: float = option(-10.0, help="smallest b searched", check=_finite)
-    b_max: float = option(1.0, help="largest b searched", check=_finite)
-    x0: float = option(0.5, help="initial state x_0", check=_finite)
-    target: float = option(0.7, help="target of sigmoid(x_T)", check=_sigmoid_target)
-    resolution: int = option(160, help="grid points per axis of the small surfaces", check=_grid, quick=48)
+                                "in float64 up to T = 200)", check=_checks.number_in(above=4))
+    b_min: float = option(-10.0, help="smallest b searched", check=_checks.number_in())
+    b_max: float = option(1.0, help="largest b searched", check=_checks.number_in())
+    x0: float = option(0.5, help="initial state x_0", check=_checks.number_in())
+    target: float = option(0.7, help="target of sigmoid(x_T)", check=_checks.number_in(above=0, below=1))
+    resolution: int = option(160, help="grid points per axis of the small surfaces", check=_checks.integer_at_least(8), quick=48)
     seed: int = option(0, help="seed (the analysis is deterministic; kept for a uniform interface)",
                        check=_checks.seed)
 
@@ -730,9 +706,9 @@ class LatchingLandscapeConfig(Config):
     pairs: tuple[str, ...] = option(tuple(LATCHING_PAIRS), help="planes cell:x,y", check=_pairs)
     lengths: tuple[int, ...] = option((5, 20, 100), flag="--lens", help="sequence lengths T", check=_lengths,
                                       quick=(5, 20))
-    resolution: int = option(64, help="grid points per axis", check=_grid, quick=20)
-    n: int = option(1000, help="latching sequences the loss is taken on", check=_at_least_1, quick=300)
-    init_points: int = option(200, help="Keras-2 initial models drawn on each plane", check=_at_least_1, quick=50)
+    resolution: int = option(64, help="grid points per axis", check=_checks.integer_at_least(8), quick=20)
+    n: int = option(1000, help="latching sequences the loss is taken on", check=_checks.integer_at_least(1), quick=300)
+    init_points: int = option(200, help="Keras-2 initial models drawn on each plane", check=_checks.integer_at_least(1), quick=50)
     seed: int = option(0, help="seed of the base model (Keras-2 init) and of the data", check=_checks.seed)
 
 

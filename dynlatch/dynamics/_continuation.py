@@ -570,39 +570,27 @@ def scaling_exponent(distance: Any, steps: Any) -> float:
 
 
 # -- the analysis (``dynlatch run bifurcations``) -----------------------------------------------------------------------
-def _finite(name: str, value: Any) -> float:
-    return _checks.number(name, value)
-
-
-def _grid_size(name: str, value: Any) -> int:
-    return _checks.integer(name, value, minimum=8)
-
-
-def _count(name: str, value: Any) -> int:
-    return _checks.integer(name, value, minimum=2)
-
-
 @dataclass(frozen=True)
 class BifurcationsConfig(Config):
     """Settings of ``dynlatch run bifurcations``: one-unit SRNN and LSTM bifurcation diagrams with the Keras-2 initial
     distributions drawn on them, two-parameter fold/flip curves and the ghost's passage time."""
 
-    points: int = option(241, help="parameter values per one-parameter diagram", check=_grid_size, quick=41)
-    u_min: float = option(-3.0, help="smallest SRNN U", check=_finite)
-    u_max: float = option(3.0, help="largest SRNN U", check=_finite)
+    points: int = option(241, help="parameter values per one-parameter diagram", check=_checks.integer_at_least(8), quick=41)
+    u_min: float = option(-3.0, help="smallest SRNN U", check=_checks.number_in())
+    u_max: float = option(3.0, help="largest SRNN U", check=_checks.number_in())
     srnn_u: float = option(2.0, help="SRNN U of the diagram in b (> 1: bistable; Bengio's threshold +-h*(U))",
                            check=lambda n, v: _checks.number(n, v, above=1))
     b_max: float = option(1.0, help="SRNN b in [-b_max, b_max]", check=lambda n, v: _checks.number(n, v, above=0))
-    uc_min: float = option(-8.0, help="smallest LSTM U_c", check=_finite)
-    uc_max: float = option(4.0, help="largest LSTM U_c", check=_finite)
-    bf_min: float = option(-3.0, help="smallest LSTM b_f", check=_finite)
+    uc_min: float = option(-8.0, help="smallest LSTM U_c", check=_checks.number_in())
+    uc_max: float = option(4.0, help="largest LSTM U_c", check=_checks.number_in())
+    bf_min: float = option(-3.0, help="smallest LSTM b_f", check=_checks.number_in())
     bf_max: float = option(2.4, help="largest LSTM b_f (< 2.5: a hard forget gate at 1 makes a line of fixed points)",
                            check=lambda n, v: _checks.number(n, v, below=2.5))
-    lstm_uc: float = option(1.0, help="LSTM U_c of the diagram in b_f (1: the largest Keras-2 value)", check=_finite)
-    curve_points: int = option(16, help="values of the first parameter of each two-parameter curve", check=_count,
+    lstm_uc: float = option(1.0, help="LSTM U_c of the diagram in b_f (1: the largest Keras-2 value)", check=_checks.number_in())
+    curve_points: int = option(16, help="values of the first parameter of each two-parameter curve", check=_checks.integer_at_least(2),
                                quick=5)
-    keras_samples: int = option(2000, help="Keras-2 initialisations drawn per cell kind", check=_count, quick=200)
-    passage_points: int = option(10, help="distances to the fold of the passage-time fit", check=_count, quick=6)
+    keras_samples: int = option(2000, help="Keras-2 initialisations drawn per cell kind", check=_checks.integer_at_least(2), quick=200)
+    passage_points: int = option(10, help="distances to the fold of the passage-time fit", check=_checks.integer_at_least(2), quick=6)
     seed: int = option(0, help="first seed of the Keras-2 draws", check=_checks.seed)
 
     def check_together(self) -> None:

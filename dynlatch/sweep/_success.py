@@ -34,10 +34,6 @@ DEFAULT_LENGTHS: tuple[int, ...] = tuple(sorted(set(QUESTION_LENGTHS)))
 CELL_COLORS = {"srnn": "tab:orange", "lstm": "tab:blue", "gru": "tab:green"}
 
 
-def _at_least_1(name: str, value: Any) -> int:
-    return _checks.integer(name, value, minimum=1)
-
-
 def _lengths(name: str, value: Any) -> None:
     _checks.distinct(name, value)
     for T in value:
@@ -58,18 +54,18 @@ class SweepConfig(Config):
                                     check=_checks.distinct)
     lengths: tuple[int, ...] = option(DEFAULT_LENGTHS, flag="--lens", help="sequence lengths T", check=_lengths,
                                       quick=(5, 20, 50))
-    repeats: int = option(30, help="models per (cell, T)", check=_at_least_1, quick=8)
-    epochs: int = option(5, help="epochs per model", check=_at_least_1)
+    repeats: int = option(30, help="models per (cell, T)", check=_checks.integer_at_least(1), quick=8)
+    epochs: int = option(5, help="epochs per model", check=_checks.integer_at_least(1))
     n: int = option(10000, help="sequences per data set", check=lambda k, v: _checks.integer(k, v, minimum=4),
                     quick=2000)
-    batch_size: int = option(16, flag="--batch", help="minibatch size", check=_at_least_1)
+    batch_size: int = option(16, flag="--batch", help="minibatch size", check=_checks.integer_at_least(1))
     lr: float = option(1e-3, help="Adam learning rate (epsilon 1e-7 as Keras)",
                        check=lambda k, v: _checks.number(k, v, above=0))
     init: str = option("keras2", help="initialisation and gate defaults: Keras 2 (the question) or torch.nn",
                        choices=INIT_SCHEMES)
     split: str = option("correct", help="validation split: shuffled+stratified, or the question's bug (keras-tail)",
                         choices=tasks.SPLITS)
-    hidden: int = option(1, help="units per cell", check=_at_least_1)
+    hidden: int = option(1, help="units per cell", check=_checks.integer_at_least(1))
     task: str = option("latching", help="the task", choices=tasks.TASKS)
     noise: float = option(0.1, help="input noise standard deviation",
                           check=lambda k, v: _checks.number(k, v, at_least=0))
