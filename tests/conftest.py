@@ -12,3 +12,23 @@ def _single_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def usage_error(tmp_path, capsys):
+    """``usage_error(name, argv)`` runs ``dynlatch run name argv --out DIR`` and asserts what every bad command line
+    must give: exit code 2, one line on stderr naming an error, and nothing written. Returns that line."""
+
+    def run(name: str, argv: list[str]) -> str:
+        from dynlatch._cli import main
+
+        out = tmp_path / "usage-error-out"
+        with pytest.raises(SystemExit) as e:
+            main(["run", name, *argv, "--out", str(out)])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "error" in err[0], err
+        assert not out.exists()
+        return err[0]
+
+    return run
