@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dynlatch._config import provenance
 from dynlatch.bengio import (
     MECHANISM_COVERAGES, Bengio94Config, bengio94_caption, falls_with_length, plot_bengio94, run_bengio94,
 )
@@ -22,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = sorted({r["variant"] for r in res.sensitivity})
     falls = {v: falls_with_length([r for r in res.sensitivity if r["variant"] == v]) for v in variants}
     summary = {
-        "config": config.as_dict(), "provenance": provenance(), "caption": bengio94_caption(config),
+        "caption": bengio94_caption(config),
         "choices": {"L": config.inputs, "h_init": 0.0, "optimiser": "plain full-batch gradient descent",
                     "lr": config.lr, "epochs": config.epochs, "training_set": f"{config.train_sequences} fixed "
                     "noisy sequences per trial", "success": f"sign(x_T) = sign(d) on >= {config.success_accuracy} "
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         "sensitivity": {"success_falls_with_T": falls, "rows": res.sensitivity},
         "seconds": res.seconds,
     }
-    write_summary(summary, out)
+    write_summary(summary, out, config=config)
     figs = save_figure(plot_bengio94(res, config), out, "bengio94")
     if not args.quiet:
         print("  ".join(f"T={r['T']}: {r['success_frequency']:.2f}" for r in res.success_vs_T))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from dynlatch import dynamics as dy
-from dynlatch._config import provenance
 from dynlatch.bengio import noise_threshold
 from dynlatch.dynamics import _continuation as C
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
@@ -169,11 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(result["passage"], out / "passage.csv")
     figs = save_figure(figure(result, config), out, "bifurcations")
     save_figure(basins_figure(result), out, "basins")
-    summary = {"config": config.as_dict(), "provenance": provenance(), **result["summary"],
+    summary = {**result["summary"],
                "lstm_basins_U_c_3": {"attractors": [a.tolist() for a in bas.attractors[0]],
                                      "fraction_per_attractor": [float(np.mean(bas.labels == j))
                                                                 for j in range(len(bas.attractors[0]))]}}
-    write_summary(summary, out)
+    write_summary(summary, out, config=config)
     if not args.quiet:
         s = result["summary"]
         print(f"SRNN pitchfork at U = {s['srnn_pitchfork_U']}, flip at U = {s['srnn_flip_U']}; folds in b at "

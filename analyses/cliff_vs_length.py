@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from dynlatch import landscape as L
-from dynlatch._config import provenance
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
 NAME = "cliff-vs-length"
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_csv(result["rows"], out / "runs.csv")
     figs = save_figure(figure(result, config), out, "cliff_vs_length")
-    write_summary({"config": config.as_dict(), "provenance": provenance(), **result["summary"]}, out)
+    write_summary(result["summary"], out, config=config)
     g = result["summary"]["growth"]
     print(f"w = {g['w']}: gradient norm across the wall grows at {g['measured_rate']:.4f} per step (width shrinks at "
           f"{g['measured_width_rate']:.4f}); the unstable multiplier predicts {g['predicted_rate']:.4f}; "

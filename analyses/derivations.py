@@ -3,7 +3,6 @@ as LaTeX, the closed-form checks against REFERENCES, and the fold curves of Beng
 
 from __future__ import annotations
 
-from dynlatch._config import provenance
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 from dynlatch.symbolic._export import (
     DerivationsConfig, closed_form_checks, fold_curves_figure, write_derivations, write_paper_files,
@@ -19,9 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(rows, args.out / "runs.csv")
     checks = closed_form_checks()
     figures = save_figure(fold_curves_figure(), args.out, "fold_curves")
-    summary = {"config": config.as_dict(), "provenance": provenance(), "files": [r["file"] for r in rows],
+    summary = {"files": [r["file"] for r in rows],
                "count": len(rows), "closed_form_checks": checks, "figures": [f.name for f in figures]}
-    write_summary(summary, args.out)
+    write_summary(summary, args.out, config=config)
     if config.paper:
         write_paper_files(quick=small)
     if not args.quiet:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynlatch._config import provenance
 from dynlatch.dynamics import FixedPointCensusConfig, fixed_point_census, load_or_run_sweep, summarise_census
 from dynlatch.scripting import fail, parse_config, save_figure, write_csv, write_summary
 
@@ -76,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         fail(prog, f"--cells: the sweep at {source} has none of {', '.join(config.cells)}")
     rows = fixed_point_census(results, cells=cells)
     write_csv(rows, args.out / "runs.csv")
-    summary = {"config": config.as_dict(), "provenance": provenance(), "sweep": source,
+    summary = {"sweep": source,
                "sweep_not_used": reason,
                "sweep_settings": results.settings, "threshold": results.threshold, **summarise_census(rows)}
     figs = save_figure(figure(rows, summary, cells), args.out, "fixed_point_census")
-    write_summary(summary, args.out)
+    write_summary(summary, args.out, config=config)
     if not args.quiet:
         print(f"sweep: {source}" + ("" if reason is None else f" ({reason})"))
         for g in summary["groups"]:

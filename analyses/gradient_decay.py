@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynlatch._config import provenance
 from dynlatch.dynamics import GradientDecayConfig, decay_study, srnn_latch_w2_rates, summarise_decay
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
@@ -74,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     write_csv([{"model": label.split("/")[0], "drive": label.split("/")[1], "t": t, "steps_back": y.size - 1 - t,
                 "log_norm": float(v)} for label, y in curves.items() for t, v in enumerate(y)], args.out / "curves.csv")
     figs = save_figure(figure(rows, curves, config), args.out, "gradient_decay")
-    summary = {"config": config.as_dict(), "provenance": provenance(), "srnn_latch_w2": contract,
+    summary = {"srnn_latch_w2": contract,
                **summarise_decay(rows)}
-    write_summary(summary, args.out)
+    write_summary(summary, args.out, config=config)
     if not args.quiet:
         print(f"SRNN latch w = 2: measured {contract['measured_log_rate']:.4f}, predicted "
               f"{contract['predicted_log_rate']:.4f}, ln 0.166 = {contract['reference_log_rate']:.4f}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynlatch._config import provenance
 from dynlatch.cells import handmade
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
@@ -48,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             "accuracy": {str(s): {str(r["T"]): r["accuracy"] for r in mine if r["sigma"] == s} for s in config.sigmas},
             "largest_sigma_with_accuracy_0.99_at_every_T": max(robust) if robust else None,
         }
-    write_summary({"config": config.as_dict(), "provenance": provenance(), "latches": by_latch}, args.out)
+    write_summary({"latches": by_latch}, args.out, config=config)
     for name, s in by_latch.items():
         print(f"{name:>22}: accuracy >= 0.99 at every T up to sigma = {s['largest_sigma_with_accuracy_0.99_at_every_T']}")
     print(f"figure: {figs[1]}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from dynlatch import landscape as L
-from dynlatch._config import provenance
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
 NAME = "latching-landscape"
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     for (pair, T), s in result["surfaces"].items():
         s.save(out / f"surface_{pair.replace(':', '_').replace(',', '-')}_T{T}.npz")
     figs = save_figure(figure(result, config), out, "latching_landscape")
-    write_summary({"config": config.as_dict(), "provenance": provenance(), **result["summary"]}, out)
+    write_summary(result["summary"], out, config=config)
     for row in result["rows"]:
         print(f"{row['pair']:>14} T={row['T']:<4} bistable {row['fraction_bistable']:.2f} of the plane; accuracy >= 0.9 "
               f"on {row['accuracy_0.9_in_bistable']:.2f} of it vs {row['accuracy_0.9_elsewhere']:.2f} elsewhere; "

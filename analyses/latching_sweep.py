@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 
-from dynlatch._config import provenance
 from dynlatch.scripting import fail, parse_config, save_figure, write_csv, write_summary
 from dynlatch.sweep import (
     SweepConfig, SweepLockedError, SweepSettingsError, lock_folder, plot_success, run_success_sweep,
@@ -39,14 +38,14 @@ def main(argv: list[str] | None = None) -> int:
             groups = summarise_success(rows, threshold=config.threshold)
             write_csv(rows, args.out / "runs.csv")
             write_weights(config, args.out)  # every model's initial and final weights, matched by (cell, T, repeat)
-            summary = {"config": config.as_dict(), "provenance": provenance(), "threshold": config.threshold,
+            summary = {"threshold": config.threshold,
                        "models": len(rows), "train_seconds": sweep_seconds(config, args.out),
                        "compile_seconds": sweep_seconds(config, args.out, field="compile_seconds"),
                        "wall_seconds_this_run": elapsed, "headline": headline(groups), "groups": groups}
             title = (f"{config.task}, {config.hidden} unit(s), init {config.init}, split {config.split}, "
                      f"{config.repeats} repeats x {config.epochs} epochs, N={config.n}")
             figs = save_figure(plot_success(groups, title=title), args.out, "success_vs_length")
-            write_summary(summary, args.out)
+            write_summary(summary, args.out, config=config)
     except (SweepSettingsError, SweepLockedError) as e:
         fail(prog, str(e))
     except KeyboardInterrupt:

@@ -14,7 +14,6 @@ import sys
 import numpy as np
 
 from dynlatch import explain as E
-from dynlatch._config import provenance
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
 NAME = "lstm-failure"
@@ -100,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     save_figure(success_figure(s, config), out, "success_vs_T")
     if result["predictor_runs"]:
         save_figure(predictor_figure(result["predictor_runs"], s, config), out, "predictor_feature")
-    write_summary({"config": config.as_dict(), "provenance": provenance(), **s}, out)
+    write_summary(s, out, config=config)
     for name, per_T in s["success"].items():
         print(f"{name:18s} " + "  ".join(f"T={T}: {v:.2f}" for T, v in per_T.items()))
     for h, v in s["hypotheses"].items():

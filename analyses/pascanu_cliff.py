@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from dynlatch import landscape as L
-from dynlatch._config import provenance
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
 NAME = "pascanu-cliff"
@@ -67,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_title("Pascanu et al. 2013, Fig. 6 (log10 loss)")
     save_figure(ax.figure, out, "pascanu_cliff_3d")
     plt.close("all")
-    summary = {"config": config.as_dict(), "provenance": provenance(), **result["summary"]}
-    write_summary(summary, out)
+    summary = {**result["summary"]}
+    write_summary(summary, out, config=config)
     s = result["summary"]
     print(f"wall located at {s['wall_points_located']}/{s['wall_points_tried']} values of w; largest distance to the "
           f"basin boundary {s['max_distance_to_basin_boundary']:.2e}, median distance to a fold "

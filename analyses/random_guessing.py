@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dynlatch._config import provenance
 from dynlatch.bengio import RandomGuessingConfig, plot_random_guessing, run_random_guessing
 from dynlatch.scripting import parse_config, save_figure, write_csv, write_summary
 
@@ -15,10 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(rows, args.out / "runs.csv")
     table = {f"{r['method']}/{r['model']}/T={r['T']}": {k: r[k] for k in ("mean_trials", "ci_low", "ci_high",
              "solved_fraction", "guesses", "seconds_per_success", "sequence_steps_per_success")} for r in rows}
-    summary = {"config": config.as_dict(), "provenance": provenance(), "estimator": "mean trials = 1 / solved fraction (geometric law); interval: "
+    summary = {"estimator": "mean trials = 1 / solved fraction (geometric law); interval: "
                "1/p at the Wilson 95% interval's ends", "reference": "Hochreiter & Schmidhuber: ~6 trials on "
                "Bengio's latch; Bengio et al.: ~1600 trials for gradient methods", "results": table}
-    write_summary(summary, args.out)
+    write_summary(summary, args.out, config=config)
     figs = save_figure(plot_random_guessing(rows, config), args.out, "random_guessing")
     if not args.quiet:
         for r in rows:

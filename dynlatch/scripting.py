@@ -78,8 +78,16 @@ def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> Path:
     return _atomic.write_text(path, buf.getvalue(), role=path.name)
 
 
-def write_summary(summary: dict[str, Any], out_dir: Path) -> Path:
-    """Write ``summary.json`` (headline numbers the paper reads), atomically."""
+def write_summary(summary: dict[str, Any], out_dir: Path, *, config: Any = None) -> Path:
+    """Write ``summary.json`` (headline numbers the paper reads), atomically.
+
+    With ``config`` (an analysis' :class:`dynlatch._config.Config`) the file opens with its ``config`` block and the
+    ``provenance`` of the run (:func:`dynlatch._config.provenance`), so every stored result carries its settings.
+    """
+    if config is not None:
+        from ._config import provenance
+
+        summary = {"config": config.as_dict(), "provenance": provenance(), **summary}
     path = Path(out_dir) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     return _atomic.write_text(path, json.dumps(summary, indent=2, allow_nan=True) + "\n", role="summary.json")
