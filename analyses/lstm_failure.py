@@ -4,7 +4,9 @@ a predictor of success from the initial dynamics scored on fresh seeds, and the 
 Cost (numba backend, measured on 2 cores shared with other jobs): the medium run --repeats 30 --n 4000 with the
 default T in {5, 20, 50, 100, 200}, 15 hypotheses and the predictor for 3 cells at T in {50, 100, 200} (60 fitting + 100
 fresh models each) took 14 minutes; the default (n = 10000) scales with n, about 35 minutes there (less on free
-cores). --quick (4 repeats, n = 2000, T in {5, 50}, 4 hypotheses, LSTM predictor at T = 50) takes about a minute.
+cores). The 100-unit arm (3 models at T = 20 and 50 on n = 2000 sequences, with a one-unit baseline on the same data)
+adds about 10 minutes. --quick (4 repeats, n = 2000, T in {5, 50}, 4 hypotheses, LSTM predictor at T = 50) takes
+about a minute.
 """
 
 from __future__ import annotations
@@ -87,6 +89,32 @@ def predictor_figure(pred_rows: list[dict], summary: dict, config: E.LstmFailure
     return fig
 
 
+def landscape_figure(surfaces: dict, config: E.LstmFailureConfig):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    fig, axes = plt.subplots(1, len(surfaces), figsize=(5.4 * len(surfaces), 4.4), squeeze=False)
+    for ax, (label, entry) in zip(axes[0], surfaces.items()):
+        s, p = entry["surface"], entry["point"]
+        loss = np.where(np.isfinite(s.loss), s.loss, np.nan)
+        cs = ax.contourf(s.x, s.y, loss, levels=30, cmap="viridis")
+        fig.colorbar(cs, ax=ax, label="validation loss (cross-entropy)")
+        ax.contour(s.x, s.y, entry["eig_origin"], levels=[1.0], colors="w", linewidths=1.5, linestyles="--")
+        ax.plot([], [], "w--", label="|lambda| = 1 at the origin")
+        ax.plot(p["b_f"], p["U_c"], "r*", ms=14, mec="k", label=f"initial point ({p['arm']})")
+        ax.set(xlabel="forget-gate bias b_f", ylabel="U_c",
+               title=f"typical {label}: val acc {p['val_acc']:.2f}, |lambda| = {p['eig_origin']:.2f},\n"
+                     f"|grad| at start {p['grad_norm']:.2g}")
+        ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"one-unit LSTM at T = {config.landscape_length}: loss over (b_f, U_c), other parameters at their "
+                 "initial values", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def main(argv: list[str] | None = None) -> int:
     config, args = parse_config(E.LstmFailureConfig, NAME, __doc__, argv)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
@@ -95,8 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_csv(result["runs"], out / "runs.csv")
     write_csv(result["predictor_runs"], out / "predictor_runs.csv")
+    write_csv(result["latch_runs"], out / "handmade_latches.csv")
+    for label, entry in result["surfaces"].items():
+        entry["surface"].save(out / f"landscape_{label}.npz")
     s = result["summary"]
     save_figure(success_figure(s, config), out, "success_vs_T")
+    if result["surfaces"]:
+        save_figure(landscape_figure(result["surfaces"], config), out, "landscape_at_start")
     if result["predictor_runs"]:
         save_figure(predictor_figure(result["predictor_runs"], s, config), out, "predictor_feature")
     write_summary(s, out, config=config)

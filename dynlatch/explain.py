@@ -83,13 +83,21 @@ def _at_least(k: int) -> Callable[[str, Any], int]:
     return check
 
 
+def _sigmas(name: str, values: Any) -> tuple[float, ...]:
+    values = tuple(_checks.number(name, v, at_least=0) for v in values)
+    if not values:
+        raise CheckError(name, "must be a non-empty list of noise levels >= 0")
+    return values
+
+
 def _unit_interval(name: str, value: Any) -> float:
     return _checks.number(name, value, above=0.0, at_most=1.0)
 
 
 HYPOTHESES: tuple[str, ...] = (
-    "split_bug", "lr_1e-2", "epochs_20", "sigmoid_readout", "units_2", "units_4", "units_10", "torch_init",
-    "forget_bias_0", "forget_bias_2", "forget_bias_3", "chrono", "smooth_sigmoid", "srnn_U_0.5", "srnn_U_2",
+    "split_bug", "lr_1e-2", "epochs_20", "batch_4", "batch_64", "beta1_0", "clip_1", "sigmoid_readout", "units_2",
+    "units_4", "units_10", "units_100", "torch_init", "forget_bias_0", "forget_bias_2", "forget_bias_3", "chrono",
+    "positive_feedback", "smooth_sigmoid", "srnn_U_0.5", "srnn_U_2",
 )
 
 
@@ -107,6 +115,13 @@ class LstmFailureConfig(Config):
                                       check=_unit_interval)
     hypotheses: tuple[str, ...] = option(HYPOTHESES, help="controlled experiments to run", choices=HYPOTHESES,
                                          quick=("split_bug", "forget_bias_3", "smooth_sigmoid", "srnn_U_2"))
+    units_100_repeats: int = option(3, help="models per T of the 100-unit arm (and its 1-unit baseline)",
+                                    check=_at_least(1), quick=1)
+    units_100_n: int = option(2000, help="sequences per data set of the 100-unit arm and its 1-unit baseline",
+                              check=_at_least(20), quick=200)
+    units_100_lengths: tuple[int, ...] = option((20, 50), flag="--units-100-lens",
+                                                help="T of the 100-unit arm (those also in --lens)", check=_lengths,
+                                                quick=(5,))
     predictor_cells: tuple[str, ...] = option(CELLS, help="cells the predictor is fitted and scored for",
                                               choices=CELLS, quick=("lstm",))
     predictor_lengths: tuple[int, ...] = option((50, 100, 200), flag="--predictor-lens",
@@ -121,6 +136,12 @@ class LstmFailureConfig(Config):
                                       check=_checks.number)
     seed: int = option(0, help="base seed (controlled experiments and the predictor's fresh seeds)",
                        check=_checks.seed)
+    latch_sigmas: tuple[float, ...] = option((0.1, 0.3, 0.5), help="input noise of the hand-built latches' test",
+                                             check=_sigmas)
+    landscape_length: int = option(50, help="T of the loss surfaces around a successful and a failed initial LSTM",
+                                   check=_at_least(2), quick=5)
+    landscape_resolution: int = option(41, help="grid points per axis of those surfaces", check=_at_least(3),
+                                       quick=9)
     device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
 
 
@@ -173,8 +194,14 @@ class Arm:
     split: str = "correct"
     lr_factor: float = 1.0
     epochs_factor: int = 1
+    batch_size: int = 16
+    beta1: float = 0.9
+    clip_norm: float | None = None
     params: str | None = None
-    """A named parameter change: ``"b_f=3"``, ``"chrono"``, ``"U*0.5"``, ``"b_z=3"``, ``"broadened"``."""
+    """Named parameter changes, comma-separated: ``"b_f=3"``, ``"b_f=3,U_c=abs"`` (U_c -> |U_c|), ``"chrono"``,
+    ``"U*0.5"``, ``"b_z=3"``, ``"broadened"``."""
+    n: int | None = None
+    """Sequences per data set, when not the config's ``n`` (the 100-unit arm and its baseline)."""
 
 
 BASE_ARMS: dict[str, Arm] = {
@@ -185,26 +212,39 @@ BASE_ARMS: dict[str, Arm] = {
 
 
 def intervention_arms(bias: float = 3.0) -> dict[str, Arm]:
-    """The edge-of-memory arms: LSTM b_f = ``bias``, GRU b_z = ``bias`` (hard sigmoid, Keras-2 otherwise)."""
-    return {"lstm_intervention": Arm("lstm_intervention", "lstm", params=f"b_f={bias:g}"),
+    """The edge-of-memory arms (:func:`edge_of_memory`): LSTM b_f = ``bias`` with U_c -> |U_c|, GRU b_z = ``bias``
+    (hard sigmoid, Keras-2 otherwise)."""
+    return {"lstm_intervention": Arm("lstm_intervention", "lstm", params=f"b_f={bias:g},U_c=abs"),
             "gru_intervention": Arm("gru_intervention", "gru", params=f"b_z={bias:g}")}
 
 
-def hypothesis_arm(name: str) -> tuple[Arm, str, str]:
-    """(arm, baseline arm name, what it tests) for a controlled experiment of :data:`HYPOTHESES`."""
+def hypothesis_arm(name: str, *, small_n: int = 2000) -> tuple[Arm, Arm, str]:
+    """(arm, baseline arm, what it tests) for a controlled experiment of :data:`HYPOTHESES`.
+
+    The baseline is the Keras-2 arm of the same cell, except for ``units_100``, which trains on ``small_n`` sequences
+    (it is 10^4 times the cost per step of one unit) against a one-unit LSTM on the same ``small_n``.
+    """
     table = {
         "split_bug": (Arm(name, "lstm", split="keras-tail"), "the question's split bug (Keras validation_split tail)"),
         "lr_1e-2": (Arm(name, "lstm", lr_factor=10.0), "learning rate x10"),
         "epochs_20": (Arm(name, "lstm", epochs_factor=4), "4x the epochs"),
+        "batch_4": (Arm(name, "lstm", batch_size=4), "batch size 4 (4x the updates, noisier)"),
+        "batch_64": (Arm(name, "lstm", batch_size=64), "batch size 64 (fewer, smoother updates)"),
+        "beta1_0": (Arm(name, "lstm", beta1=0.0), "optimiser without momentum (Adam beta1 = 0: RMSprop)"),
+        "clip_1": (Arm(name, "lstm", clip_norm=1.0), "gradient-norm clipping at 1 (Pascanu et al. 2013)"),
         "sigmoid_readout": (Arm(name, "lstm", readout="sigmoid"), "Dense(1) + sigmoid + BCE read-out"),
         "units_2": (Arm(name, "lstm", units=2), "2 units"),
         "units_4": (Arm(name, "lstm", units=4), "4 units"),
         "units_10": (Arm(name, "lstm", units=10), "10 units"),
+        "units_100": (Arm(name, "lstm", units=100, n=small_n),
+                      f"100 units (n = {small_n}, against one unit on the same data)"),
         "torch_init": (Arm(name, "lstm", init="torch"), "PyTorch default initialisation (smooth sigmoid, b_f ~ U)"),
         "forget_bias_0": (Arm(name, "lstm", params="b_f=0"), "forget-gate bias 0"),
         "forget_bias_2": (Arm(name, "lstm", params="b_f=2"), "forget-gate bias 2"),
         "forget_bias_3": (Arm(name, "lstm", params="b_f=3"), "forget-gate bias 3 (hard f = 1: the integrator)"),
         "chrono": (Arm(name, "lstm", params="chrono"), "chrono init b_f ~ log U[1, T-1], b_i = -b_f"),
+        "positive_feedback": (Arm(name, "lstm", params="U_c=abs"),
+                              "U_c -> |U_c| alone (lambda = 0.7 + 0.25 |U_c| < 1: still contracting)"),
         "smooth_sigmoid": (Arm(name, "lstm", recurrent_activation="sigmoid"),
                            "Keras-2 init with the logistic sigmoid gates"),
         "srnn_U_0.5": (Arm(name, "srnn", params="U*0.5"), "SimpleRNN with U scaled to 0.5 (contracting)"),
@@ -213,7 +253,8 @@ def hypothesis_arm(name: str) -> tuple[Arm, str, str]:
     if name not in table:
         raise ValueError(f"unknown hypothesis {name!r}; choose one of {', '.join(HYPOTHESES)}")
     arm, what = table[name]
-    return arm, arm.cell, what
+    baseline = Arm(f"lstm_n{small_n}", "lstm", n=small_n) if arm.n is not None else BASE_ARMS[arm.cell]
+    return arm, baseline, what
 
 
 def broadened_values(cell: str, seeds: Sequence[int]) -> dict[str, np.ndarray]:
@@ -236,11 +277,15 @@ def chrono_biases(seeds: Sequence[int], length: int) -> np.ndarray:
 
 
 def edge_of_memory(model: Model, *, bias: float = 3.0) -> Model:
-    """The intervention: start at the edge of memory. LSTM: every forget-gate bias b_f = ``bias``; GRU: every
-    update-gate input bias b_z = ``bias`` (and the recurrent one ``br_z`` = 0 for reset_after). With the hard sigmoid
-    and ``bias`` >= 2.5 the gate is exactly 1 while |preactivation - bias| <= bias - 2.5: the LSTM's cell state
-    integrates (c_t = c_(t-1) + i g; eigenvalue 1 + o0 i0 U_c at the origin), the GRU's state is held (h_t = h_(t-1),
-    a segment of fixed points through the origin). Everything else is left as it is.
+    """The intervention: start every model at or past the bifurcation that creates two attractors.
+
+    LSTM: every forget-gate bias b_f = ``bias`` and U_c -> |U_c|. With the hard sigmoid and ``bias`` >= 2.5 the forget
+    gate is exactly 1 while |preactivation - bias| <= bias - 2.5, so the cell state integrates (c_t = c_(t-1) + i g) and
+    the eigenvalue at the origin is lambda = 1 + o0 i0 U_c (i0 = o0 = 0.5 for Keras 2): b_f alone centres lambda on 1
+    (half the models still contract), the sign change of U_c puts every model at lambda >= 1 (positive feedback from h
+    into the candidate), the one-unit analogue of a SimpleRNN at U >= 1. GRU: every update-gate input bias
+    b_z = ``bias`` (and the recurrent one ``br_z`` = 0 for reset_after): z = 1, the state is held (h_t = h_(t-1), a
+    segment of fixed points through the origin, lambda = 1 whatever U_h). Everything else is left as it is.
 
     Raises:
         ValueError: for a cell other than LSTM or GRU, or a non-finite bias.
@@ -248,44 +293,45 @@ def edge_of_memory(model: Model, *, bias: float = 3.0) -> Model:
     if not math.isfinite(bias):
         raise ValueError(f"bias must be finite; got {bias}")
     kind = model.cell.kind
-    M, n = model.models, model.cell.units
-    full = torch.full((M, n), float(bias), dtype=torch.float64)
-    if kind == "lstm":
-        cell = model.cell.with_params(b_f=full)
-    elif kind == "gru":
-        values = {"b_z": full}
-        if "br_z" in model.cell.param_names():
-            values["br_z"] = torch.zeros((M, n), dtype=torch.float64)
-        cell = model.cell.with_params(**values)
-    else:
+    if kind not in ("lstm", "gru"):
         raise ValueError(f"edge_of_memory needs an LSTM or GRU; got {kind!r}")
-    return replace(model, cell=cell)
+    return replace(model, cell=_changed(model.cell, intervention_arms(bias)[f"{kind}_intervention"].params))
 
 
-def build_models(arm: Arm, seeds: Sequence[int], *, length: int, bias: float | None = None,
-                 device: Any = None) -> Model:
+def _changed(cell: Any, params: str, *, seeds: Sequence[int] = (), length: int = 2) -> Any:
+    """``cell`` with the comma-separated parameter changes of :attr:`Arm.params` applied in order."""
+    M, n = cell.models, cell.units
+    for change in params.split(","):
+        if change == "broadened":
+            values = broadened_values(cell.kind, seeds)
+            cell = cell.with_params(**{k: torch.as_tensor(v).reshape(M, *cell.block_shape(k))
+                                       for k, v in values.items()})
+        elif change == "chrono":
+            bf = torch.as_tensor(chrono_biases(seeds, length)).reshape(M, 1).expand(M, n)
+            cell = cell.with_params(b_f=bf, b_i=-bf)
+        elif change.startswith("U*"):
+            cell = cell.with_params(U=cell.named_params()["U"] * float(change[2:]))
+        elif change.endswith("=abs"):
+            name = change[:-4]
+            cell = cell.with_params(**{name: cell.named_params()[name].abs()})
+        elif "=" in change:
+            name, value = change.split("=")
+            values = {name: torch.full((M, n), float(value), dtype=torch.float64)}
+            if name == "b_z" and "br_z" in cell.param_names():
+                values["br_z"] = torch.zeros((M, n), dtype=torch.float64)
+            cell = cell.with_params(**values)
+        else:
+            raise ValueError(f"unknown parameter change {change!r}")
+    return cell
+
+
+def build_models(arm: Arm, seeds: Sequence[int], *, length: int, device: Any = None) -> Model:
     """The initial models of ``arm`` for ``seeds`` (one per seed) at sequence length ``length``."""
     model = Model.init(arm.cell, seeds=seeds, units=arm.units, init=arm.init, readout=arm.readout,
                        recurrent_activation=arm.recurrent_activation, dtype=torch.float64, device=device)
     if arm.params is None:
         return model
-    M, n = model.models, model.cell.units
-    cell = model.cell
-    if arm.params == "broadened":
-        values = broadened_values(arm.cell, seeds)
-        cell = cell.with_params(**{k: torch.as_tensor(v).reshape(M, *cell.block_shape(k)) for k, v in values.items()})
-    elif arm.params == "chrono":
-        bf = torch.as_tensor(chrono_biases(seeds, length)).reshape(M, 1).expand(M, n)
-        cell = cell.with_params(b_f=bf, b_i=-bf)
-    elif arm.params.startswith("U*"):
-        factor = float(arm.params[2:])
-        cell = cell.with_params(U=cell.named_params()["U"] * factor)
-    elif "=" in arm.params:
-        name, value = arm.params.split("=")
-        cell = cell.with_params(**{name: torch.full((M, n), float(value), dtype=torch.float64)})
-    else:
-        raise ValueError(f"unknown parameter change {arm.params!r}")
-    return replace(model, cell=cell)
+    return replace(model, cell=_changed(model.cell, arm.params, seeds=seeds, length=length))
 
 
 # -- training --------------------------------------------------------------------------------------------------
@@ -330,13 +376,15 @@ def train_arm(arm: Arm, seeds: Sequence[int], *, length: int, config: LstmFailur
     model = model if model is not None else build_models(arm, seeds, length=length, device=config.device)
     count = attractors and model.cell.units == 1
     before = attractor_counts(model) if count else np.full(model.models, np.nan)
-    data = latching(length=length, n=config.n, seed=data_seed(config.seed, length), split=arm.split)
-    result = train(model, data, epochs=config.epochs * arm.epochs_factor, lr=config.lr * arm.lr_factor)
+    n = arm.n or config.n
+    data = latching(length=length, n=n, seed=data_seed(config.seed, length), split=arm.split)
+    result = train(model, data, epochs=config.epochs * arm.epochs_factor, lr=config.lr * arm.lr_factor,
+                   batch_size=arm.batch_size, betas=(arm.beta1, 0.999), clip_norm=arm.clip_norm)
     reported = result.final("val_acc")
     if arm.split == "correct":
         acc = reported
     else:
-        clean = latching(length=length, n=config.n, seed=data_seed(config.seed, length), split="correct")
+        clean = latching(length=length, n=n, seed=data_seed(config.seed, length), split="correct")
         acc = evaluate(result.model, clean.x_val, clean.y_val).accuracy
     acc = np.where(result.diverged, 0.0, np.nan_to_num(acc, nan=0.0))
     after = attractor_counts(result.model) if count else np.full(model.models, np.nan)
@@ -353,11 +401,12 @@ def success_rate(rows: Sequence[dict[str, Any]], arm: str, length: int) -> tuple
 
 
 # -- dynamical features at initialisation ----------------------------------------------------------------------
-def origin_jacobian_eigenvalue(model: Model) -> np.ndarray:
-    """Largest |eigenvalue| (M,) of the autonomous map's Jacobian at the start state (h = c = 0, x = 0)."""
+def origin_jacobian_eigenvalue(model: Any) -> np.ndarray:
+    """Largest |eigenvalue| (M,) of the autonomous map's Jacobian at the start state (h = c = 0, x = 0) of a
+    :class:`Model`'s cell or of a cell."""
     from . import dynamics
 
-    cell = model.cell.to(torch.float64)
+    cell = (model.cell if isinstance(model, Model) else model).to(torch.float64)
     J = dynamics.jacobian(cell, torch.zeros(cell.state_dim, dtype=torch.float64), torch.zeros(cell.input_dim))
     return torch.linalg.eigvals(J).abs().max(-1).values.numpy()
 
@@ -519,12 +568,18 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
     """
     say = progress or (lambda _msg: None)
     arms = {**BASE_ARMS, **intervention_arms(config.intervention_bias)}
-    hyp = {h: hypothesis_arm(h) for h in config.hypotheses}
+    hyp = {h: hypothesis_arm(h, small_n=config.units_100_n) for h in config.hypotheses}
+    plan = [*arms.values()]
+    for arm, base, _ in hyp.values():
+        plan += [a for a in (base, arm) if a.name not in {p.name for p in plan}]
     rows: list[dict[str, Any]] = []
     for T in config.lengths:
-        seeds = model_seeds(config.seed, T, config.repeats)
         done: dict[tuple, list[dict[str, Any]]] = {}
-        for arm in [*arms.values(), *(a for a, _, _ in hyp.values())]:
+        for arm in plan:
+            small = arm.n is not None
+            if small and T not in config.units_100_lengths:
+                continue
+            seeds = model_seeds(config.seed, T, config.units_100_repeats if small else config.repeats)
             key = replace(arm, name="").__repr__()
             if key in done:  # the same set-up under another name (e.g. forget_bias_3 = lstm_intervention)
                 rows.extend({**r, "arm": arm.name} for r in done[key])
@@ -543,11 +598,14 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
     success_intervals = {name: {str(T): rate(name, T) for T in config.lengths}
                          for name in ("srnn", "gru", "lstm", "lstm_intervention", "gru_intervention")}
     hypotheses = {}
-    for h, (arm, base, what) in hyp.items():
+    for h, (arm, base_arm, what) in hyp.items():
         effects = {}
+        base = base_arm.name
         for T in config.lengths:
             k1, n1 = success_rate(rows, h, T)
             k0, n0 = success_rate(rows, base, T)
+            if n1 == 0 or n0 == 0:  # an arm run at some T only (units_100)
+                continue
             d, lo, hi = difference_interval(k1, n1, k0, n0)
             effects[str(T)] = {"baseline": k0 / n0, "arm": k1 / n1, "effect": d, "ci": [lo, hi]}
         hypotheses[h] = {"cell": arm.cell, "change": what, "effect": effects, "verdict": verdict(effects)}
@@ -605,4 +663,95 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
         "success_intervals": success_intervals,
         "attractors_after_training": attractors_after,
     }
-    return {"runs": rows, "predictor_runs": pred_rows, "summary": summary}
+    say("representability: hand-built latches")
+    latch_rows = handmade_robustness(config)
+    hypotheses["representability"] = representability(latch_rows, config)
+    surfaces: dict[str, Any] = {}
+    if config.landscape_length in config.lengths:
+        say(f"landscape around initial points, T={config.landscape_length}")
+        surfaces = initial_landscapes(rows, config)
+        summary["landscape"] = {k: v["point"] for k, v in surfaces.items()}
+        summary["landscape"]["T"] = config.landscape_length
+    return {"runs": rows, "predictor_runs": pred_rows, "latch_runs": latch_rows, "surfaces": surfaces,
+            "summary": summary}
+
+
+# -- representability and the landscape at the start -----------------------------------------------------------
+def handmade_robustness(config: LstmFailureConfig) -> list[dict[str, Any]]:
+    """Accuracy of every hand-built latch (:data:`dynlatch.cells.handmade.HANDMADE`) on latching data at the config's
+    T and ``latch_sigmas``, with the read-out set from its attractors: tidy rows (latch, cell, T, sigma, accuracy)."""
+    from .cells.handmade import HandmadeLatchesConfig, score_handmade
+
+    return score_handmade(HandmadeLatchesConfig(lengths=config.lengths, sigmas=config.latch_sigmas, n=1000,
+                                                seed=config.seed))
+
+
+def representability(latch_rows: Sequence[dict[str, Any]], config: LstmFailureConfig) -> dict[str, Any]:
+    """The representability hypothesis ("a one-unit LSTM cannot latch"): per T, the accuracy at the question's
+    noise (the smallest ``latch_sigmas``) of the best hand-built one-unit LSTM latch and of the SimpleRNN latch, and
+    the largest noise each LSTM latch tolerates at accuracy >= ``success_threshold`` (Bengio's trade-off: the
+    stronger the noise, the shorter the latch lasts)."""
+    sigma = min(config.latch_sigmas)
+    lstm = sorted({r["latch"] for r in latch_rows if r["cell"] == "lstm"})
+    effects: dict[str, dict[str, Any]] = {}
+    for T in config.lengths:
+        at = [r for r in latch_rows if r["T"] == T]
+        acc = {r["latch"]: r["accuracy"] for r in at if r["sigma"] == sigma}
+        tolerated = {name: max([r["sigma"] for r in at if r["latch"] == name
+                                and r["accuracy"] >= config.success_threshold], default=None) for name in lstm}
+        effects[str(T)] = {"sigma": sigma, "best_lstm_latch_accuracy": max(acc[k] for k in lstm),
+                           "srnn_latch_accuracy": acc.get("srnn_latch"), "accuracy": acc,
+                           "largest_sigma_at_threshold": tolerated}
+    worst = min(e["best_lstm_latch_accuracy"] for e in effects.values())
+    latches = worst >= config.success_threshold
+    return {"cell": "lstm", "change": "hand-built one-unit LSTM latches (dynlatch.cells.handmade)",
+            "effect": effects,
+            "verdict": (f"rejected: a one-unit LSTM can latch (best hand-built latch >= {worst:.2f} accuracy at every "
+                        f"T up to {max(config.lengths)}, sigma = {sigma:g})") if latches else
+                       f"not rejected: the best hand-built LSTM latch falls to {worst:.2f} accuracy"}
+
+
+def _typical(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run of median validation accuracy among ``rows`` (None for none)."""
+    if not rows:
+        return None
+    ordered = sorted(rows, key=lambda r: (r["val_acc"], r["seed"]))
+    return ordered[len(ordered) // 2]
+
+
+def initial_landscapes(rows: Sequence[dict[str, Any]], config: LstmFailureConfig) -> dict[str, Any]:
+    """Loss surfaces over (b_f, U_c), every other parameter at its initial value, around a typical successful and a
+    typical failed one-unit LSTM at T = ``landscape_length`` (from the Keras-2 and intervention arms), on 1000
+    validation sequences. Returns ``{"success" | "failure": {"surface": Surface, "eig_origin": (H, G) array,
+    "point": {...}}}``; a class without runs is left out."""
+    from .landscape import parameter_surface
+
+    T = config.landscape_length
+    arms = {**BASE_ARMS, **intervention_arms(config.intervention_bias)}
+    pool = [r for r in rows if r["T"] == T and r["arm"] in ("lstm", "lstm_intervention")]
+    data = latching(length=T, n=config.n, seed=data_seed(config.seed, T))
+    x, y = data.x_val[:1000], data.y_val[:1000]
+    G = config.landscape_resolution
+    b_f, u_c = np.linspace(-1.0, 5.0, G), np.linspace(-3.0, 3.0, G)
+    out: dict[str, Any] = {}
+    for label, ok in (("success", True), ("failure", False)):
+        run = _typical([r for r in pool if r["success"] == ok])
+        if run is None:
+            continue
+        model = build_models(arms[run["arm"]], [run["seed"]], length=T, device=config.device)
+        surface = parameter_surface(model, x, y, axes=(("b_f", b_f), ("U_c", u_c)))
+        grid = model.cell.to(torch.float64)[[0] * G * G]
+        B, U = np.meshgrid(b_f, u_c)
+        grid = grid.with_params(b_f=torch.as_tensor(B).reshape(-1, *grid.block_shape("b_f")),
+                                U_c=torch.as_tensor(U).reshape(-1, *grid.block_shape("U_c")))
+        eig = origin_jacobian_eigenvalue(grid).reshape(B.shape)
+        p = model.cell.named_params()
+        b0, u0 = float(p["b_f"][0, 0]), float(p["U_c"][0, 0])
+        at = evaluate(model, x, y, grad=True)
+        point = {"arm": run["arm"], "seed": run["seed"], "val_acc": run["val_acc"], "b_f": b0, "U_c": u0,
+                 "eig_origin": float(origin_jacobian_eigenvalue(model)[0]), "loss": float(at.loss[0]),
+                 "grad_norm": float(np.sqrt(sum(np.square(g).sum() for g in at.grads.values()))),
+                 "grad_norm_median_on_surface": float(np.nanmedian(surface.grad_norm)),
+                 "loss_range_on_surface": [float(np.nanmin(surface.loss)), float(np.nanmax(surface.loss))]}
+        out[label] = {"surface": surface, "eig_origin": eig, "point": point}
+    return out

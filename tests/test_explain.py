@@ -54,18 +54,72 @@ def test_lstm_edge_of_memory_initialiser():
     model = E.edge_of_memory(base, bias=3.0)
     new, old = model.cell.named_params(), base.cell.named_params()
     assert torch.all(new["b_f"] == 3.0)
+    # U_c -> |U_c|: the Keras-2 magnitudes, every sign made positive (the Keras-2 signs are mixed)
+    assert torch.equal(new["U_c"], old["U_c"].abs()) and bool((old["U_c"] < 0).any())
     for name in old:
-        if name != "b_f":
+        if name not in ("b_f", "U_c"):
             assert torch.equal(new[name], old[name]), name
     assert torch.equal(model.weight, base.weight) and torch.equal(model.bias, base.bias)
     # hard sigmoid: f0 = clip(0.2 * 3 + 0.5, 0, 1) = 1 exactly
     assert np.all(E.gate_at_origin(model) == 1.0)
-    # closed form at the origin: eigenvalues 0 and f0 + o0 i0 U_c with i0 = o0 = 0.5 (b_i = b_o = 0)
-    lam = np.abs(1.0 + 0.25 * new["U_c"].reshape(-1).numpy())
+    # closed form at the origin: eigenvalues 0 and f0 + o0 i0 U_c with i0 = o0 = 0.5 (b_i = b_o = 0): every model
+    # at or past the bifurcation
+    lam = 1.0 + 0.25 * new["U_c"].reshape(-1).numpy()
     np.testing.assert_allclose(E.origin_jacobian_eigenvalue(model), lam, rtol=1e-12)
+    assert np.all(lam >= 1.0)
     # and the Keras-2 default: f0 = hard_sigmoid(1) = 0.7
     np.testing.assert_allclose(E.origin_jacobian_eigenvalue(base),
                                np.abs(0.7 + 0.25 * old["U_c"].reshape(-1).numpy()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("params, changed", [("U_c=abs", {"U_c"}), ("b_f=2,U_c=abs", {"b_f", "U_c"}),
+                                             ("b_f=0", {"b_f"})])
+def test_parameter_changes_touch_only_what_they_name(params, changed):
+    base = Model.init("lstm", seeds=range(8), dtype=torch.float64)
+    new = E.build_models(E.Arm("a", "lstm", params=params), list(range(8)), length=10).cell.named_params()
+    old = base.cell.named_params()
+    for name in old:
+        assert torch.equal(new[name], old[name]) == (name not in changed), name
+    if "U_c" in changed:
+        assert torch.all(new["U_c"] >= 0)
+
+
+def test_hypothesis_arms_train_with_the_settings_they_claim(monkeypatch):
+    seen = {}
+
+    def fake_train(model, data, **kw):
+        seen.update(kw, n=len(data.y_train) + len(data.y_val), units=model.cell.units)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(E, "train", fake_train)
+    config = E.LstmFailureConfig(n=100)
+    expected = {"batch_4": {"batch_size": 4}, "batch_64": {"batch_size": 64}, "beta1_0": {"betas": (0.0, 0.999)},
+                "clip_1": {"clip_norm": 1.0}, "lr_1e-2": {"lr": 1e-2}, "epochs_20": {"epochs": 20},
+                "units_100": {"units": 100, "n": 60}, "units_10": {"units": 10, "n": 100}}
+    for name, want in expected.items():
+        arm, baseline, _ = E.hypothesis_arm(name, small_n=60)
+        seen.clear()
+        with pytest.raises(RuntimeError, match="stop"):
+            E.train_arm(arm, [0], length=5, config=config)
+        assert {k: seen[k] for k in want} == want, name
+        # the 100-unit arm is compared with one unit on its own (smaller) data
+        assert baseline.units == 1 and baseline.n == (60 if name == "units_100" else None)
+
+
+def test_representability_verdict_from_latch_rows():
+    config = E.LstmFailureConfig(lengths=(5, 50), latch_sigmas=(0.1, 0.5))
+    rows = [{"latch": name, "cell": cell, "T": T, "sigma": s, "accuracy": acc}
+            for name, cell in (("srnn_latch", "srnn"), ("lstm_a", "lstm"), ("lstm_b", "lstm"))
+            for T in (5, 50) for s in (0.1, 0.5)
+            for acc in [{"lstm_a": 0.95 if s == 0.1 else 0.6, "lstm_b": 0.99 if T == 5 else 0.7}.get(name, 1.0)]]
+    r = E.representability(rows, config)
+    assert r["effect"]["5"]["best_lstm_latch_accuracy"] == 0.99
+    assert r["effect"]["50"]["best_lstm_latch_accuracy"] == 0.95
+    assert r["effect"]["50"]["largest_sigma_at_threshold"] == {"lstm_a": 0.1, "lstm_b": None}
+    assert r["effect"]["5"]["largest_sigma_at_threshold"] == {"lstm_a": 0.1, "lstm_b": 0.5}
+    assert r["verdict"].startswith("rejected")
+    bad = [dict(row, accuracy=0.5) if row["cell"] == "lstm" else row for row in rows]
+    assert E.representability(bad, config)["verdict"].startswith("not rejected")
 
 
 def test_gru_edge_of_memory_is_a_line_of_fixed_points():
@@ -189,9 +243,25 @@ def test_summary_contract_keys():
     assert set(s["predictor"]["auc_heldout"]) == {"lstm"} and set(s["predictor"]["auc_heldout"]["lstm"]) == {"5"}
     assert {"srnn", "gru", "lstm", "lstm_intervention"} <= set(s["success"])
     assert all(set(v) == {"5"} and 0 <= v["5"] <= 1 for v in s["success"].values())
-    # forget_bias_3 is the intervention's set-up: identical runs
-    assert s["hypotheses"]["forget_bias_3"]["effect"]["5"]["arm"] == s["success"]["lstm_intervention"]["5"]
+    assert s["hypotheses"]["representability"]["verdict"].startswith(("rejected", "not rejected"))
     json.dumps(s)
+
+
+def test_units_100_runs_only_at_its_lengths():
+    config = E.LstmFailureConfig(lengths=(5, 6), repeats=1, n=40, epochs=1, hypotheses=("units_100",),
+                                 units_100_n=40, units_100_repeats=1, units_100_lengths=(5,),
+                                 predictor_cells=("lstm",), predictor_lengths=(5,), fit_seeds=4, fresh_seeds=4,
+                                 landscape_length=6, landscape_resolution=3)
+    result = E.lstm_failure(config)
+    s = result["summary"]
+    assert set(s["hypotheses"]["units_100"]["effect"]) == {"5"}
+    assert sorted({(r["arm"], r["T"]) for r in result["runs"] if r["arm"] in ("units_100", "lstm_n40")}) == [
+        ("lstm_n40", 5), ("units_100", 5)]
+    # the landscape around a successful / failed initial point at T = 6, with the point's own loss
+    assert s["landscape"]["T"] == 6
+    for label, entry in result["surfaces"].items():
+        assert entry["surface"].loss.shape == (3, 3) and label in ("success", "failure")
+        assert np.isfinite(s["landscape"][label]["loss"])
 
 
 @pytest.mark.slow
@@ -202,7 +272,7 @@ def test_quick_end_to_end(tmp_path):
                               "--n", "200", "--predictor-lens", "5", "--fit-seeds", "4", "--fresh-seeds", "4"]) == 0
     s = json.loads((tmp_path / "summary.json").read_text())
     assert {"hypotheses", "predictor", "success", "config", "provenance"} <= set(s)
-    for stem in ("success_vs_T", "predictor_feature"):
+    for stem in ("success_vs_T", "predictor_feature", "landscape_at_start"):
         assert (tmp_path / f"{stem}.png").stat().st_size > 0 and (tmp_path / f"{stem}.pdf").stat().st_size > 0
     assert (tmp_path / "runs.csv").read_text().startswith("arm,cell,T,seed")
 
