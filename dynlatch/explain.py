@@ -458,6 +458,18 @@ class LogisticFit:
         Z = (np.asarray(X, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
         return self.intercept + Z @ np.asarray(self.coefficients)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LogisticFit":
+        """The inverse of :meth:`as_dict` (e.g. from a stored ``summary.json``)."""
+        features = tuple(d["feature_mean"])
+        return cls(features, float(d["intercept"]), tuple(float(d[f]) for f in features),
+                   tuple(float(d["feature_mean"][f]) for f in features),
+                   tuple(float(d["feature_scale"][f]) for f in features))
+
+    def probability(self, X: np.ndarray) -> np.ndarray:
+        """P(success) for feature rows ``X``."""
+        return 0.5 * (1.0 + np.tanh(0.5 * self.score(X)))
+
     def as_dict(self) -> dict[str, float]:
         """Coefficients per standardised feature, plus the intercept and the standardisation."""
         out = {f: c for f, c in zip(self.features, self.coefficients)}
@@ -543,6 +555,20 @@ def predictor(rows_fit: Sequence[dict[str, Any]], rows_fresh: Sequence[dict[str,
         out["note"] = f"AUC not reported: fewer than {min_class} fresh runs in a class"
     out["auc_heldout_any"] = roc_auc(fit.score(Xf), yf) if 0 < yf.sum() < len(yf) else None
     return out
+
+
+def predicted_rate(coefficients: dict[str, Any], arm: Arm, rows: Sequence[dict[str, Any]], *, length: int,
+                   config: LstmFailureConfig) -> dict[str, float]:
+    """The predictor (fitted on the broadened population) applied to the initial models of ``arm``'s controlled
+    experiment at ``length``: mean predicted P(success) against the observed success rate of those runs. Tests
+    whether the initial dynamics explain the ordering of the default cells (and the interventions)."""
+    seeds = model_seeds(config.seed, length, config.repeats)
+    model = build_models(arm, seeds, length=length, device=config.device)
+    feats = dynamical_features(model, length=length)
+    X = np.column_stack([feats[f] for f in PREDICTOR_FEATURES])
+    k, n = success_rate(rows, arm.name, length)
+    return {"predicted": float(LogisticFit.from_dict(coefficients).probability(X).mean()),
+            "observed": k / n if n else None}
 
 
 # -- the whole analysis ----------------------------------------------------------------------------------------
@@ -653,12 +679,20 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
             auc[cell][str(T)] = p["auc_heldout"]
             coefs[cell][str(T)] = p["coefficients"]
             details[cell][str(T)] = {k: v for k, v in p.items() if k not in ("coefficients", "auc_heldout")}
+    predicted = {}
+    for cell in config.predictor_cells:
+        for name in (cell, f"{cell}_intervention"):
+            if name not in arms:
+                continue
+            predicted[name] = {str(T): predicted_rate(coefs[cell][str(T)], arms[name], rows, length=T, config=config)
+                               for T in config.predictor_lengths
+                               if T in config.lengths and coefs[cell].get(str(T)) is not None}
     population = {cell: {"parameters": {k: {"uniform": list(v)} for k, v in BROADENED_POPULATIONS[cell].items()},
                          "rest": "Keras-2 defaults (hard sigmoid)"} for cell in config.predictor_cells}
     summary = {
         "hypotheses": hypotheses,
         "predictor": {"features": list(PREDICTOR_FEATURES), "coefficients": coefs, "auc_heldout": auc,
-                      "population": population, "details": details},
+                      "population": population, "details": details, "predicted_vs_observed": predicted},
         "success": success,
         "success_intervals": success_intervals,
         "attractors_after_training": attractors_after,

@@ -244,6 +244,8 @@ def test_summary_contract_keys():
     assert {"srnn", "gru", "lstm", "lstm_intervention"} <= set(s["success"])
     assert all(set(v) == {"5"} and 0 <= v["5"] <= 1 for v in s["success"].values())
     assert s["hypotheses"]["representability"]["verdict"].startswith(("rejected", "not rejected"))
+    for entry in s["predictor"]["predicted_vs_observed"].get("lstm", {}).values():
+        assert 0 <= entry["predicted"] <= 1 and entry["observed"] == s["success"]["lstm"]["5"]
     json.dumps(s)
 
 
@@ -305,3 +307,13 @@ def test_attractor_counts_of_hand_built_srnn():
 
     counts = E.attractor_counts(replace(base, cell=cell))
     np.testing.assert_array_equal(counts, [2, 1, 2])
+
+
+def test_logistic_fit_round_trips_through_its_dict():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 2))
+    y = rng.random(300) < 1 / (1 + np.exp(-2 * X[:, 0]))
+    fit = E.fit_logistic(X, y, features=E.PREDICTOR_FEATURES)
+    again = E.LogisticFit.from_dict(json.loads(json.dumps(fit.as_dict())))
+    np.testing.assert_allclose(again.score(X), fit.score(X), rtol=1e-12)
+    np.testing.assert_allclose(again.probability(X), 1 / (1 + np.exp(-fit.score(X))), rtol=1e-12)
