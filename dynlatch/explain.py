@@ -430,17 +430,25 @@ def dynamical_features(model: Model, *, length: int) -> dict[str, np.ndarray]:
     Returns:
         ``eig_origin`` |lambda_max| at the origin; ``retention`` T log|lambda_max| (log of the predicted retention of
         a start-state perturbation over T steps); ``gate_origin`` (:func:`gate_at_origin`); ``stable_fixed_points``
-        the number of stable fixed points (and continua) of the autonomous map (:func:`dynlatch.dynamics.fixed_points`).
+        the number of stable fixed points (and continua) of the autonomous map (:func:`dynlatch.dynamics.fixed_points`);
+        ``decay_rate`` the measured per-step log rate of ||ds_T/ds_t|| after a +1 pulse (noiseless latching input) and
+        ``attractor_log_rate`` the rate the Jacobian at the attractor it settles in predicts
+        (:func:`dynlatch.dynamics.gradient_decay`).
     """
     from . import dynamics
 
     if model.cell.units != 1:
         raise ValueError(f"dynamical features are for one-unit cells; got {model.cell.units} units")
     eig = origin_jacobian_eigenvalue(model)
-    points = dynamics.fixed_points(model.cell.to(torch.float64), periods=(1,))
+    cell = model.cell.to(torch.float64)
+    points = dynamics.fixed_points(cell, periods=(1,))
     stable = np.asarray([sum(bool(p.stable) for p in pts) for pts in points], dtype=float)
+    pulse = torch.zeros(length, 1, dtype=torch.float64)
+    pulse[0, 0] = 1.0
+    decay = dynamics.gradient_decay(cell, torch.zeros(cell.state_dim, dtype=torch.float64), inputs=pulse)
     return {"eig_origin": eig, "retention": length * np.log(np.maximum(eig, 1e-300)),
-            "gate_origin": gate_at_origin(model), "stable_fixed_points": stable}
+            "gate_origin": gate_at_origin(model), "stable_fixed_points": stable,
+            "decay_rate": decay.fitted_log_rate, "attractor_log_rate": decay.predicted_log_rate}
 
 
 # -- predictor -------------------------------------------------------------------------------------------------
