@@ -9,12 +9,12 @@ analyses' own PDFs, copied to ``paper/generated/figures/``, and the symbolic der
 Macro names are derived from the key path, mechanically, so a reader can go from the macro to the JSON and back:
 the analysis name in lower case without separators, then each key with its first letter capitalised, every digit
 spelled out as a capitalised word (TeX control words hold letters only) and ``.`` as ``Pt``; other characters
-separate words and are dropped. ``success -> lstm -> "100"`` of ``lstm-failure`` is ``\\lstmfailureSuccessLstmOneZeroZero``;
-``max_distance_to_basin_boundary`` of ``pascanu-cliff`` is ``\\pascanucliffMaxDistanceToBasinBoundary``. Lists are
-indexed by position (``wall -> w -> 0``: ``...WallWZero``), except the lists of records named in
-:data:`RECORD_KEYS`, which are keyed by their identifying fields (``groups`` of ``fixed-point-census`` by cell, T,
-stage and succeeded), since their length and order depend on the outcome of a run (records sharing those fields are
-numbered in order). Two key paths that give the same name are an error, never a silent overwrite.
+separate words and are dropped. ``success -> lstm -> "100"`` of ``lstm-failure`` is
+``\\lstmfailureSuccessLstmOneZeroZero``; ``max_distance_to_basin_boundary`` of ``pascanu-cliff`` is
+``\\pascanucliffMaxDistanceToBasinBoundary``. Lists are indexed by position (``wall -> w -> 0``: ``...WallWZero``),
+except the lists of records named in :data:`RECORD_KEYS`, which are keyed by their identifying fields (``groups``
+of ``fixed-point-census`` by cell, T, stage and succeeded), since their length and order depend on the outcome of a
+run (records sharing those fields are numbered in order). Two key paths that give the same name are an error, never a silent overwrite.
 
 Values are written exactly: a float as Python's shortest round-trip ``repr`` (``0.03333333333333333``), an integer as
 itself, ``true``/``false``, ``nan`` for a missing value (JSON ``null`` or NaN), strings with LaTeX's special
@@ -260,13 +260,6 @@ def numbers_tex(summaries: Mapping[str, Any], *, scale: str = "unknown", results
 
 
 # -- reading results and writing the paper's inputs ------------------------------------------------------------------
-def _analysis(name: str) -> PaperAnalysis:
-    for a in PAPER_ANALYSES:
-        if a.name == name:
-            return a
-    raise ValueError(f"analysis: {name!r} is not one the paper reads; known: {', '.join(a.name for a in PAPER_ANALYSES)}")
-
-
 def read_manifest(results: Path) -> dict[str, str]:
     """Analysis -> scale it was run at by ``dynlatch paper --run`` (empty if none ran there)."""
     path = Path(results) / MANIFEST

@@ -208,7 +208,8 @@ def test_write_paper_inputs(tmp_path):
     assert out["macros"] == len(defs) - 2 and defs["paperScale"] == "unknown"
     assert sorted(p.name for p in (dest / "figures").iterdir()) == sorted(
         f"{a.name}-{s}.pdf" for a in P.PAPER_ANALYSES for s in a.figures)
-    assert (dest / "bengio-fold-curve.tex").read_text() == (FIXTURES / "derivations" / "bengio-fold-curve.tex").read_text()
+    derivation = "bengio-fold-curve.tex"
+    assert (dest / derivation).read_text() == (FIXTURES / "derivations" / derivation).read_text()
     assert not [p for p in dest.rglob("*") if ".tmp-" in p.name]
 
 
