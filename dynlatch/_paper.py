@@ -14,7 +14,8 @@ separate words and are dropped. ``success -> lstm -> "100"`` of ``lstm-failure``
 ``\\pascanucliffMaxDistanceToBasinBoundary``. Lists are indexed by position (``wall -> w -> 0``: ``...WallWZero``),
 except the lists of records named in :data:`RECORD_KEYS`, which are keyed by their identifying fields (``groups``
 of ``fixed-point-census`` by cell, T, stage and succeeded), since their length and order depend on the outcome of a
-run (records sharing those fields are numbered in order). Two key paths that give the same name are an error, never a silent overwrite.
+run (records sharing those fields are numbered in order).
+Two key paths that give the same name are an error, never a silent overwrite.
 
 Values are written exactly: a float as Python's shortest round-trip ``repr`` (``0.03333333333333333``), an integer as
 itself, ``true``/``false``, ``nan`` for a missing value (JSON ``null`` or NaN), strings with LaTeX's special
