@@ -1,6 +1,6 @@
 # make demo: set everything up (.venv, pinned dependencies) and run the main job at quick scale.
 # make test: run the test suite.
-# make paper: run the analyses the paper reads (SCALE=quick, ~15 min on 2 cores; SCALE=full, hours), generate its
+# make paper: run the analyses the paper reads (SCALE=quick, 37 min measured on 2 busy cores; SCALE=full, hours), generate its
 #             numbers and figures, install LaTeX from Debian if latexmk is missing, build paper/main.pdf.
 PYTHON ?= python3
 VENV   := .venv
