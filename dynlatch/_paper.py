@@ -409,8 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=None,
                    help="folder holding NAME/summary.json per analysis (default: results/paper-SCALE)")
     p.add_argument("--run", choices=SCALES, default=None,
-                   help="run the analyses whose summary is missing, at this scale (quick: ~40 min on 2 busy cores, with "
-                        "placeholder numbers; full: the analyses' defaults, hours)")
+                   help="run the analyses whose summary is missing, at this scale (quick: ~40 min on 2 busy "
+                        "cores, with placeholder numbers; full: the analyses' defaults, hours)")
     p.add_argument("--dest", type=Path, default=DEFAULT_DEST, help="where to write (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress output from the analyses")
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
