@@ -5,6 +5,7 @@
     dynlatch bench NAME [flags]
     dynlatch derive CELL [--what W] [--format F] [--at WEIGHTS]  (symbolic derivations; --help for flags)
     dynlatch fixed-points --weights FILE [--x X] [--json]
+    dynlatch paper [--results DIR] [--run quick|full] [--dest DIR]  (the paper's numbers and figures; --help)
 
 ``NAME`` is a script's module name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
 Scripts are found by import: the wheel installs ``analyses/`` and ``benchmarks/`` as the packages
@@ -26,7 +27,7 @@ from types import ModuleType
 from .scripting import EXIT_USAGE
 
 USAGE = ("usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | derive CELL [flags] | "
-         "fixed-points --weights FILE}  (dynlatch run NAME --help for flags)")
+         "fixed-points --weights FILE | paper [flags]}  (dynlatch run NAME --help for flags)")
 PACKAGES = {"analyses": ("dynlatch._analyses", "analyses"), "benchmarks": ("dynlatch._benchmarks", "benchmarks")}
 
 
@@ -101,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         from .dynamics._cli import main as fixed_points_main
 
         return fixed_points_main(rest)
+    if command == "paper":
+        from ._paper import main as paper_main
+
+        return paper_main(rest)
     if command in ("run", "bench"):
         if not rest or rest[0].startswith("-"):
             print(f"dynlatch: error: '{command}' needs a NAME; see 'dynlatch list'", file=sys.stderr)

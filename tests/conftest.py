@@ -1,5 +1,7 @@
 """Shared test settings."""
 
+import shutil
+
 import pytest
 import torch
 
@@ -32,3 +34,14 @@ def usage_error(tmp_path, capsys):
         return err[0]
 
     return run
+
+
+@pytest.fixture
+def latex_tools():
+    """Paths of pdflatex and latexmk; skips the test where LaTeX is not installed (``make latex`` installs it from
+    Debian: latexmk, texlive-latex-recommended, texlive-fonts-recommended)."""
+    tools = {name: shutil.which(name) for name in ("pdflatex", "latexmk")}
+    missing = [name for name, path in tools.items() if path is None]
+    if missing:
+        pytest.skip(f"LaTeX not installed ({', '.join(missing)} missing; make latex installs it)")
+    return tools

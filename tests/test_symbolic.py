@@ -4,7 +4,6 @@ differences, the numba backend's hand-derived BPTT gradients, and REFERENCES' cl
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import numpy as np
@@ -282,14 +281,14 @@ def test_every_derivation_prints():
             json.dumps(d.to_json())
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="LaTeX not installed")
-def test_latex_compiles(tmp_path):
+def test_latex_compiles(tmp_path, latex_tools):
     body = "\n".join(derive(build_system(k, gate="hard_sigmoid"), w).to_latex()
                      for k in ("lstm", "gru") for w in ("map", "jacobian", "fold"))
     body += bengio_fold_curve().to_latex() + pascanu_fold_curve().to_latex()
     doc = r"\documentclass{article}\usepackage{amsmath,amssymb}\allowdisplaybreaks\begin{document}" + body + r"\end{document}"
     (tmp_path / "d.tex").write_text(doc)
-    r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "d.tex"], cwd=tmp_path, capture_output=True, timeout=120)
+    r = subprocess.run([latex_tools["pdflatex"], "-interaction=nonstopmode", "d.tex"], cwd=tmp_path, capture_output=True,
+                       timeout=120)
     assert r.returncode == 0, r.stdout[-2000:]
 
 

@@ -1,0 +1,434 @@
+"""The paper's inputs, generated from the analyses' results: ``dynlatch paper``.
+
+The paper (``paper/main.tex``) never retypes a number. Every number it prints is a LaTeX macro defined in
+``paper/generated/numbers.tex``, which this module writes from the ``summary.json`` of each analysis in a results
+folder (``RESULTS/NAME/summary.json``, as ``dynlatch run NAME --out RESULTS/NAME`` writes it); the figures are the
+analyses' own PDFs, copied to ``paper/generated/figures/``, and the symbolic derivations the paper shows are the
+``.tex`` files of ``dynlatch run derivations`` (the same names ``dynlatch run derivations --paper`` writes there).
+
+Macro names are derived from the key path, mechanically, so a reader can go from the macro to the JSON and back:
+the analysis name in lower case without separators, then each key with its first letter capitalised, every digit
+spelled out as a capitalised word (TeX control words hold letters only) and ``.`` as ``Pt``; other characters
+separate words and are dropped. ``success -> lstm -> "100"`` of ``lstm-failure`` is
+``\\lstmfailureSuccessLstmOneZeroZero``; ``max_distance_to_basin_boundary`` of ``pascanu-cliff`` is
+``\\pascanucliffMaxDistanceToBasinBoundary``. Lists are indexed by position (``wall -> w -> 0``: ``...WallWZero``),
+except the lists of records named in :data:`RECORD_KEYS`, which are keyed by their identifying fields (``groups``
+of ``fixed-point-census`` by cell, T, stage and succeeded), since their length and order depend on the outcome of a
+run (records sharing those fields are numbered in order).
+Two key paths that give the same name are an error, never a silent overwrite.
+
+Values are written exactly: a float as Python's shortest round-trip ``repr`` (``0.03333333333333333``), an integer as
+itself, ``true``/``false``, ``nan`` for a missing value (JSON ``null`` or NaN), strings with LaTeX's special
+characters escaped. Rounding is the paper's business (``paper/numfmt.sty``: ``\\fix{2}{\\macro}``), so the same
+summary can be printed at any precision and tested against the JSON value for equality.
+
+Scales. ``dynlatch paper --run quick|full`` runs every analysis whose summary is missing, with the arguments of
+:data:`PAPER_ANALYSES`. ``quick`` shrinks sizes only (models per arm, sequences, trials, grid resolution); the lists
+that decide which keys a summary has (sequence lengths, hypotheses, cells) stay those of the full run, so the paper
+builds from either and a quick paper is the full paper with placeholder numbers. Which scale each summary came from
+is recorded in ``RESULTS/paper-runs.json`` and printed on the paper (``\\paperScale``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from . import _atomic
+from ._checks import one_line
+
+SCALES = ("quick", "full")
+MANIFEST = "paper-runs.json"
+DEFAULT_DEST = Path("paper") / "generated"
+_DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
+_MACRO = re.compile(r"^[A-Za-z]+$")
+
+
+class MissingSummaryError(ValueError):
+    """A summary the paper reads is absent: the message names the analysis and the command that produces it."""
+
+
+@dataclass(frozen=True)
+class PaperAnalysis:
+    """One analysis the paper reads.
+
+    Attributes:
+        name: the analysis (``dynlatch run NAME``); its results are ``RESULTS/NAME/``.
+        args: arguments at every scale (``{results}`` is replaced by the results folder).
+        quick: further arguments at the quick scale (sizes only; never the lists that decide the summary's keys).
+        figures: stems of the analysis' figures the paper includes (``STEM.pdf`` in its results folder).
+        derivations: ``.tex`` files of the analysis' folder the paper inputs (the derivations analysis only).
+    """
+
+    name: str
+    args: tuple[str, ...] = ()
+    quick: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    derivations: tuple[str, ...] = ()
+
+    def argv(self, scale: str, results: Path) -> list[str]:
+        """The ``dynlatch run`` arguments of this analysis at ``scale``, writing to ``results/NAME``."""
+        if scale not in SCALES:
+            raise ValueError(f"scale: expected one of {', '.join(SCALES)}; got {scale!r}")
+        extra = self.args + (("--quick", *self.quick) if scale == "quick" else ())
+        return [self.name, *(a.replace("{results}", str(results)) for a in extra), "--out", str(results / self.name)]
+
+    def command(self, scale: str, results: Path) -> str:
+        """The command line that produces this analysis' summary in ``results``."""
+        return "dynlatch run " + " ".join(self.argv(scale, results))
+
+
+_ALL_LENS = "2,5,8,10,15,20,25,30,40,50,60,70,80,90,100,110,120,130,140,150,160,170,180,190,200"
+_HYPOTHESES = ("split_bug,lr_1e-2,epochs_20,sigmoid_readout,units_2,units_4,units_10,torch_init,forget_bias_0,"
+               "forget_bias_2,forget_bias_3,chrono,smooth_sigmoid,srnn_U_0.5,srnn_U_2")
+
+PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
+    PaperAnalysis("latching-sweep", quick=("--lens", _ALL_LENS, "--repeats", "8", "--n", "1000"),
+                  figures=("success_vs_length",)),
+    PaperAnalysis("bengio94", quick=("--lens", "2,3,5,7,10,15,20,30,50,70,100"), figures=("bengio94",)),
+    PaperAnalysis("pascanu-cliff", figures=("pascanu_cliff",)),
+    PaperAnalysis("cliff-vs-length", figures=("cliff_vs_length",)),
+    PaperAnalysis("bifurcations", figures=("bifurcations",)),
+    PaperAnalysis("fixed-point-census", args=("--sweep", "{results}/latching-sweep"), figures=("fixed_point_census",)),
+    PaperAnalysis("gradient-decay", figures=("gradient_decay",)),
+    PaperAnalysis("handmade-latches", quick=("--lens", "5,20,50,100,200,500,1000",
+                                             "--sigmas", "0.05,0.1,0.2,0.3,0.5,1.0", "--n", "100"),
+                  figures=("handmade_latches",)),
+    PaperAnalysis("random-guessing", quick=("--lens", "5,10,20,50,100", "--gd-lens", "5,20,50")),
+    PaperAnalysis("lstm-failure", quick=("--lens", "5,20,50,100,200", "--hypotheses", _HYPOTHESES,
+                                         "--predictor-cells", "srnn,gru,lstm", "--predictor-lens", "50,100,200",
+                                         "--repeats", "4", "--n", "1000"),
+                  figures=("success_vs_T", "predictor_feature")),
+    PaperAnalysis("derivations", derivations=("lstm-hard_sigmoid-n1-origin-eigenvalues.tex",
+                                              "bengio-fold-curve.tex")),
+)
+"""Every analysis the paper reads, in the order ``dynlatch paper --run`` runs them (the census reads the sweep)."""
+
+RECORD_KEYS: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {
+    ("fixed-point-census", ("groups",)): ("cell", "T", "stage", "succeeded"),
+    ("bengio94", ("success_vs_T_rows",)): ("T",),
+    ("bengio94", ("success_vs_w0_s",)): ("T", "w0", "noise_variance"),
+    ("bifurcations", ("events",)): ("diagram", "kind"),
+    ("bifurcations", ("border_collisions",)): ("diagram", "kind"),
+}
+"""Lists of records keyed by their identifying fields instead of their position: (analysis, key path) -> fields."""
+
+
+# -- names and values ----------------------------------------------------------------------------------------------
+def _words(text: str, *, capitalise: bool) -> str:
+    out = []
+    for token in re.findall(r"[A-Za-z]+|[0-9]|\.", text):
+        if token.isdigit():
+            out.append(_DIGITS[int(token)])
+        elif token == ".":
+            out.append("Pt")
+        else:
+            out.append(token[0].upper() + token[1:] if capitalise else token.lower())
+    return "".join(out)
+
+
+def macro_prefix(analysis: str) -> str:
+    """The macro prefix of an analysis: its name in lower case without separators (``lstm-failure``:
+    ``lstmfailure``; digits spelled: ``bengio94``: ``bengioNineFour``).
+
+    Raises:
+        ValueError: if ``analysis`` has no letter to start a name with.
+    """
+    prefix = _words(analysis, capitalise=False)
+    if not prefix or not prefix[0].islower() or not prefix[0].isalpha():
+        raise ValueError(f"analysis: a name starting with a letter is needed for a macro prefix; got {analysis!r}")
+    return prefix
+
+
+def macro_name(analysis: str, path: Sequence[str]) -> str:
+    """The LaTeX macro (without backslash) of the value at ``path`` in ``analysis``' summary.
+
+    Args:
+        analysis: the analysis name (``lstm-failure``).
+        path: the keys from the summary's root (list positions and record keys as strings).
+
+    Returns:
+        letters only, e.g. ``lstmfailureSuccessLstmOneZeroZero`` for ``("success", "lstm", "100")``.
+
+    Raises:
+        ValueError: for an empty path or one that gives no letters.
+    """
+    if not path:
+        raise ValueError("path: at least one key is needed")
+    name = macro_prefix(analysis) + "".join(_words(str(k), capitalise=True) for k in path)
+    if not _MACRO.match(name):  # pragma: no cover - _words only emits letters
+        raise ValueError(f"path: {path!r} gives no valid macro name")
+    return name
+
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
+
+
+def tex_value(value: Any) -> str:
+    """A summary value as the body of its macro: exact numbers (``repr``), ``nan`` for null/NaN, ``true``/``false``,
+    strings with LaTeX's special characters escaped.
+
+    Raises:
+        ValueError: for a value that is not a JSON scalar.
+    """
+    if value is None:
+        return "nan"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return "".join(_TEX_SPECIAL.get(c, c) for c in one_line(value))
+    raise ValueError(f"value: expected a JSON scalar; got {type(value).__name__}")
+
+
+def flatten(summary: Any, *, analysis: str = "", path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every scalar of a summary with its key path (dict keys; list positions, or a record's identifying fields for
+    the lists of :data:`RECORD_KEYS`).
+
+    Records sharing their identifying fields get their running number (from 0, in order) as one more key.
+
+    Raises:
+        ValueError: if a record of a record list lacks an identifying field.
+    """
+    if isinstance(summary, Mapping):
+        for key, value in summary.items():
+            yield from flatten(value, analysis=analysis, path=path + (str(key),))
+    elif isinstance(summary, (list, tuple)):
+        fields = RECORD_KEYS.get((analysis, path))
+        if fields is None:
+            for i, value in enumerate(summary):
+                yield from flatten(value, analysis=analysis, path=path + (str(i),))
+            return
+        if any(not isinstance(r, Mapping) or any(f not in r for f in fields) for r in summary):
+            raise ValueError(f"{analysis}: every record of {'.'.join(path)} needs the fields {', '.join(fields)}")
+        keys = [tuple(str(r[f]) for f in fields) for r in summary]
+        counts = {k: keys.count(k) for k in keys}
+        seen: dict[tuple[str, ...], int] = {}
+        for key, record in zip(keys, summary):
+            if counts[key] > 1:  # records sharing their identity are numbered in order of appearance
+                seen[key] = seen.get(key, -1) + 1
+                key = key + (str(seen[key]),)
+            yield from flatten(record, analysis=analysis, path=path + key)
+    else:
+        yield path, summary
+
+
+def numbers(summaries: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, ...], Any]]:
+    """Macro name -> (analysis, key path, value) for every scalar of every summary.
+
+    Raises:
+        ValueError: if two key paths give the same macro name.
+    """
+    out: dict[str, tuple[str, tuple[str, ...], Any]] = {}
+    for analysis, summary in summaries.items():
+        for path, value in flatten(summary, analysis=analysis):
+            name = macro_name(analysis, path)
+            if name in out:
+                other = out[name]
+                raise ValueError(f"macro \\{name} is given by both {other[0]}:{'.'.join(other[1])} and "
+                                 f"{analysis}:{'.'.join(path)}; rename a key or extend RECORD_KEYS")
+            out[name] = (analysis, path, value)
+    return out
+
+
+def numbers_tex(summaries: Mapping[str, Any], *, scale: str = "unknown", results: str = "") -> str:
+    """The text of ``numbers.tex``: one ``\\newcommand`` per summary value, a comment naming its key path.
+
+    Also defines ``\\paperScale`` (the scale the summaries came from: quick, full, mixed or unknown) and
+    ``\\paperResults`` (the results folder).
+    """
+    lines = ["% Generated by `dynlatch paper` from the analyses' summary.json files; do not edit.",
+             f"% results: {one_line(results)}",
+             f"\\newcommand{{\\paperScale}}{{{tex_value(scale)}}}",
+             f"\\newcommand{{\\paperResults}}{{{tex_value(str(results))}}}"]
+    for name, (analysis, path, value) in numbers(summaries).items():
+        lines.append(f"\\newcommand{{\\{name}}}{{{tex_value(value)}}}% {analysis}: {'.'.join(path)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- reading results and writing the paper's inputs ------------------------------------------------------------------
+def read_manifest(results: Path) -> dict[str, str]:
+    """Analysis -> scale it was run at by ``dynlatch paper --run`` (empty if none ran there)."""
+    path = Path(results) / MANIFEST
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return {str(k): str(v["scale"]) for k, v in data.items()}
+
+
+def _record_run(results: Path, analysis: PaperAnalysis, scale: str) -> None:
+    path = Path(results) / MANIFEST
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[analysis.name] = {"scale": scale, "command": analysis.command(scale, Path(results))}
+    _atomic.write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def results_scale(results: Path, analyses: Sequence[PaperAnalysis] = PAPER_ANALYSES) -> str:
+    """``quick`` or ``full`` if every analysis in ``results`` was run at that scale by ``dynlatch paper --run``,
+    ``mixed`` if at several, ``unknown`` if any was run otherwise."""
+    runs = read_manifest(results)
+    scales = {runs.get(a.name, "unknown") for a in analyses}
+    if "unknown" in scales:
+        return "unknown"
+    return scales.pop() if len(scales) == 1 else "mixed"
+
+
+def read_summaries(results: Path, analyses: Sequence[PaperAnalysis] = PAPER_ANALYSES, *,
+                   scale: str = "quick") -> dict[str, Any]:
+    """Every summary the paper reads, by analysis name.
+
+    Raises:
+        MissingSummaryError: naming each missing analysis and the command that produces it (at ``scale``).
+        ValueError: if a summary is not valid JSON.
+    """
+    results = Path(results)
+    missing, out = [], {}
+    for a in analyses:
+        path = results / a.name / "summary.json"
+        if not path.is_file():
+            missing.append(f"{a.name} (run: {a.command(scale, results)})")
+            continue
+        try:
+            out[a.name] = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if missing:
+        raise MissingSummaryError(f"no summary.json in {results} for " + "; ".join(missing)
+                                  + f" (or all at once: dynlatch paper --results {results} --run {scale})")
+    return out
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic.atomic_path(dest, role=dest.name) as tmp:
+        shutil.copyfile(src, tmp)
+    return dest
+
+
+def write_paper_inputs(results: Path, dest: Path = DEFAULT_DEST, *,
+                       analyses: Sequence[PaperAnalysis] = PAPER_ANALYSES, scale_hint: str = "quick") -> dict[str, Any]:
+    """Write ``dest/numbers.tex``, copy the figures to ``dest/figures/NAME-STEM.pdf`` and the derivations to ``dest``.
+
+    Everything is checked before anything is written: every summary, figure and derivation must exist.
+
+    Args:
+        results: folder holding ``NAME/summary.json`` for every analysis.
+        dest: the paper's generated folder (``paper/generated``; ``dynlatch run derivations --paper`` writes there
+            too, with the same derivation file names).
+        scale_hint: the scale named in the command a missing summary's error suggests.
+
+    Returns:
+        ``{"numbers": path, "macros": count, "figures": [paths], "derivations": [paths], "scale": scale}``.
+
+    Raises:
+        MissingSummaryError: if a summary, figure or derivation is missing (one line, naming the command).
+        ValueError: if two key paths give the same macro name.
+    """
+    results, dest = Path(results), Path(dest)
+    summaries = read_summaries(results, analyses, scale=scale_hint)
+    copies = []
+    for a in analyses:
+        for stem in a.figures:
+            copies.append((results / a.name / f"{stem}.pdf", dest / "figures" / f"{a.name}-{stem}.pdf"))
+        for file in a.derivations:
+            copies.append((results / a.name / file, dest / file))
+    absent = [str(src) for src, _ in copies if not src.is_file()]
+    if absent:
+        raise MissingSummaryError(f"missing {', '.join(absent)}; rerun the analysis (dynlatch paper --results "
+                                  f"{results} --run {scale_hint} runs only analyses without a summary: delete the "
+                                  "folder first)")
+    scale = results_scale(results, analyses)
+    text = numbers_tex(summaries, scale=scale, results=str(results))
+    dest.mkdir(parents=True, exist_ok=True)
+    path = _atomic.write_text(dest / "numbers.tex", text, role="numbers.tex")
+    done = [_copy(src, target) for src, target in copies]
+    return {"numbers": path, "macros": text.count("\\newcommand") - 2,
+            "figures": [p for p in done if p.suffix == ".pdf"], "derivations": [p for p in done if p.suffix == ".tex"],
+            "scale": scale}
+
+
+def run_missing(results: Path, scale: str, *, analyses: Sequence[PaperAnalysis] = PAPER_ANALYSES,
+                quiet: bool = False) -> list[str]:
+    """Run every analysis of ``analyses`` whose summary is missing in ``results``, at ``scale``; returns their names.
+
+    Raises:
+        ValueError: for an unknown scale, or if ``results`` holds an analysis run at another scale by this command.
+        RuntimeError: if an analysis fails (its exit code is named).
+    """
+    if scale not in SCALES:
+        raise ValueError(f"--run: expected one of {', '.join(SCALES)}; got {scale!r}")
+    results = Path(results)
+    earlier = read_manifest(results)
+    other = sorted(n for n, s in earlier.items() if s != scale and (results / n / "summary.json").is_file())
+    if other:
+        raise ValueError(f"--results: {results} holds {', '.join(other)} run at another scale; choose another "
+                         f"folder (results/paper-{scale}) or delete those")
+    from ._cli import main as cli
+
+    ran = []
+    for a in analyses:
+        if (results / a.name / "summary.json").is_file():
+            continue
+        argv = a.argv(scale, results) + (["--quiet"] if quiet else [])
+        print(f"dynlatch paper: running {a.command(scale, results)}", file=sys.stderr, flush=True)
+        try:
+            code = cli(["run", *argv])
+        except SystemExit as e:  # an analysis' own one-line error (already printed) ends it with SystemExit
+            code = e.code if isinstance(e.code, int) else 1
+        if code:
+            raise RuntimeError(f"{a.command(scale, results)} exited with code {code}")
+        _record_run(results, a, scale)
+        ran.append(a.name)
+    return ran
+
+
+# -- command line --------------------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dynlatch paper [--results DIR] [--run quick|full] [--dest DIR] [--quiet]``: (run the missing analyses,) then
+    write the paper's numbers and figures. Errors are one line on stderr, exit code 2."""
+    from .scripting import EXIT_USAGE, ArgumentParser
+
+    p = ArgumentParser(prog="dynlatch paper", description="Write paper/generated/ (numbers.tex, figures/, "
+                       "derivations) from the analyses' summary.json files in --results; with --run, first run the "
+                       "analyses whose summary is missing. Then build the PDF: cd paper && latexmk -pdf main.tex "
+                       "(or make paper).")
+    p.add_argument("--results", type=Path, default=None,
+                   help="folder holding NAME/summary.json per analysis (default: results/paper-SCALE)")
+    p.add_argument("--run", choices=SCALES, default=None,
+                   help="run the analyses whose summary is missing, at this scale (quick: ~40 min on 2 busy "
+                        "cores, with placeholder numbers; full: the analyses' defaults, hours)")
+    p.add_argument("--dest", type=Path, default=DEFAULT_DEST, help="where to write (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress output from the analyses")
+    args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
+    scale = args.run or "quick"
+    results = args.results if args.results is not None else Path("results") / f"paper-{scale}"
+    if results.exists() and not results.is_dir():
+        print(f"dynlatch paper: error: --results: {results} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.run:
+            run_missing(results, args.run, quiet=args.quiet)
+        out = write_paper_inputs(results, args.dest, scale_hint=scale)
+    except ValueError as e:
+        print(f"dynlatch paper: error: {one_line(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as e:
+        print(f"dynlatch paper: error: {one_line(str(e))}", file=sys.stderr)
+        return 1
+    print(f"{out['macros']} numbers -> {out['numbers']} (scale: {out['scale']}); {len(out['figures'])} figures and "
+          f"{len(out['derivations'])} derivations -> {args.dest}")
+    return 0
