@@ -42,6 +42,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from . import _atomic
 from ._checks import one_line
+from .explain import HYPOTHESES
 
 SCALES = ("quick", "full")
 MANIFEST = "paper-runs.json"
@@ -85,8 +86,7 @@ class PaperAnalysis:
 
 
 _ALL_LENS = "2,5,8,10,15,20,25,30,40,50,60,70,80,90,100,110,120,130,140,150,160,170,180,190,200"
-_HYPOTHESES = ("split_bug,lr_1e-2,epochs_20,sigmoid_readout,units_2,units_4,units_10,torch_init,forget_bias_0,"
-               "forget_bias_2,forget_bias_3,chrono,smooth_sigmoid,srnn_U_0.5,srnn_U_2")
+_HYPOTHESES = ",".join(HYPOTHESES)
 
 PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
     PaperAnalysis("latching-sweep", quick=("--lens", _ALL_LENS, "--repeats", "8", "--n", "1000"),
@@ -103,8 +103,9 @@ PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
     PaperAnalysis("random-guessing", quick=("--lens", "5,10,20,50,100", "--gd-lens", "5,20,50")),
     PaperAnalysis("lstm-failure", quick=("--lens", "5,20,50,100,200", "--hypotheses", _HYPOTHESES,
                                          "--predictor-cells", "srnn,gru,lstm", "--predictor-lens", "50,100,200",
+                                         "--units-100-lens", "20,50", "--landscape-length", "50",
                                          "--repeats", "4", "--n", "1000"),
-                  figures=("success_vs_T", "predictor_feature")),
+                  figures=("success_vs_T", "predictor_feature", "landscape_at_start")),
     PaperAnalysis("derivations", derivations=("lstm-hard_sigmoid-n1-origin-eigenvalues.tex",
                                               "bengio-fold-curve.tex")),
 )
