@@ -20,9 +20,13 @@ extension. Every elementary result is widened outward by a relative 1e-15 (about
 diagonal squares [a, m + w/8]^2, [m - w/8, b]^2 and the off-diagonal box [a, m - w/8] x [m + w/8, b] (together they
 cover the square's half above the diagonal); an off-diagonal box is bisected along its longer edge. A box is
 
-* *excluded* when 0 is outside the enclosure of r_1 or of r_2 (this also covers the set D = 0, where both hard
-  forget gates are exactly 1: there c is unbounded but tanh c is enclosed from the sign of the numerator, and a
-  cycle with f1 = f2 = 1 still has h2 = o1 tanh c2, h1 = o2 tanh c1 inside the enclosure);
+* *excluded* when 0 is outside the enclosure of r_1 or of r_2, or of their centred forms r(m) + J(B)(B - m) and
+  Y r(m) + Y J(B)(B - m) (Y = J(m)^{-1}, m the centre; second-order tight, for nearly parallel zero curves);
+* where D = 1 - f1 f2 reaches 0 on the box (both hard forget gates exactly 1 somewhere), r is replaced by
+  *form B*: every cycle has |h1| < o2, |h2| < o1, so c1 = artanh(h1 / o2), c2 = artanh(h2 / o1) and the cycle
+  equations are p = c2 - f1 c1 - i1 g1 = 0, q = c1 - f2 c2 - i2 g2 = 0, with no division by D (the same swap
+  symmetry; unbounded artanh ends are kept as +-inf for the exclusion test; a box with f1 = f2 = 1 throughout and
+  i1 g1 + i2 g2 bounded away from 0 holds no cycle);
 * *resolved* by the Krawczyk test (Krawczyk 1969; Moore, Kearfott & Cloud, *Introduction to Interval Analysis*, 2009,
   sec. 8.2): Newton from the box centre gives z; B' is the box centred at z that contains the box (for a diagonal
   square a square centred on the diagonal);
@@ -36,10 +40,14 @@ cover the square's half above the diagonal); an off-diagonal box is bisected alo
 **Guarantee.** For every model, every 2-cycle (h1 < h2) of the LSTM at input x is either returned as a certified
 cycle (proved unique in a box, residual <= ``tol``) or lies in one of the returned unresolved boxes (each at most
 ``min_width`` wide; their reasons: ``CANDIDATE`` an off-diagonal box at a possibly non-simple cycle, e.g. a
-tangency; ``NEAR_DIAGONAL`` a diagonal square at a non-hyperbolic fixed point (eigenvalue +-1 of the map, a fold or
-flip), near which cycles with |h1 - h2| <= ``min_width`` may be born; ``SATURATED`` a box where 1 - f1 f2 reaches 0
-(hard forget gates at exactly 1), where the reduction to (h1, h2) degenerates; ``BUDGET`` the per-model box budget ran
-out, the box being the hull of what was left). A model with no unresolved box has a complete, certified list.
+tangency, or a continuum of cycles; ``NEAR_DIAGONAL`` a diagonal square at a non-hyperbolic fixed point (eigenvalue
++-1 of the map, a fold or flip) or a continuum of fixed points (a perfect integrator: hard f = 1 and i g = 0), near
+which cycles with |h1 - h2| <= ``min_width`` may exist; ``SATURATED`` a box where 1 - f1 f2 reaches 0 and form B is
+not valid on the whole box; ``BUDGET`` the per-model box budget ran out, the box being the hull of what was left;
+past 64 boxes per model the last one grows to the hull of the rest). A model with no unresolved box has a complete,
+certified list: every 2-cycle, each proved simple (isolated, nonsingular Jacobian).
+Measured on 1000 random cells per gate function (weights N(0, 2^2) / N(0, 3^2)): every sigmoid cell complete; with
+hard sigmoids about 7% of cells are incomplete, all of them cells with a perfect-integrator region (continua).
 Candidate cycles (Newton from an unresolved off-diagonal box reaching |r| <= ``tol``) are listed separately with
 ``certified`` False and multiplicity 2 (possibly non-simple).
 """
@@ -66,7 +74,8 @@ CANDIDATE, NEAR_DIAGONAL, SATURATED, BUDGET = 1, 2, 4, 8
 REASONS = {CANDIDATE: "candidate", NEAR_DIAGONAL: "near_diagonal", SATURATED: "saturated", BUDGET: "budget"}
 
 DIAG, OFF = 0.0, 1.0
-SMOOTH, DEGENERATE, EMPTY = 0, 1, 2
+SMOOTH, DEGENERATE, EMPTY, PARTIAL = 0, 1, 2, 3
+FORM_A, FORM_B = 0, 1
 CAP_CYCLES = 64
 CAP_BOXES = 64
 STACK = 1024
@@ -138,9 +147,15 @@ def _gate_point(a: float, code: int) -> float:
     return min(max(v, 0.0), 1.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _gate(alo, ahi, code):
-    """Enclosure of gate(a) over [alo, ahi] (monotone)."""
+    """Enclosure of gate(a) over [alo, ahi] (monotone). A hard gate clipped with margin is exactly 0 or 1."""
+    if code != 0:
+        vlo = HS_SLOPE[code] * alo + 0.5
+        vhi = HS_SLOPE[code] * ahi + 0.5
+        lo = 1.0 if vlo >= 1.0 + 1e-15 else max(_dn(min(vlo, 1.0)), 0.0)
+        hi = 0.0 if vhi <= -1e-15 else min(_up(max(vhi, 0.0)), 1.0)
+        return lo, hi
     return max(_dn(_gate_point(alo, code)), 0.0), min(_up(_gate_point(ahi, code)), 1.0)
 
 
@@ -239,6 +254,8 @@ def _eval_box(off, sl, code, lo1, hi1, lo2, hi2, s, out):
     ig2lo, ig2hi, f2lo, f2hi, o2lo, o2hi = s[12], s[13], s[14], s[15], s[16], s[17]
     pplo, pphi = _mul(f1lo, f1hi, f2lo, f2hi)
     dlo, dhi = _dn(1.0 - min(pphi, 1.0)), _up(1.0 - max(pplo, 0.0))
+    if f1lo >= 1.0 and f2lo >= 1.0:  # both (hard) forget gates exactly 1 on the box
+        dlo = dhi = 0.0
     if dlo > 0.0:
         c1lo = c2lo = np.inf
         c1hi = c2hi = -np.inf
@@ -316,20 +333,132 @@ def _eval_box(off, sl, code, lo1, hi1, lo2, hi2, s, out):
     return SMOOTH
 
 
+@njit(cache=True)
+def _mulx(alo, ahi, blo, bhi):
+    """Interval product allowing infinite ends, with 0 * inf = 0 (closed intervals of reals, unbounded)."""
+    lo = np.inf
+    hi = -np.inf
+    for a in (alo, ahi):
+        for b in (blo, bhi):
+            p = 0.0 if (a == 0.0 or b == 0.0) else a * b
+            lo = min(lo, p)
+            hi = max(hi, p)
+    return _dn(lo) if np.isfinite(lo) else lo, _up(hi) if np.isfinite(hi) else hi
+
+
+@njit(cache=True)
+def _ratio_clipped(hlo, hhi, olo, ohi):
+    """Enclosure of h / o clipped to [-1, 1] for h in [hlo, hhi], o in [olo, ohi] within [0, 1]."""
+    if olo > 0.0:
+        ulo, uhi = _mul(hlo, hhi, _dn(1.0 / ohi), _up(1.0 / olo))
+    else:
+        ulo = -1.0 if hlo < 0.0 else 0.0
+        uhi = 1.0 if hhi > 0.0 else 0.0
+        if hlo > 0.0 and ohi > 0.0:
+            ulo = _dn(hlo / ohi)
+        if hhi < 0.0 and ohi > 0.0:
+            uhi = _up(hhi / ohi)
+    return max(ulo, -1.0), min(uhi, 1.0)
+
+
+@njit(cache=True)
+def _artanh(ulo, uhi):
+    """Enclosure of artanh over [ulo, uhi] within [-1, 1] (infinite at +-1)."""
+    lo = -np.inf if ulo <= -1.0 else _dn(np.arctanh(ulo))
+    hi = np.inf if uhi >= 1.0 else _up(np.arctanh(uhi))
+    return lo, hi
+
+
+@njit(cache=True)
+def _eval_box_b(off, sl, code, lo1, hi1, lo2, hi2, s, out):
+    """Form B, for boxes where 1 - f1 f2 reaches 0: with c1 = artanh(h1 / o2), c2 = artanh(h2 / o1) (every cycle has
+    |h1| < o2, |h2| < o1), the cycle equations are p = c2 - f1 c1 - i1 g1 = 0, q = c1 - f2 c2 - i2 g2 = 0, with no
+    division by 1 - f1 f2 (and the same swap symmetry as r). Same outputs as :func:`_eval_box` (out[0:4] (p, q),
+    out[4:12] their Jacobian, out[12:16] c1, c2); returns SMOOTH, EMPTY (no cycle point in the box), or PARTIAL
+    (the enclosure of (p, q) only, with infinite ends, where |h1| < o2, |h2| < o1 is not proved on the box; ``s`` is
+    scratch (24))."""
+    _side(off, sl, code, lo1, hi1, s, 0)
+    _side(off, sl, code, lo2, hi2, s, 12)
+    ig1lo, ig1hi, f1lo, f1hi, o1lo, o1hi = s[0], s[1], s[2], s[3], s[4], s[5]
+    ig2lo, ig2hi, f2lo, f2hi, o2lo, o2hi = s[12], s[13], s[14], s[15], s[16], s[17]
+    ig1plo, ig1phi, f1plo, f1phi, o1plo, o1phi = s[6], s[7], s[8], s[9], s[10], s[11]
+    ig2plo, ig2phi, f2plo, f2phi, o2plo, o2phi = s[18], s[19], s[20], s[21], s[22], s[23]
+    # u_k = h_k / o_other on the cycle points of the box: |u| < 1 there, so clip to [-1, 1] (artanh -> +-inf)
+    u1lo, u1hi = _ratio_clipped(lo1, hi1, o2lo, o2hi)
+    u2lo, u2hi = _ratio_clipped(lo2, hi2, o1lo, o1hi)
+    if u1lo >= 1.0 or u1hi <= -1.0 or u2lo >= 1.0 or u2hi <= -1.0:
+        return EMPTY
+    a1lo, a1hi = _artanh(u1lo, u1hi)
+    a2lo, a2hi = _artanh(u2lo, u2hi)
+    # p = A2 - F1 A1 - IG1, q = A1 - F2 A2 - IG2
+    xlo, xhi = _mulx(f1lo, f1hi, a1lo, a1hi)
+    xlo, xhi = _sub(a2lo, a2hi, xlo, xhi)
+    out[0], out[1] = _sub(xlo, xhi, ig1lo, ig1hi)
+    xlo, xhi = _mulx(f2lo, f2hi, a2lo, a2hi)
+    xlo, xhi = _sub(a1lo, a1hi, xlo, xhi)
+    out[2], out[3] = _sub(xlo, xhi, ig2lo, ig2hi)
+    out[12], out[13], out[14], out[15] = a1lo, a1hi, a2lo, a2hi
+    if not (o1lo > 0.0 and o2lo > 0.0 and np.isfinite(a1lo) and np.isfinite(a1hi) and np.isfinite(a2lo)
+            and np.isfinite(a2hi)):
+        return PARTIAL
+    # W1 = 1 / (o2 (1 - u1^2)) = dA1/dh1, dA1/dh2 = -u1 o2' W1; likewise A2
+    qlo, qhi = _one_minus_square(u1lo, u1hi)
+    qlo, qhi = _mul(o2lo, o2hi, qlo, qhi)
+    if qlo <= 0.0:
+        return PARTIAL
+    w1lo, w1hi = _dn(1.0 / qhi), _up(1.0 / qlo)
+    qlo, qhi = _one_minus_square(u2lo, u2hi)
+    qlo, qhi = _mul(o1lo, o1hi, qlo, qhi)
+    if qlo <= 0.0:
+        return PARTIAL
+    w2lo, w2hi = _dn(1.0 / qhi), _up(1.0 / qlo)
+    xlo, xhi = _mul(u1lo, u1hi, o2plo, o2phi)
+    d12lo, d12hi = _mul(-xhi, -xlo, w1lo, w1hi)  # dA1/dh2
+    xlo, xhi = _mul(u2lo, u2hi, o1plo, o1phi)
+    d21lo, d21hi = _mul(-xhi, -xlo, w2lo, w2hi)  # dA2/dh1
+    # dp/dh1 = dA2/dh1 - F1' A1 - F1 W1 - IG1'
+    xlo, xhi = _mul(f1plo, f1phi, a1lo, a1hi)
+    ylo, yhi = _mul(f1lo, f1hi, w1lo, w1hi)
+    xlo, xhi = _add(xlo, xhi, ylo, yhi)
+    xlo, xhi = _add(xlo, xhi, ig1plo, ig1phi)
+    out[4], out[5] = _sub(d21lo, d21hi, xlo, xhi)
+    # dp/dh2 = W2 - F1 dA1/dh2
+    xlo, xhi = _mul(f1lo, f1hi, d12lo, d12hi)
+    out[6], out[7] = _sub(w2lo, w2hi, xlo, xhi)
+    # dq/dh1 = W1 - F2 dA2/dh1
+    xlo, xhi = _mul(f2lo, f2hi, d21lo, d21hi)
+    out[8], out[9] = _sub(w1lo, w1hi, xlo, xhi)
+    # dq/dh2 = dA1/dh2 - F2' A2 - F2 W2 - IG2'
+    xlo, xhi = _mul(f2plo, f2phi, a2lo, a2hi)
+    ylo, yhi = _mul(f2lo, f2hi, w2lo, w2hi)
+    xlo, xhi = _add(xlo, xhi, ylo, yhi)
+    xlo, xhi = _add(xlo, xhi, ig2plo, ig2phi)
+    out[10], out[11] = _sub(d12lo, d12hi, xlo, xhi)
+    return SMOOTH
+
+
+@njit(cache=True)
+def _eval(off, sl, code, form, lo1, hi1, lo2, hi2, s, out):
+    """Form A (r in h, :func:`_eval_box`) or form B (:func:`_eval_box_b`)."""
+    if form == FORM_A:
+        return _eval_box(off, sl, code, lo1, hi1, lo2, hi2, s, out)
+    return _eval_box_b(off, sl, code, lo1, hi1, lo2, hi2, s, out)
+
+
 # ------------------------------------------------------------------------------------------------------ the search
 @njit(cache=True)
-def _point(off, sl, code, z1, z2, s, out):
+def _point(off, sl, code, form, z1, z2, s, out):
     """r, J (midpoints) and c1, c2 at (z1, z2); returns False where 1 - f1 f2 is not provably positive."""
-    st = _eval_box(off, sl, code, z1, z1, z2, z2, s, out)
+    st = _eval(off, sl, code, form, z1, z1, z2, z2, s, out)
     return st == SMOOTH
 
 
 @njit(cache=True)
-def _newton(off, sl, code, z1, z2, iterations, tol, diagonal, s, out):
+def _newton(off, sl, code, form, z1, z2, iterations, tol, diagonal, s, out):
     """Newton on r from (z1, z2); returns (z1, z2, max |r| at the end, ok)."""
     res = np.inf
     for _ in range(iterations):
-        if not _point(off, sl, code, z1, z2, s, out):
+        if not _point(off, sl, code, form, z1, z2, s, out):
             return z1, z2, np.inf, False
         r1 = 0.5 * (out[0] + out[1])
         r2 = 0.5 * (out[2] + out[3])
@@ -351,7 +480,7 @@ def _newton(off, sl, code, z1, z2, iterations, tol, diagonal, s, out):
             z1 = z2 = 0.5 * (z1 + z2)
         if not (np.isfinite(z1) and np.isfinite(z2)) or abs(z1) > 2.0 or abs(z2) > 2.0:
             return z1, z2, np.inf, False
-    if not _point(off, sl, code, z1, z2, s, out):
+    if not _point(off, sl, code, form, z1, z2, s, out):
         return z1, z2, np.inf, False
     res = max(abs(0.5 * (out[0] + out[1])), abs(0.5 * (out[2] + out[3])))
     return z1, z2, res, res <= tol
@@ -389,11 +518,11 @@ def _record_box(boxes, n, lo1, hi1, lo2, hi2, reason):
 
 
 @njit(cache=True)
-def _krawczyk(off, sl, code, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb):
+def _krawczyk(off, sl, code, form, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb):
     """Try to resolve a box (module docstring). Returns 0 (undecided), 1 (no 2-cycle in the box) or 2 (its only root
     is a 2-cycle, written to kb[0:6] as h1, h2, c1, c2, residual, converged)."""
     w = max(hi1 - lo1, hi2 - lo2)
-    z1, z2, _, _ = _newton(off, sl, code, 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2), 6, 0.0, diagonal, s, out)
+    z1, z2, _, _ = _newton(off, sl, code, form, 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2), 6, 0.0, diagonal, s, out)
     if not (np.isfinite(z1) and np.isfinite(z2)):
         return 0
     if z1 < lo1 - w or z1 > hi1 + w or z2 < lo2 - w or z2 > hi2 + w:
@@ -403,7 +532,7 @@ def _krawczyk(off, sl, code, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb):
     if diagonal:
         rho1 = rho2 = max(rho1, rho2)
     b1lo, b1hi, b2lo, b2hi = z1 - rho1, z1 + rho1, z2 - rho2, z2 + rho2
-    if _eval_box(off, sl, code, z1, z1, z2, z2, s, out) != SMOOTH:
+    if _eval(off, sl, code, form, z1, z1, z2, z2, s, out) != SMOOTH:
         return 0
     r1lo, r1hi, r2lo, r2hi = out[0], out[1], out[2], out[3]
     j11 = 0.5 * (out[4] + out[5])
@@ -414,7 +543,7 @@ def _krawczyk(off, sl, code, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb):
     if not np.isfinite(det) or abs(det) < 1e-300:
         return 0
     y11, y12, y21, y22 = j22 / det, -j12 / det, -j21 / det, j11 / det
-    if _eval_box(off, sl, code, b1lo, b1hi, b2lo, b2hi, s, out) != SMOOTH:
+    if _eval(off, sl, code, form, b1lo, b1hi, b2lo, b2hi, s, out) != SMOOTH:
         return 0
     # M = I - Y J(B')
     m11lo, m11hi = _dot2(y11, out[4], out[5], y12, out[8], out[9])
@@ -447,10 +576,10 @@ def _krawczyk(off, sl, code, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb):
         if b1lo < k2lo and k2hi < b1hi and b2lo < k1lo and k1hi < b2hi:
             return 1  # swap(K) in B' too: the root is its own mirror image, a fixed point
         return 0
-    p1, p2, res, ok = _newton(off, sl, code, z1, z2, 30, tol, False, s, out)
+    p1, p2, res, ok = _newton(off, sl, code, form, z1, z2, 30, tol, False, s, out)
     if not ok or p1 < k1lo or p1 > k1hi or p2 < k2lo or p2 > k2hi:
         p1, p2 = 0.5 * (k1lo + k1hi), 0.5 * (k2lo + k2hi)
-        _point(off, sl, code, p1, p2, s, out)
+        _point(off, sl, code, form, p1, p2, s, out)
         res = max(abs(0.5 * (out[0] + out[1])), abs(0.5 * (out[2] + out[3])))
         ok = False
     kb[0], kb[1] = p1, p2
@@ -460,12 +589,12 @@ def _krawczyk(off, sl, code, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb):
 
 
 @njit(cache=True)
-def _centered_excludes(off, sl, code, lo1, hi1, lo2, hi2, s, out, out2):
+def _centered_excludes(off, sl, code, form, lo1, hi1, lo2, hi2, s, out, out2):
     """Mean-value (centred) form: r(B) is inside r(m) + J(B) (B - m) (m the centre; ``out`` holds J(B)), and so is
     Y r(B) in Y r(m) + (Y J(B)) (B - m) for Y = J(m)^{-1}. True when 0 is outside either for a component
     (second-order tight, where the natural extension is only first-order)."""
     m1, m2 = 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2)
-    if _eval_box(off, sl, code, m1, m1, m2, m2, s, out2) != SMOOTH:
+    if _eval(off, sl, code, form, m1, m1, m2, m2, s, out2) != SMOOTH:
         return False
     d1lo, d1hi = _dn(lo1 - m1), _up(hi1 - m1)
     d2lo, d2hi = _dn(lo2 - m2), _up(hi2 - m2)
@@ -519,10 +648,17 @@ def _search_one(off, sl, code, min_width, tol, max_boxes, cyc, boxes, counts):
         st = _eval_box(off, sl, code, lo1, hi1, lo2, hi2, s, out)
         if st == EMPTY or out[0] > 0.0 or out[1] < 0.0 or out[2] > 0.0 or out[3] < 0.0:
             continue
-        if st == SMOOTH:
-            if _centered_excludes(off, sl, code, lo1, hi1, lo2, hi2, s, out, out2):
+        form = FORM_A
+        if st == DEGENERATE:  # 1 - f1 f2 reaches 0: the equations in c (form B), valid where |h1| < o2, |h2| < o1
+            stb = _eval_box_b(off, sl, code, lo1, hi1, lo2, hi2, s, out)
+            if stb == EMPTY or out[0] > 0.0 or out[1] < 0.0 or out[2] > 0.0 or out[3] < 0.0:
                 continue
-            verdict = _krawczyk(off, sl, code, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb)
+            if stb == SMOOTH:
+                st, form = SMOOTH, FORM_B
+        if st == SMOOTH:
+            if _centered_excludes(off, sl, code, form, lo1, hi1, lo2, hi2, s, out, out2):
+                continue
+            verdict = _krawczyk(off, sl, code, form, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb)
             if verdict == 1:
                 continue
             if verdict == 2:
@@ -536,7 +672,7 @@ def _search_one(off, sl, code, min_width, tol, max_boxes, cyc, boxes, counts):
                 reason = NEAR_DIAGONAL
             else:
                 reason = CANDIDATE
-                p1, p2, res, ok = _newton(off, sl, code, 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2), 40, tol, False, s,
+                p1, p2, res, ok = _newton(off, sl, code, form, 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2), 40, tol, False, s,
                                           out)
                 if ok and abs(p1 - p2) > 1e-8 and lo1 - w <= p1 <= hi1 + w and lo2 - w <= p2 <= hi2 + w:
                     nc = _record_cycle(cyc, nc, p1, p2, 0.5 * (out[12] + out[13]), 0.5 * (out[14] + out[15]), 1.0,
