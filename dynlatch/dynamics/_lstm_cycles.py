@@ -46,8 +46,9 @@ which cycles with |h1 - h2| <= ``min_width`` may exist; ``SATURATED`` a box wher
 not valid on the whole box; ``BUDGET`` the per-model box budget ran out, the box being the hull of what was left;
 past 64 boxes per model the last one grows to the hull of the rest). A model with no unresolved box has a complete,
 certified list: every 2-cycle, each proved simple (isolated, nonsingular Jacobian).
-Measured on 1000 random cells per gate function (weights N(0, 2^2) / N(0, 3^2)): every sigmoid cell complete; with
-hard sigmoids about 7% of cells are incomplete, all of them cells with a perfect-integrator region (continua).
+Measured on 1000 random cells per gate function (weights N(0, 2^2) / N(0, 3^2), x = 0.3): every sigmoid cell
+complete; with hard sigmoids about 7% incomplete, nearly all of them cells with a perfect-integrator region (continua
+of fixed points or cycles), the rest at a fixed point squeezed between two gate kinks (slopes ~10^3).
 Candidate cycles (Newton from an unresolved off-diagonal box reaching |r| <= ``tol``) are listed separately with
 ``certified`` False and multiplicity 2 (possibly non-simple).
 """
@@ -751,7 +752,7 @@ def _reason_names(code: int) -> str:
 
 
 def lstm_cycle_search(cell: Any, x: Tensor, *, min_width: float = 1e-6, tol: float = 1e-12,
-                      max_boxes: int = 200_000) -> CycleSearch:
+                      max_boxes: int = 20_000) -> CycleSearch:
     """Certified search for every 2-cycle of a batch of one-unit LSTMs at constant input ``x`` (M, 1, D).
 
     Args:
