@@ -90,6 +90,51 @@ def test_enclosures_contain_values_and_slopes(gate):
     assert checked >= 20
 
 
+
+@pytest.mark.parametrize("gate", GATES)
+def test_form_b_enclosures_contain_values_and_slopes(gate):
+    # form B (used where 1 - f1 f2 reaches 0): p = artanh(h2/o1) - f1 artanh(h1/o2) - i1 g1, q = its mirror; gates
+    # from the cell's own gate function on the affine pre-activations, slopes by central differences
+    cell = random_lstm(gate, 6, seed=4)
+    x = inputs(cell)
+    off, sl = lc._affine_parts(cell, x)
+    rng = np.random.default_rng(1)
+    s, out = np.empty(24), np.empty(16)
+
+    def pq(m, h1, h2):
+        g1 = cell.gate(torch.tensor(off[m] + sl[m] * h1[:, None])).numpy()
+        g2 = cell.gate(torch.tensor(off[m] + sl[m] * h2[:, None])).numpy()
+        ig1 = g1[:, 0] * np.tanh(off[m, 2] + sl[m, 2] * h1)
+        ig2 = g2[:, 0] * np.tanh(off[m, 2] + sl[m, 2] * h2)
+        a1, a2 = np.arctanh(h1 / g2[:, 3]), np.arctanh(h2 / g1[:, 3])
+        return np.stack([a2 - g1[:, 1] * a1 - ig1, a1 - g2[:, 1] * a2 - ig2])
+
+    checked = 0
+    for m in range(cell.models):
+        for width in (0.2, 0.01):
+            for _ in range(6):
+                lo = rng.uniform(-0.5, 0.5 - width, 2)
+                hi = lo + width
+                if lc._eval_box_b(off[m], sl[m], CODES[gate], lo[0], hi[0], lo[1], hi[1], s, out) != lc.SMOOTH:
+                    continue
+                enc = out.copy()
+                pts = rng.uniform(lo + 1e-6, hi - 1e-6, (64, 2))
+                val = pq(m, pts[:, 0], pts[:, 1])
+                for i in range(2):
+                    assert np.all(val[i] >= enc[2 * i] - 1e-13) and np.all(val[i] <= enc[2 * i + 1] + 1e-13)
+                e = 1e-6
+                for j in range(2):
+                    dp, dm = pts.copy(), pts.copy()
+                    dp[:, j] += e
+                    dm[:, j] -= e
+                    fd = (pq(m, dp[:, 0], dp[:, 1]) - pq(m, dm[:, 0], dm[:, 1])) / (2 * e)
+                    for i in range(2):
+                        slack = 1e-5 * (1 + np.abs(fd[i]))
+                        assert np.all(fd[i] >= enc[4 + 4 * i + 2 * j] - slack)
+                        assert np.all(fd[i] <= enc[5 + 4 * i + 2 * j] + slack)
+                checked += 1
+    assert checked >= 10
+
 def assert_genuine(cell, x, r):
     """Every cycle closes under two steps of the cell to 1e-10, maps h1 -> h2, and is not a fixed point."""
     assert np.all(r.h1 < r.h2)
