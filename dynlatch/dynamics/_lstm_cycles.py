@@ -83,17 +83,17 @@ STACK = 1024
 
 
 # ----------------------------------------------------------------------------------------------- interval primitives
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _dn(x: float) -> float:
     return x - (abs(x) * EPS + TINY)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _up(x: float) -> float:
     return x + (abs(x) * EPS + TINY)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _mul(alo, ahi, blo, bhi):
     p1 = alo * blo
     p2 = alo * bhi
@@ -102,17 +102,17 @@ def _mul(alo, ahi, blo, bhi):
     return _dn(min(min(p1, p2), min(p3, p4))), _up(max(max(p1, p2), max(p3, p4)))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _add(alo, ahi, blo, bhi):
     return _dn(alo + blo), _up(ahi + bhi)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sub(alo, ahi, blo, bhi):
     return _dn(alo - bhi), _up(ahi - blo)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _dot2(a, blo, bhi, c, dlo, dhi):
     """Enclosure of a [blo, bhi] + c [dlo, dhi] for numbers a, c."""
     plo, phi = _mul(a, a, blo, bhi)
@@ -120,7 +120,7 @@ def _dot2(a, blo, bhi, c, dlo, dhi):
     return _add(plo, phi, qlo, qhi)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _imat_row(alo, ahi, blo, bhi, clo, chi, dlo, dhi):
     """Enclosure of [a][b] + [c][d]."""
     plo, phi = _mul(alo, ahi, blo, bhi)
@@ -128,7 +128,7 @@ def _imat_row(alo, ahi, blo, bhi, clo, chi, dlo, dhi):
     return _add(plo, phi, qlo, qhi)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _affine(off, sl, lo, hi):
     if sl >= 0.0:
         plo, phi = _dn(sl * lo), _up(sl * hi)
@@ -185,12 +185,12 @@ def _gate_slope(alo, ahi, code):
     return 0.0, s
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _tanh(lo, hi):
     return max(_dn(np.tanh(lo)), -1.0), min(_up(np.tanh(hi)), 1.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _one_minus_square(lo, hi):
     """Enclosure of 1 - t^2 for t in [lo, hi] within [-1, 1]."""
     if lo >= 0.0:
