@@ -10,6 +10,12 @@ For each cell kind, ``--models`` one-unit cells with weights drawn N(0, 2^2) (Ke
   first ``--baseline-models`` cells, extrapolated linearly to ``--models``; and how many of the guaranteed finder's
   fixed points it misses on that sample (no point within 1e-6).
 
+* **LSTM 2-cycles** (first 1000 cells): the certified interval search
+  (:func:`dynlatch.dynamics._lstm_cycles.lstm_cycle_search`) versus the grid method it replaced (a 129 x 129 grid
+  with a corner-spread exclusion heuristic + 2-D Newton, not certified; kept here as :func:`grid_two_cycles`), wall
+  and CPU time (``time.process_time``: the machine may be shared), cycles found by each, and models the certified
+  search left incomplete.
+
 No timing is asserted anywhere; the numbers are measurements, reported as measured.
 """
 
@@ -22,6 +28,7 @@ import torch
 
 from dynlatch import GRU, LSTM, SRNN
 from dynlatch import dynamics as dy
+from dynlatch.dynamics._lstm_cycles import cycle_residual, lstm_cycle_search
 from dynlatch.dynamics._slow_points import slow_point_table
 from dynlatch.scripting import ArgumentParser
 
@@ -36,15 +43,90 @@ def random_cells(cls, models: int, seed: int):
                batched=True, **({"reset_after": False} if cls is GRU else {}))
 
 
+def grid_two_cycles(cell, x, *, grid: int = 129, iterations: int = 40, tol: float = 1e-12):
+    """The replaced LSTM 2-cycle method (the baseline): corner-spread exclusion on a grid x grid mesh of [-1, 1]^2,
+    then 2-D Newton (autograd Jacobian) from every surviving mesh cell; (model, h1, h2) with h1 < h2."""
+    M = cell.models
+    axis = torch.linspace(-1.0, 1.0, grid, dtype=torch.float64)
+    A, B = torch.meshgrid(axis, axis, indexing="ij")
+    with torch.no_grad():
+        ra, rb, _, _ = cycle_residual(cell, x, A.reshape(1, -1).expand(M, -1), B.reshape(1, -1).expand(M, -1))
+    keep = torch.ones(M, grid - 1, grid - 1, dtype=torch.bool)
+    for r in (ra.reshape(M, grid, grid), rb.reshape(M, grid, grid)):
+        corners = torch.stack([r[:, :-1, :-1], r[:, 1:, :-1], r[:, :-1, 1:], r[:, 1:, 1:]], -1)
+        finite = torch.isfinite(corners).all(-1)
+        lo, hi = corners.amin(-1), corners.amax(-1)
+        spread = hi - lo
+        excluded = finite & (((lo > 0) & (lo > spread)) | ((hi < 0) & (-hi > spread)))
+        excluded |= torch.isnan(corners).all(-1)
+        keep &= ~excluded
+    keep &= ~torch.eye(grid - 1, dtype=torch.bool)
+    m_idx, i_idx, j_idx = torch.nonzero(keep, as_tuple=True)
+    if m_idx.numel() == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    step = 2.0 / (grid - 1)
+    sub = cell[m_idx.tolist()]
+    xs = x[m_idx]
+    z1 = (-1.0 + (i_idx.double() + 0.5) * step)[:, None].clone()
+    z2 = (-1.0 + (j_idx.double() + 0.5) * step)[:, None].clone()
+    for _ in range(iterations):
+        z1.requires_grad_(True)
+        z2.requires_grad_(True)
+        ra, rb, _, _ = cycle_residual(sub, xs, z1, z2)
+        ga1, ga2 = torch.autograd.grad(ra.sum(), (z1, z2), retain_graph=True)
+        gb1, gb2 = torch.autograd.grad(rb.sum(), (z1, z2))
+        det = ga1 * gb2 - ga2 * gb1
+        safe = torch.where(det.abs() > 1e-300, det, torch.full_like(det, 1e-300))
+        with torch.no_grad():
+            z1 = (z1.detach() - (ra * gb2 - rb * ga2) / safe).clamp(-1, 1)
+            z2 = (z2.detach() - (rb * ga1 - ra * gb1) / safe).clamp(-1, 1)
+    with torch.no_grad():
+        ra, rb, _, _ = cycle_residual(sub, xs, z1, z2)
+    res = torch.maximum(ra.abs(), rb.abs())[:, 0].numpy()
+    a, b = z1[:, 0].numpy(), z2[:, 0].numpy()
+    ok = np.isfinite(res) & (res <= tol) & (np.abs(a - b) > 1e-7)
+    model, lo, hi = m_idx.numpy()[ok], np.minimum(a, b)[ok], np.maximum(a, b)[ok]
+    key = np.unique(np.stack([model, np.round(lo, 8), np.round(hi, 8)], 1), axis=0)
+    return key[:, 0].astype(np.int64), key[:, 1], key[:, 2]
+
+
+def lstm_cycle_line(cell, models: int) -> str:
+    """Time the certified 2-cycle search and the grid baseline on the same first ``models`` LSTM cells."""
+    sub = cell[list(range(models))] if models < cell.models else cell
+    x = torch.zeros(sub.models, 1, sub.input_dim, dtype=torch.float64)
+    lstm_cycle_search(sub[[0]], x[:1])  # compile / load the numba cache outside the timing
+    w0, c0 = time.perf_counter(), time.process_time()
+    mine = lstm_cycle_search(sub, x)
+    t_mine, cpu_mine = time.perf_counter() - w0, time.process_time() - c0
+    w0, c0 = time.perf_counter(), time.process_time()
+    gm, g1, g2 = grid_two_cycles(sub, x)
+    t_grid, cpu_grid = time.perf_counter() - w0, time.process_time() - c0
+    missed = 0
+    for m, a, b in zip(mine.model[mine.certified], mine.h1[mine.certified], mine.h2[mine.certified]):
+        sel = gm == m
+        if not np.any((np.abs(g1[sel] - a) <= 1e-6) & (np.abs(g2[sel] - b) <= 1e-6)):
+            missed += 1
+    return (f"lstm 2-cycles, {sub.models} cells: certified search {t_mine:.2f} s wall / {cpu_mine:.2f} s CPU "
+            f"({int(mine.certified.sum())} cycles, {int((~mine.complete).sum())} models incomplete); "
+            f"grid baseline {t_grid:.2f} s wall / {cpu_grid:.2f} s CPU ({gm.size} cycles, missed {missed}); "
+            f"ratio {t_grid / t_mine:.1f}x wall, {cpu_grid / cpu_mine:.1f}x CPU")
+
+
 def parse(argv):
     p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--models", type=int, default=100_000, help="cells per kind (default: %(default)s)")
     p.add_argument("--baseline-models", type=int, default=200, help="cells the baseline runs on (default: %(default)s)")
     p.add_argument("--starts", type=int, default=64, help="baseline starts per model (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kinds", default="srnn,gru,lstm", help="comma-separated kinds for the main table (default: all)")
+    p.add_argument("--cycle-models", type=int, default=1000, help="LSTM cells for the 2-cycle line (default: 1000)")
     args = p.parse_args(argv)
-    if args.models < 1 or args.baseline_models < 1 or args.starts < 1:
-        p.error("--models, --baseline-models and --starts must be >= 1")
+    if args.models < 1 or args.baseline_models < 1 or args.starts < 1 or args.cycle_models < 1:
+        p.error("--models, --baseline-models, --starts and --cycle-models must be >= 1")
+    kinds = [k for k in args.kinds.split(",") if k]
+    if not kinds or not set(kinds) <= set(KINDS):
+        p.error(f"--kinds must name some of {', '.join(KINDS)}")
+    args.kinds = kinds
     return args
 
 
@@ -54,6 +136,8 @@ def main(argv=None) -> int:
     print(f"{'kind':5} {'models':>7} {'fixed pts s':>11} {'+2-cycles s (LSTM: 1e3 cells)':>29} {'baseline s (extrap.)':>21} "
           f"{'ratio':>7} {'missed':>14}")
     for name, cls in KINDS.items():
+        if name not in args.kinds:
+            continue
         cell = random_cells(cls, args.models, args.seed)
         t0 = time.perf_counter()
         table = dy.fixed_points(cell, periods=(1,), as_table=True)
@@ -77,6 +161,8 @@ def main(argv=None) -> int:
                 missed += 1
         print(f"{name:5} {args.models:7d} {t_fixed:11.2f} {t_cycles:29.2f} {t_base:21.1f} {t_base / t_fixed:7.1f} "
               f"{missed:5d} of {total:5d}", flush=True)
+    print(lstm_cycle_line(random_cells(LSTM, args.cycle_models, args.seed).to(dtype=torch.float64), args.cycle_models),
+          flush=True)
     return 0
 
 

@@ -17,14 +17,15 @@ from ._decay import GradientDecay, gradient_decay
 from ._decay_study import GradientDecayConfig, decay_study, srnn_latch_w2_rates, summarise_decay
 from ._fixed_points import FixedPoint, fixed_points
 from ._jacobian import jacobian
+from ._lstm_cycles import CycleSearch, lstm_cycle_search
 from ._lyapunov import lyapunov_spectrum
 from ._maps import Map, as_map, bengio_neuron, cell_map, function_map, pascanu_neuron
 
 __all__ = [
-    "Basins", "BifurcationsConfig", "Branches", "FixedPoint", "FixedPointCensusConfig", "GradientDecay",
-    "GradientDecayConfig", "Map", "as_map", "basins", "bengio_neuron", "bifurcations", "branches", "cell_map",
-    "census_of_cell", "decay_study", "fixed_point_census", "fixed_points", "fold_curve_2d", "function_map",
-    "gradient_decay", "jacobian", "load_or_run_sweep", "locate_bifurcation", "lyapunov_spectrum", "parameter_map",
-    "pascanu_neuron", "passage_time", "rank_auc", "scaling_exponent", "srnn_latch_w2_rates", "summarise_census",
-    "summarise_decay",
+    "Basins", "BifurcationsConfig", "Branches", "CycleSearch", "FixedPoint", "FixedPointCensusConfig",
+    "GradientDecay", "GradientDecayConfig", "Map", "as_map", "basins", "bengio_neuron", "bifurcations", "branches",
+    "cell_map", "census_of_cell", "decay_study", "fixed_point_census", "fixed_points", "fold_curve_2d",
+    "function_map", "gradient_decay", "jacobian", "load_or_run_sweep", "locate_bifurcation", "lstm_cycle_search",
+    "lyapunov_spectrum", "parameter_map", "pascanu_neuron", "passage_time", "rank_auc", "scaling_exponent",
+    "srnn_latch_w2_rates", "summarise_census", "summarise_decay",
 ]
