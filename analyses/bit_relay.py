@@ -64,8 +64,9 @@ def relay_figure(rows: list[dict], summary: dict, config: R.RelayStudyConfig):
     bx.set(xlabel="initial spectral radius at the origin, rho (jittered 0.4%)", ylabel="final validation accuracy",
            title=f"T = {L}: success rho >= 1: {fmt(past)}; rho < 1: {fmt(before)}; AUC {auc}")
     bx.title.set_fontsize(9)
+    bx.set_ylim(top=1.02)
     bx.grid(alpha=0.3)
-    bx.legend(fontsize=6, ncol=3, loc="upper left")
+    bx.legend(fontsize=6, ncol=len(setups), loc="upper center", bbox_to_anchor=(0.5, -0.14))
     fig.tight_layout()
     return fig
 
