@@ -157,6 +157,19 @@ def test_radius_classes_rates_and_auc():
     assert R.radius_classes(rows, min_class=6)["auc"] is None
 
 
+def test_shared_blocks_count_once_in_the_mechanism():
+    c = R.RelayStudyConfig(setups=("keras2", "edge"), lengths=(100,), ranking_length=100, repeats=2)
+    trained = [{**_row("keras2", "srnn", ok, 1.0), "trained_as": "keras2"} for ok in (True, False)]
+    copies = [{**r, "setup": "edge"} for r in trained]
+    others = [{**_row(s, cell, False, rho), "trained_as": s} for s, cell, rho in
+              (("keras2", "lstm", 0.8), ("keras2", "lstm", 0.8), ("keras2", "gru", 0.6), ("keras2", "gru", 0.6),
+               ("edge", "lstm", 1.1), ("edge", "lstm", 1.1), ("edge", "gru", 1.0), ("edge", "gru", 1.0))]
+    s = R.summarise(trained + copies + others, c)
+    assert s["setups"]["edge"]["srnn"]["100"] == 0.5 == s["setups"]["keras2"]["srnn"]["100"]
+    past = s["mechanism_8_units"]["by_T"]["100"]["radius_at_least_1"]
+    assert (past["successes"], past["runs"]) == (1, 6)  # 2 SRNN (once) + 4 edge gated models
+
+
 # -- training: the keras2 set-up is the latching sweep ----------------------------------------------------------
 @pytest.mark.parametrize("cell", R.CELLS)
 def test_keras2_setup_reproduces_the_latching_sweep(cell):
@@ -189,6 +202,8 @@ def test_quick_run_end_to_end(tmp_path):
             for T, v in per_T.items():
                 sel = [r for r in rows if r["setup"] == setup and r["cell"] == cell and r["T"] == T]
                 assert v == pytest.approx(np.mean([r["success"] == "True" for r in sel]))
+    assert {r["trained_as"] for r in rows if r["setup"] == "edge" and r["cell"] == "srnn"} == {"keras2"}
+    assert {r["trained_as"] for r in rows if r["setup"] == "edge" and r["cell"] == "lstm"} == {"edge"}
     edge_lstm = [float(r["radius"]) for r in rows if r["setup"] == "edge" and r["cell"] == "lstm"]
     assert min(edge_lstm) > 1.0
     assert (out / "bit_relay.png").exists() and (out / "bit_relay.pdf").exists()
