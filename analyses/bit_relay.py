@@ -1,10 +1,12 @@
 """Bit relay with 8 units: which set-up (Keras 2 / PyTorch / Keras 3 defaults, tweaked training, edge-of-memory
 biases) ranks SRNN, LSTM and GRU how, and whether success tracks the initial spectral radius at the origin.
 
-Cost (numba backend, 2 cores shared with other jobs, load ~6): one (cell, set-up, T = 100) block of 10 models with
-8 units, n = 10000 and 10 epochs takes about 50 s (SRNN), 140 s (GRU) and 210 s (LSTM); T = 5 costs ~1/20 of that.
-The default (5 set-ups, T in {5, 100}; the edge SRNN is the keras2 one, trained once) is about 33 minutes there.
---quick (n = 200, T in {5, 20}, 2 repeats, 2 epochs) takes seconds once the kernels are compiled.
+Cost (numba backend, 2 cores shared with other jobs): one (cell, set-up, T = 100) block of 10 models with 8 units,
+n = 10000 and 10 epochs took about 40-50 s (SRNN), 100-180 s (GRU) and 160-240 s (LSTM) at load 6-10; T = 5 costs
+~1/20 of that. The default (5 set-ups, T in {5, 100}; the SRNN of keras3 and edge is the keras2 one, trained once) took
+36 minutes at load ~10 (less on free cores: scale n down, e.g. --n 6000, for a ~20 minute run); tweaked_long at
+T = 100 alone took 13 minutes. --quick (n = 200, T in {5, 20}, 2 repeats, 2 epochs) takes seconds once the numba
+kernels are compiled (their first compilation takes minutes).
 """
 
 from __future__ import annotations
