@@ -19,6 +19,7 @@ CONTRACT = {
     "bifurcations": ["events", "srnn_fold_b", "passage_time", "border_collisions"],
     "latching-landscape": ["planes"],
     "lstm-failure": ["hypotheses", "predictor", "success"],
+    "bit-relay": ["setups", "ranking_at_T100", "which_setup_gives_gru_best", "mechanism_8_units"],
 }
 
 
