@@ -248,8 +248,12 @@ def test_quick_analysis_end_to_end(tmp_path):
     assert abs(s["srnn_pitchfork_U"][0] - 1) < 1e-8 and abs(s["srnn_flip_U"][0] + 1) < 1e-8
     assert abs(s["passage_time"]["exponent"] + 0.5) < 0.05 and s["border_collisions"]
     assert s["srnn_fold_curve_max_error"] < 1e-8 and s["lstm_fold_curve_max_error"] < 1e-8
+    # the 2-cycle events against their closed forms: the logistic map's flip at 1 + sqrt(6), a fold of cycles at 0
+    c = s["cycle_checks"]
+    assert len(c["logistic_flip_r"]) == 1 and len(c["odd_cycle_map_fold_p"]) == 1 and c["max_error"] < 1e-8
+    assert {(e["diagram"], e["kind"]) for e in s["cycle_events"]} == {("logistic_r", "flip"), ("odd_cycle_map_p", "fold")}
     for name in ("runs.csv", "events.csv", "curves.csv", "passage.csv", "bifurcations.png", "bifurcations.pdf",
-                 "basins.png"):
+                 "basins.png", "cycle_bifurcations.png", "cycle_bifurcations.pdf"):
         assert (out / name).exists(), name
 
 

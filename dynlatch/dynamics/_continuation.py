@@ -479,6 +479,11 @@ def _locate_events(obj: Any, fam: Any, parameter: str, values: np.ndarray, rows:
                                         kind, a, b, period)
                         if event is not None:
                             break
+                if event is None and period == 2 and kind == "fold":  # a cycle's points are far apart: each alone
+                    for point in more:
+                        event = _newton(pmap, parameter, point, 0.5 * (a + b), kind, a, b, period)
+                        if event is not None:
+                            break
                 if event is None and period == 2:
                     # a 2-cycle born or dying at a fixed point's flip (a pitchfork of F o F on the fixed point): the
                     # fixed point lies between the cycle's two points
@@ -522,8 +527,10 @@ def _same_event(e1: dict[str, Any], e2: dict[str, Any]) -> bool:
     either of its points)."""
     if not (abs(e1["value"] - e2["value"]) <= 1e-6 and e1["kind"] == e2["kind"] and e1["period"] == e2["period"]):
         return False
-    s1 = np.atleast_2d(e1.get("cycle", [e1.get("state", [0.0])]))
-    s2 = np.asarray(e2.get("state", [0.0]))
+    if "state" not in e1 or "state" not in e2:  # a bisected event has no state: the value decides
+        return True
+    s1 = np.atleast_2d(e1.get("cycle", [e1["state"]]))
+    s2 = np.asarray(e2["state"])
     return bool(np.abs(s1 - s2).max(axis=1).min() <= 1e-6)
 
 
@@ -861,10 +868,23 @@ def _lstm_keras_gates(U_c: float, b_f: float = 1.0, *, U_i: float = 0.0, b_i: fl
                          b_o=t(b_o)[0], b_c=t(0.0)[0])
 
 
+def logistic_map(r: float = 3.0) -> Map:
+    """The logistic map x -> r x (1 - x) (parameter ``r``): its 2-cycle, born at the fixed point's flip r = 3, doubles
+    its period at r = 1 + sqrt(6) (May, Nature 261, 1976)."""
+    return Map(lambda p, s, x: p["r"][:, None, None] * s * (1 - s), state_dim=1, params={"r": r}, name="logistic")
+
+
+def odd_cycle_map(p: float = 0.0) -> Map:
+    """F(s) = -s + s (p - (s^2 - 1)^2) (parameter ``p``): the symmetric 2-cycles {+-s} solve F(s) = -s, i.e.
+    s^2 = 1 +- sqrt(p), a stable and an unstable one born in a fold of 2-cycles at p = 0, s = +-1 (closed form)."""
+    return Map(lambda q, s, x: -s + s * (q["p"][:, None, None] - (s**2 - 1) ** 2), state_dim=1, params={"p": p},
+               name="odd cycle map")
+
+
 def _events(diagram: str, br: Branches) -> list[dict[str, Any]]:
-    return [{"diagram": diagram, "parameter": br.parameter, "kind": e["kind"], "value": e["value"],
-             "state": e.get("state"), "method": e["method"], "gate": e.get("gate"),
-             "preactivation": e.get("preactivation"), "kink": e.get("kink")}
+    return [{"diagram": diagram, "parameter": br.parameter, "kind": e["kind"], "period": e["period"],
+             "value": e["value"], "state": e.get("state"), "cycle": e.get("cycle"), "method": e["method"],
+             "gate": e.get("gate"), "preactivation": e.get("preactivation"), "kink": e.get("kink")}
             for e in br.events]
 
 
@@ -872,7 +892,8 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
     """Everything ``dynlatch run bifurcations`` shows: diagrams, Keras-2 initial values, curves, passage times.
 
     Returns:
-        dict with ``diagrams`` (name -> :class:`Branches`), ``keras2`` (name -> initial values), ``curves``
+        dict with ``diagrams`` (name -> :class:`Branches`), ``cycle_diagrams`` (the logistic map's 2-cycle flip and
+        a fold of 2-cycles, against closed forms), ``keras2`` (name -> initial values), ``curves``
         (name -> rows), ``passage`` (rows) and ``summary``.
     """
     from ..cells import LSTM, SRNN
@@ -886,6 +907,11 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
                              periods=(1,)),
         "lstm_hard_input_gate_U_c": branches(_lstm_keras_gates(1.0, -10.0, U_i=5.0, b_o=10.0), "U_c",
                                              np.linspace(-3.0, 3.0, c.points), periods=(1,)),
+    }
+    cycle_diagrams = {  # the 2-cycle events against closed forms (one-unit SRNNs have none: a monotone tanh map's
+        # 2-cycle multiplier F'(h1) F'(h2) > 0 cannot pass -1, and its flips are supercritical)
+        "logistic_r": branches(logistic_map(), "r", np.linspace(2.8, 3.6, c.points), state_range=(-0.25, 1.25)),
+        "odd_cycle_map_p": branches(odd_cycle_map(), "p", np.linspace(-0.3, 0.3, c.points), state_range=(-1.6, 1.6)),
     }
     seeds = list(range(c.seed, c.seed + c.keras_samples))
     srnn0 = SRNN.init(seed=seeds, scheme="keras2", dtype=DTYPE)
@@ -916,7 +942,15 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
                           if r["kind"] == "fold"), default=float("nan"))
     lstm_err = [abs(r["value2"] - float(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))) for r in lstm_curve
                 if r["kind"] in ("fold", "flip") and np.isfinite(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))]
-    events = [ev for name, br in diagrams.items() for ev in _events(name, br)]
+    events = [ev for name, br in {**diagrams, **cycle_diagrams}.items() for ev in _events(name, br)]
+    cyc = {name: [e for e in br.events if e["period"] == 2] for name, br in cycle_diagrams.items()}
+    cycle_checks = {
+        "logistic_flip_r": [e["value"] for e in cyc["logistic_r"] if e["kind"] == "flip"], "logistic_closed_form":
+        1 + np.sqrt(6), "odd_cycle_map_fold_p": [e["value"] for e in cyc["odd_cycle_map_p"] if e["kind"] == "fold"],
+        "odd_cycle_map_closed_form": 0.0}
+    cycle_checks["max_error"] = max(
+        [abs(v - cycle_checks["logistic_closed_form"]) for v in cycle_checks["logistic_flip_r"]]
+        + [abs(v) for v in cycle_checks["odd_cycle_map_fold_p"]], default=float("nan"))
     summary = {
         "events": events,
         "srnn_pitchfork_U": [e["value"] for e in diagrams["srnn_U"].events if e["kind"] == "fold"],
@@ -926,6 +960,10 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
         "srnn_fold_curve_max_error": curve_err_srnn,
         "lstm_fold_curve_max_error": max(lstm_err, default=float("nan")),
         "border_collisions": [e for e in events if e["kind"] == "border_collision"],
+        "cycle_events": [e for e in events if e["period"] == 2],
+        "cycle_checks": cycle_checks,
+        "refinement": {name: {"values": int(br.values.size), "finder_misses": br.missed}
+                       for name, br in {**diagrams, **cycle_diagrams}.items()},
         "passage_time": {"w": w, "exponent": exponent, "predicted": -0.5, "distances": eps.tolist(),
                          "steps": steps.tolist()},
         "keras2": {"srnn_U_values": sorted(set(np.round(keras2["srnn_U"], 12).tolist())),
@@ -934,7 +972,7 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
                    "lstm_fraction_bistable_at_init": float(np.mean(n_stable >= 2)),
                    "lstm_fraction_one_fixed_point_at_init": float(np.mean(n_fixed == 1))},
     }
-    return {"diagrams": diagrams, "keras2": keras2, "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
+    return {"diagrams": diagrams, "cycle_diagrams": cycle_diagrams, "keras2": keras2, "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
             "passage": passage, "summary": summary}
 
 
