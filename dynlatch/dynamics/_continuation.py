@@ -318,6 +318,8 @@ MATCH_TOL = 1e-7
 """A continued point matches a tabulated point within this max-norm distance."""
 REFINE_SPLIT = 4
 """An interval that is not clean is split into this many equal parts per refinement round."""
+NEWTON_STEPS = 25
+"""Newton iterations per attempt at an event (a good seed converges in fewer than 10)."""
 KINK_TOL = 1e-6
 """A bisected event is a border collision when a point's gate pre-activation is this close to a kink."""
 """An interval that is not clean is split into this many equal parts per refinement round."""
@@ -470,8 +472,16 @@ def _locate_events(obj: Any, fam: Any, parameter: str, values: np.ndarray, rows:
             kinked = is_cell and _crosses_kink(_one(fam, obj, parameter, a), _one(fam, obj, parameter, b), x, ha, hb)
             event = None
             if not kinked:
-                event = _newton(pmap, parameter, seed, 0.5 * (a + b), kind, a, b, period)
                 more = sa if len(sa) > len(sb) else sb
+                if period == 2 and kind == "fold":
+                    # first: a 2-cycle born or dying at a fixed point's flip (a pitchfork of F o F on the fixed
+                    # point, which lies between the cycle's two points)
+                    event = _newton(pmap, parameter, seed, 0.5 * (a + b), "flip", a, b, 1)
+                    if event is not None and np.abs(more - np.asarray(event["state"])).max() > 2 * np.abs(
+                            more - seed).max() + 1e-6:
+                        event = None  # a flip of another fixed point, far from this cycle
+                if event is None:
+                    event = _newton(pmap, parameter, seed, 0.5 * (a + b), kind, a, b, period)
                 if event is None and kind == "fold" and len(more) >= 3:  # ties: try every neighbouring pair
                     s_sorted = more[np.argsort(more[:, 0])]
                     for k in range(len(s_sorted) - 1):
@@ -484,10 +494,6 @@ def _locate_events(obj: Any, fam: Any, parameter: str, values: np.ndarray, rows:
                         event = _newton(pmap, parameter, point, 0.5 * (a + b), kind, a, b, period)
                         if event is not None:
                             break
-                if event is None and period == 2:
-                    # a 2-cycle born or dying at a fixed point's flip (a pitchfork of F o F on the fixed point): the
-                    # fixed point lies between the cycle's two points
-                    event = _newton(pmap, parameter, seed, 0.5 * (a + b), "flip", a, b, 1)
             if event is None and not kinked and _continues_across(obj, parameter, x, period, a, b, sa, sb):
                 missed.append({"period": period, "bracket": [float(a), float(b)]})
                 continue
@@ -594,7 +600,7 @@ def _newton(pmap: Map, parameter: str, seed: np.ndarray, value: float, kind: str
     m = pmap.with_params(**{parameter: np.array([value])})
     try:
         s, p, converged, fixed = solve_augmented(m, parameter=parameter, state=seed, value=value, kind=kind,
-                                                 period=period)
+                                                 period=period, max_iter=NEWTON_STEPS)
     except (ValueError, RuntimeError):
         return None
     slack = 1e-6 * (b - a)  # a fold sitting on a grid value
