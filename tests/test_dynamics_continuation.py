@@ -1,6 +1,9 @@
 """Branches, bifurcations, fold curves, basins and ghost passage times against closed forms: the SRNN's pitchfork and
 flip (b = 0), Bengio et al. 1994's fold threshold h*(w), Pascanu et al. 2013's fold curve, a hard-gate kink, the
-bisector xbar = tanh(w xbar) of the latch's basins, and the ghost's eps^(-1/2) law (Strogatz, sec. 4.3)."""
+bisector xbar = tanh(w xbar) of the latch's basins, and the ghost's eps^(-1/2) law (Strogatz, sec. 4.3); 2-cycle events:
+the logistic map's period doubling at r = 1 + sqrt(6) (May 1976) and a fold of 2-cycles at a closed-form parameter
+(checked also by counting the roots of F(F(s)) - s on a dense grid); two folds inside one grid interval after
+refinement (SRNN in b, closed form)."""
 
 from __future__ import annotations
 
@@ -161,15 +164,16 @@ def test_fold_of_two_cycles_against_the_closed_form():
     assert set(br.rows["stable"][sel].tolist()) == {True, False}
 
 
-def test_srnn_two_cycle_ends_at_the_fixed_points_flip():
-    # F(h) = tanh(-2 h + b): the 2-cycle dies where the fixed point's multiplier -2 (1 - h^2) passes -1, i.e.
-    # h = +-sqrt(1/2), b = artanh(h) + 2 h; tanh has negative Schwarzian, so the flips are supercritical and there
+@pytest.mark.parametrize("x", [0.0, 0.5])
+def test_srnn_two_cycle_ends_at_the_fixed_points_flip(x):
+    # F(h) = tanh(-2 h + x + b): the 2-cycle dies where the fixed point's multiplier -2 (1 - h^2) passes -1, i.e.
+    # h = +-sqrt(1/2), x + b = artanh(h) + 2 h; tanh has negative Schwarzian, so the flips are supercritical and there
     # is no fold of 2-cycles: no period-2 event
-    br = dy.branches(srnn(-2.0), "b", np.linspace(-3.0, 3.0, 13))
+    br = dy.branches(srnn(-2.0), "b", np.linspace(-3.0, 3.0, 13), x=x)
     h = np.sqrt(0.5)
     b_flip = np.arctanh(h) + 2 * h
     assert [(e["kind"], e["period"]) for e in br.events] == [("flip", 1), ("flip", 1)]
-    np.testing.assert_allclose([e["value"] for e in br.events], [-b_flip, b_flip], atol=1e-8)
+    np.testing.assert_allclose([e["value"] for e in br.events], [-b_flip - x, b_flip - x], atol=1e-8)
 
 
 def test_two_folds_inside_one_interval_are_found_after_refinement():

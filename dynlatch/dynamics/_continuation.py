@@ -3,17 +3,22 @@ points, two-parameter fold curves, basins of attraction and ghost passage times 
 
 Method. Every value of the parameter is one model (``cell.with_params(name=values)`` or ``map.with_params``), so one
 call of the guaranteed one-unit finder (:func:`dynlatch.dynamics.fixed_points`) gives every branch point at every
-value; 1-D user maps (Bengio's and Pascanu's neurons) use the same root engine on a given state interval. Between
-neighbouring values whose *signature* (number of fixed points, number of stable ones) differs, the bifurcation is
-located, not read off the grid:
+value; 1-D user maps (Bengio's and Pascanu's neurons, the logistic map) use the same root engine on a given state
+interval. The grid is first refined where an interval may hide events (its points do not all continue smoothly and
+one-to-one across it with unchanged stability and multiplier signs: :func:`branches`). Between neighbouring values whose
+*signature* (number of fixed points / 2-periodic points, number of stable ones) differs, the bifurcation is located,
+not read off the grid:
 
-* smooth maps: Newton on the augmented equations F(s; p) = s, det(J - mu I) = 0 (:func:`locate_bifurcation`), mu = +1
-  (fold, including the symmetric pitchfork) or -1 (flip), seeded at the point whose stability changes (or, where a pair
-  of points appears, at the pair's midpoint), the kind read from the sign of the critical multiplier
-  (Kuznetsov, Elements of Applied Bifurcation Theory, ch. 4 and 10);
+* smooth maps: Newton on the augmented equations F^k(s; p) = s, det(D F^k - mu I) = 0 (:func:`locate_bifurcation`),
+  k = 1 for fixed points and k = 2 for 2-cycles (D F^2 = J(F(s)) J(s)), mu = +1 (fold, including the symmetric
+  pitchfork) or -1 (flip; for a 2-cycle the period doubling to a 4-cycle), seeded at the point whose stability changes
+  (or, where a pair of points appears, at the pair's midpoint or, for cycles, at each point), the kind read from the
+  sign of the critical multiplier (Kuznetsov, Elements of Applied Bifurcation Theory, ch. 4 and 10). Fixed points also
+  solve the k = 2 system; such solutions are rejected, and a 2-cycle born at a fixed point's flip is that period-1 flip;
 * hard sigmoids: where a gate's kink (pre-activation at +-0.5/slope) lies between the points involved, the multiplier
   jumps instead of passing +-1 (a border collision, di Bernardo et al., Piecewise-smooth Dynamical Systems, 2008);
-  the parameter is bisected to 1e-10 on the signature, and the point reported at the kink.
+  the parameter is bisected to 1e-10 on the signature, and the point reported at the kink (a bisected event is a
+  border collision only when a point's pre-activation is within ``KINK_TOL`` of the kink).
 
 Ghosts: just past a fold the vanished pair leaves a bottleneck in which a trajectory spends
 T ~ pi / sqrt(a c eps) steps (eps the distance to the fold; Strogatz, Nonlinear Dynamics and Chaos, sec. 4.3), so
