@@ -14,7 +14,7 @@ import pytest
 import scipy.optimize
 import torch
 
-from dynlatch import LSTM, SRNN
+from dynlatch import GRU, LSTM, SRNN
 from dynlatch import dynamics as dy
 from dynlatch import landscape
 
@@ -144,6 +144,35 @@ def test_logistic_two_cycle_flips_at_one_plus_sqrt6():
     # the branch: the 2-cycle stable for 3 < r < 1 + sqrt(6), unstable beyond
     two = br.rows["period"] == 2
     assert np.all(br.rows["stable"][two] == (br.rows["value"][two] < r))
+
+
+def test_gru_two_cycle_flip_matches_sympy_and_mpmath():
+    # a one-unit GRU (Keras, reset_after=False, hard gates in their linear part) whose 2-cycle doubles its period as U_h
+    # varies; oracle: the closed equations h2 = F(h1), h1 = F(h2), F'(h1) F'(h2) = -1 written in sympy (Keras GRU:
+    # h' = z h + (1 - z) tanh(U_h r h + b_h), gates 0.2 a + 0.5) and solved by mpmath's findroot at 30 digits
+    import mpmath
+    import sympy as sp
+
+    Uz, Ur, bz, br_, bh = 2.465, -1.771, -0.841, 2.115, 1.34
+    t = lambda v: torch.tensor([[v]], dtype=torch.float64)  # noqa: E731
+    cell = GRU.init(seed=0, scheme="keras2", reset_after=False, recurrent_activation="hard_sigmoid",
+                    dtype=torch.float64).with_params(U_z=t(Uz), U_r=t(Ur), U_h=t(-6.0), b_z=t(bz)[0], b_r=t(br_)[0],
+                                                     b_h=t(bh)[0])
+    br = dy.branches(cell, "U_h", np.linspace(-6.4, -5.9, 3), periods=(2,))
+    assert [(e["kind"], e["period"], e["method"]) for e in br.events] == [("flip", 2, "newton")]
+    e = br.events[0]
+    h, U = sp.symbols("h U")
+    hs = lambda a: sp.Rational(1, 5) * a + sp.Rational(1, 2)  # noqa: E731
+    z, r = hs(Uz * h + bz), hs(Ur * h + br_)
+    F = z * h + (1 - z) * sp.tanh(U * r * h + bh)
+    f, df = (sp.lambdify((h, U), g, "mpmath") for g in (F, sp.diff(F, h)))
+    with mpmath.workdps(30):
+        h1, h2, u = mpmath.findroot(lambda a, b, v: (f(a, v) - b, f(b, v) - a, df(a, v) * df(b, v) + 1),
+                                    (0.02, 0.56, -6.2))
+    assert abs(e["value"] - float(u)) < 1e-8
+    np.testing.assert_allclose(np.sort(np.ravel(e["cycle"])), sorted([float(h1), float(h2)]), atol=1e-8)
+    for a in (Uz * float(h1) + bz, Uz * float(h2) + bz, Ur * float(h1) + br_, Ur * float(h2) + br_):
+        assert abs(a) < 2.5  # inside the hard sigmoids' linear part: a smooth flip, not a border collision
 
 
 def test_fold_of_two_cycles_against_the_closed_form():
