@@ -136,7 +136,7 @@ def cycles_figure(result: dict):
     import matplotlib.pyplot as plt
 
     d, chk = result["cycle_diagrams"], result["summary"]["cycle_checks"]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5))
     _diagram(axes[0], d["logistic_r"], f"logistic map: 2-cycle flip at r = {chk['logistic_flip_r'][0]:.10f}\n"
              f"(closed form 1 + sqrt(6) = {chk['logistic_closed_form']:.10f})" if chk["logistic_flip_r"] else
              "logistic map", "r", "x at the fixed point / 2-cycle")
@@ -145,6 +145,9 @@ def cycles_figure(result: dict):
              f"located at p = {chk['odd_cycle_map_fold_p'][0]:.1e} (closed form 0)" if chk["odd_cycle_map_fold_p"]
              else "odd cycle map", "p", "s at the fixed point / 2-cycle")
     _legend(axes[1])
+    _diagram(axes[2], d["gru_U_h"], "one-unit GRU (hard gates) in U_h: its 2-cycle doubles its period\n"
+             f"at U_h = {chk['gru_flip_U_h'][0]:.10f}" if chk["gru_flip_U_h"] else "one-unit GRU in U_h", "U_h")
+    _legend(axes[2])
     fig.tight_layout()
     return fig
 

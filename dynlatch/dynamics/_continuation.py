@@ -892,6 +892,17 @@ def odd_cycle_map(p: float = 0.0) -> Map:
                name="odd cycle map")
 
 
+def gru_cycle_flip_cell(U_h: float = -6.0) -> Any:
+    """A one-unit GRU (Keras, reset_after=False, hard gates, x = 0) whose 2-cycle, born at its fixed point's flip near
+    U_h = -4.32, doubles its period near U_h = -6.16 (gates in their linear part: a smooth flip of the cycle)."""
+    from ..cells import GRU
+
+    t = lambda v: torch.tensor([[v]], dtype=DTYPE)  # noqa: E731
+    return GRU.init(seed=0, scheme="keras2", reset_after=False, recurrent_activation="hard_sigmoid",
+                    dtype=DTYPE).with_params(U_z=t(2.465), U_r=t(-1.771), U_h=t(U_h), b_z=t(-0.841)[0],
+                                             b_r=t(2.115)[0], b_h=t(1.34)[0])
+
+
 def _events(diagram: str, br: Branches) -> list[dict[str, Any]]:
     return [{"diagram": diagram, "parameter": br.parameter, "kind": e["kind"], "period": e["period"],
              "value": e["value"], "state": e.get("state"), "cycle": e.get("cycle"), "method": e["method"],
@@ -904,7 +915,7 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
 
     Returns:
         dict with ``diagrams`` (name -> :class:`Branches`), ``cycle_diagrams`` (the logistic map's 2-cycle flip and
-        a fold of 2-cycles, against closed forms), ``keras2`` (name -> initial values), ``curves``
+        a fold of 2-cycles, against closed forms; a GRU's 2-cycle flip), ``keras2`` (name -> initial values), ``curves``
         (name -> rows), ``passage`` (rows) and ``summary``.
     """
     from ..cells import LSTM, SRNN
@@ -923,6 +934,7 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
         # 2-cycle multiplier F'(h1) F'(h2) > 0 cannot pass -1, and its flips are supercritical)
         "logistic_r": branches(logistic_map(), "r", np.linspace(2.8, 3.6, c.points), state_range=(-0.25, 1.25)),
         "odd_cycle_map_p": branches(odd_cycle_map(), "p", np.linspace(-0.3, 0.3, c.points), state_range=(-1.6, 1.6)),
+        "gru_U_h": branches(gru_cycle_flip_cell(), "U_h", np.linspace(-8.0, -3.0, c.points)),
     }
     seeds = list(range(c.seed, c.seed + c.keras_samples))
     srnn0 = SRNN.init(seed=seeds, scheme="keras2", dtype=DTYPE)
@@ -958,7 +970,8 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
     cycle_checks = {
         "logistic_flip_r": [e["value"] for e in cyc["logistic_r"] if e["kind"] == "flip"], "logistic_closed_form":
         1 + np.sqrt(6), "odd_cycle_map_fold_p": [e["value"] for e in cyc["odd_cycle_map_p"] if e["kind"] == "fold"],
-        "odd_cycle_map_closed_form": 0.0}
+        "odd_cycle_map_closed_form": 0.0,
+        "gru_flip_U_h": [e["value"] for e in cyc["gru_U_h"] if e["kind"] == "flip"]}
     cycle_checks["max_error"] = max(
         [abs(v - cycle_checks["logistic_closed_form"]) for v in cycle_checks["logistic_flip_r"]]
         + [abs(v) for v in cycle_checks["odd_cycle_map_fold_p"]], default=float("nan"))
