@@ -286,8 +286,8 @@ def test_quick_analysis_end_to_end(tmp_path):
     # the 2-cycle events against their closed forms: the logistic map's flip at 1 + sqrt(6), a fold of cycles at 0
     c = s["cycle_checks"]
     assert len(c["logistic_flip_r"]) == 1 and len(c["odd_cycle_map_fold_p"]) == 1 and c["max_error"] < 1e-8
-    assert {(e["diagram"], e["kind"]) for e in s["cycle_events"]} == {("logistic_r", "flip"), ("odd_cycle_map_p", "fold"),
-                                                                      ("gru_U_h", "flip")}
+    assert {(e["diagram"], e["kind"]) for e in s["cycle_events"]} == {
+        ("logistic_r", "flip"), ("odd_cycle_map_p", "fold"), ("gru_U_h", "flip")}
     # the GRU's: -6.159895323528681549... by mpmath on the closed equations (test_gru_two_cycle_flip_matches_sympy...)
     assert len(c["gru_flip_U_h"]) == 1 and abs(c["gru_flip_U_h"][0] + 6.1598953235286815) < 1e-8
     for name in ("runs.csv", "events.csv", "curves.csv", "passage.csv", "bifurcations.png", "bifurcations.pdf",

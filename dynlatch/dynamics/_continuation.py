@@ -163,7 +163,8 @@ class Branches:
         values: the grid (V,).
         rows: tidy columns, one row per point: ``value``, ``index`` (into ``values``), ``h`` (first state entry),
             ``state`` (R, d), ``period``, ``kind`` ("point"/"continuum"), ``stable``, ``multiplier`` (the
-            eigenvalue of largest modulus, complex), ``multiplicity``, ``eigenvalues`` (R, d) complex (of the period-p map).
+            eigenvalue of largest modulus, complex), ``multiplicity``, ``eigenvalues`` (R, d) complex (of the
+            period-p map).
         events: located bifurcations, dicts with ``kind`` ("fold", "flip", "border_collision"), ``value``,
             ``state`` (list), ``period``, ``method`` ("newton" or "bisection"), ``bracket`` (the grid values
             around it) and, for border collisions, ``gate``, ``preactivation``, ``kink``; a period-2 event located by
@@ -996,7 +997,8 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
                    "lstm_fraction_bistable_at_init": float(np.mean(n_stable >= 2)),
                    "lstm_fraction_one_fixed_point_at_init": float(np.mean(n_fixed == 1))},
     }
-    return {"diagrams": diagrams, "cycle_diagrams": cycle_diagrams, "keras2": keras2, "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
+    return {"diagrams": diagrams, "cycle_diagrams": cycle_diagrams, "keras2": keras2,
+            "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
             "passage": passage, "summary": summary}
 
 
