@@ -25,10 +25,13 @@ def _diagram(ax, br: "dy.Branches", title: str, xlabel: str, ylabel: str = "h at
                     label=f"{'fixed point' if period == 1 else '2-cycle'}, {'stable' if stable else 'unstable'}")
     for e in br.events:
         ax.axvline(e["value"], color=COLORS[e["kind"]], lw=0.8, ls=":")
-        ax.plot(e["value"], e["state"][0], "D", color=COLORS[e["kind"]], ms=5)
+        for s in e.get("cycle") or ([e["state"]] if e.get("state") else []):  # a 2-cycle's event at both of its points
+            ax.plot(e["value"], s[0], "D" if e["period"] == 1 else "s", color=COLORS[e["kind"]], ms=5)
     for kind, color in COLORS.items():
-        if any(e["kind"] == kind for e in br.events):
-            ax.plot([], [], "D", color=color, label=kind.replace("_", " "))
+        for period, marker in ((1, "D"), (2, "s")):
+            if any(e["kind"] == kind and e["period"] == period for e in br.events):
+                ax.plot([], [], marker, color=color,
+                        label=kind.replace("_", " ") + ("" if period == 1 else " of a 2-cycle"))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     lo, hi = (float(np.min(r["h"])), float(np.max(r["h"]))) if r["h"].size else (-1.0, 1.0)
     ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.6 * (hi - lo))  # room for the legend above the branches
@@ -126,6 +129,29 @@ def figure(result: dict, config: C.BifurcationsConfig):
     return fig
 
 
+def cycles_figure(result: dict):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d, chk = result["cycle_diagrams"], result["summary"]["cycle_checks"]
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5))
+    _diagram(axes[0], d["logistic_r"], f"logistic map: 2-cycle flip at r = {chk['logistic_flip_r'][0]:.10f}\n"
+             f"(closed form 1 + sqrt(6) = {chk['logistic_closed_form']:.10f})" if chk["logistic_flip_r"] else
+             "logistic map", "r", "x at the fixed point / 2-cycle")
+    _legend(axes[0])
+    _diagram(axes[1], d["odd_cycle_map_p"], "F(s) = -s + s (p - (s^2 - 1)^2): fold of 2-cycles\n"
+             f"located at p = {chk['odd_cycle_map_fold_p'][0]:.1e} (closed form 0)" if chk["odd_cycle_map_fold_p"]
+             else "odd cycle map", "p", "s at the fixed point / 2-cycle")
+    _legend(axes[1])
+    _diagram(axes[2], d["gru_U_h"], "one-unit GRU (hard gates) in U_h: its 2-cycle doubles its period\n"
+             f"at U_h = {chk['gru_flip_U_h'][0]:.10f}" if chk["gru_flip_U_h"] else "one-unit GRU in U_h", "U_h")
+    _legend(axes[2])
+    fig.tight_layout()
+    return fig
+
+
 def basins_figure(result: dict):
     import matplotlib
 
@@ -159,15 +185,18 @@ def main(argv: list[str] | None = None) -> int:
     result["basins"] = {"h": hs, "c": cs, "labels": bas.labels, "attractors": bas.attractors[0], "U_c": 3.0}
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    write_csv([{"diagram": name, **row} for name, br in result["diagrams"].items() for row in br.tidy()],
-              out / "runs.csv")
-    write_csv([{k: v for k, v in e.items() if k != "state"} | {"h": e["state"][0] if e.get("state") else ""}
+    write_csv([{"diagram": name, **row} for name, br in {**result["diagrams"], **result["cycle_diagrams"]}.items()
+               for row in br.tidy()], out / "runs.csv")
+    write_csv([{k: v for k, v in e.items() if k not in ("state", "cycle")}
+               | {"h": e["state"][0] if e.get("state") else "",
+                  "h_partner": e["cycle"][1][0] if e.get("cycle") else ""}
                for e in result["summary"]["events"]], out / "events.csv")
     write_csv([{k: v for k, v in r.items() if k != "state"} for rows in result["curves"].values() for r in rows],
               out / "curves.csv")
     write_csv(result["passage"], out / "passage.csv")
     figs = save_figure(figure(result, config), out, "bifurcations")
     save_figure(basins_figure(result), out, "basins")
+    save_figure(cycles_figure(result), out, "cycle_bifurcations")
     summary = {**result["summary"],
                "lstm_basins_U_c_3": {"attractors": [a.tolist() for a in bas.attractors[0]],
                                      "fraction_per_attractor": [float(np.mean(bas.labels == j))

@@ -31,3 +31,15 @@ def test_pascanu_fold_in_b_and_srnn_flip_in_x():
     assert abs(np.tanh(-1.5 * h[0, 0] + x[0]) - h[0, 0]) < 1e-12
     with pytest.raises(ValueError, match="unknown parameter"):
         dy.locate_bifurcation(m, parameter="q", state=[0.0], value=0.0)
+
+
+def test_two_cycle_flip_of_the_logistic_map_and_fixed_points_rejected():
+    m = dy.Map(lambda p, s, x: p["r"][:, None, None] * s * (1 - s), state_dim=1, models=2, params={"r": [3.3, 3.5]},
+               name="logistic")
+    s, r = dy.locate_bifurcation(m, parameter="r", state=[[0.45], [0.85]], value=[3.4, 3.4], kind="flip", period=2)
+    np.testing.assert_allclose(r, 1 + np.sqrt(6), atol=1e-10)  # closed form of the period doubling to a 4-cycle
+    f = lambda u: r[0] * u * (1 - u)  # noqa: E731
+    assert abs(f(f(s[0, 0])) - s[0, 0]) < 1e-12 and abs(f(s[0, 0]) - s[0, 0]) > 0.1
+    # seeded at the fixed point's flip (r = 3, s = 2/3) the period-2 system can only find that fixed point: refused
+    with pytest.raises(ValueError, match="fixed point|converge"):
+        dy.locate_bifurcation(m[0], parameter="r", state=[2 / 3], value=3.0, kind="fold", period=2)

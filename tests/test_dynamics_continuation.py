@@ -1,6 +1,9 @@
 """Branches, bifurcations, fold curves, basins and ghost passage times against closed forms: the SRNN's pitchfork and
 flip (b = 0), Bengio et al. 1994's fold threshold h*(w), Pascanu et al. 2013's fold curve, a hard-gate kink, the
-bisector xbar = tanh(w xbar) of the latch's basins, and the ghost's eps^(-1/2) law (Strogatz, sec. 4.3)."""
+bisector xbar = tanh(w xbar) of the latch's basins, and the ghost's eps^(-1/2) law (Strogatz, sec. 4.3); 2-cycle events:
+the logistic map's period doubling at r = 1 + sqrt(6) (May 1976) and a fold of 2-cycles at a closed-form parameter
+(checked also by counting the roots of F(F(s)) - s on a dense grid); two folds inside one grid interval after
+refinement (SRNN in b, closed form)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import pytest
 import scipy.optimize
 import torch
 
-from dynlatch import LSTM, SRNN
+from dynlatch import GRU, LSTM, SRNN
 from dynlatch import dynamics as dy
 from dynlatch import landscape
 
@@ -48,9 +51,10 @@ def test_srnn_pitchfork_and_flip_in_U():
 
 
 def test_rows_equal_single_cell_fixed_points():
-    values = np.linspace(-1.7, 2.9, 9)
-    br = dy.branches(srnn(1.0), "U", values)
-    for i, U in enumerate(values):
+    br = dy.branches(srnn(1.0), "U", np.linspace(-1.7, 2.9, 9))
+    assert br.values.size > 9 and set(np.linspace(-1.7, 2.9, 9)) <= set(br.values)  # refined near U = -1 and 1
+    for i in range(0, br.values.size, br.values.size // 10):  # rows of given and inserted values (merged tables)
+        U = br.values[i]
         pts = dy.fixed_points(srnn(U))
         sel = br.rows["index"] == i
         np.testing.assert_allclose(np.sort(br.rows["h"][sel]), np.sort([p.state[0] for p in pts]), atol=1e-12)
@@ -94,7 +98,7 @@ def test_lstm_fold_and_flip_curves_match_the_jacobian_at_zero():
 
 def test_hard_sigmoid_border_collision_at_a_kink():
     cell = hard_input_gate_lstm()
-    br = dy.branches(cell, "U_c", np.linspace(-3.0, 3.0, 61), periods=(1,))
+    br = dy.branches(cell, "U_c", np.linspace(-3.0, 3.0, 61), periods=(1,), refine=False)
     bc = [e for e in br.events if e["kind"] == "border_collision"]
     assert len(bc) == 1 and bc[0]["gate"] == "i"
     e = bc[0]
@@ -109,6 +113,113 @@ def test_hard_sigmoid_border_collision_at_a_kink():
     assert {len(left), len(right)} == {0, 2}
     mods = sorted(float(np.abs(p.eigenvalues).max()) for p in pair)
     assert mods[0] < 1 < mods[1]  # the multiplier jumps past +1 at the kink: no smooth fold (eigenvalue 1) here
+
+
+def logistic() -> dy.Map:
+    return dy.Map(lambda p, s, x: p["r"][:, None, None] * s * (1 - s), state_dim=1, params={"r": 3.0},
+                  name="logistic")
+
+
+def odd_cycle_map() -> dy.Map:
+    """F(s) = -s + s (p - (s^2 - 1)^2): for p > 0 the symmetric 2-cycles {+-s}, s^2 = 1 +- sqrt(p) (F(s) = -s), one
+    stable and one unstable, born together in a fold of 2-cycles at p = 0 at {-1, 1}; no fixed point but 0."""
+    return dy.Map(lambda p, s, x: -s + s * (p["p"][:, None, None] - (s**2 - 1) ** 2), state_dim=1,
+                  params={"p": 0.0}, name="odd cycle map")
+
+
+def test_logistic_two_cycle_flips_at_one_plus_sqrt6():
+    # the period doubling of the 2-cycle to a 4-cycle at r = 1 + sqrt(6) (closed form), and the 2-cycle's birth at the
+    # fixed point's flip r = 3, reported once, as that period-1 flip
+    br = dy.branches(logistic(), "r", np.linspace(2.8, 3.6, 9), state_range=(-0.25, 1.25))
+    got = [(e["kind"], e["period"]) for e in br.events]
+    assert got == [("flip", 1), ("flip", 2)], br.events
+    flip1, flip2 = br.events
+    assert abs(flip1["value"] - 3.0) < 1e-8 and abs(flip1["state"][0] - 2 / 3) < 1e-8
+    r = 1 + np.sqrt(6)
+    assert abs(flip2["value"] - r) < 1e-8 and flip2["method"] == "newton"
+    x_pm = (r + 1 + np.array([-1, 1]) * np.sqrt((r - 3) * (r + 1))) / (2 * r)  # the 2-cycle in closed form
+    np.testing.assert_allclose(np.sort(np.ravel(flip2["cycle"])), x_pm, atol=1e-8)
+    # the cycle's multiplier F'(x-) F'(x+) = r^2 (1 - 2x-)(1 - 2x+) is -1 there
+    assert abs(r**2 * np.prod(1 - 2 * x_pm) + 1) < 1e-12
+    # the branch: the 2-cycle stable for 3 < r < 1 + sqrt(6), unstable beyond
+    two = br.rows["period"] == 2
+    assert np.all(br.rows["stable"][two] == (br.rows["value"][two] < r))
+
+
+def test_gru_two_cycle_flip_matches_sympy_and_mpmath():
+    # a one-unit GRU (Keras, reset_after=False, hard gates in their linear part) whose 2-cycle doubles its period as U_h
+    # varies; oracle: the closed equations h2 = F(h1), h1 = F(h2), F'(h1) F'(h2) = -1 written in sympy (Keras GRU:
+    # h' = z h + (1 - z) tanh(U_h r h + b_h), gates 0.2 a + 0.5) and solved by mpmath's findroot at 30 digits
+    import mpmath
+    import sympy as sp
+
+    Uz, Ur, bz, br_, bh = 2.465, -1.771, -0.841, 2.115, 1.34
+    t = lambda v: torch.tensor([[v]], dtype=torch.float64)  # noqa: E731
+    cell = GRU.init(seed=0, scheme="keras2", reset_after=False, recurrent_activation="hard_sigmoid",
+                    dtype=torch.float64).with_params(U_z=t(Uz), U_r=t(Ur), U_h=t(-6.0), b_z=t(bz)[0], b_r=t(br_)[0],
+                                                     b_h=t(bh)[0])
+    br = dy.branches(cell, "U_h", np.linspace(-6.4, -5.9, 3), periods=(2,))
+    assert [(e["kind"], e["period"], e["method"]) for e in br.events] == [("flip", 2, "newton")]
+    e = br.events[0]
+    h, U = sp.symbols("h U")
+    hs = lambda a: sp.Rational(1, 5) * a + sp.Rational(1, 2)  # noqa: E731
+    z, r = hs(Uz * h + bz), hs(Ur * h + br_)
+    F = z * h + (1 - z) * sp.tanh(U * r * h + bh)
+    f, df = (sp.lambdify((h, U), g, "mpmath") for g in (F, sp.diff(F, h)))
+    with mpmath.workdps(30):
+        h1, h2, u = mpmath.findroot(lambda a, b, v: (f(a, v) - b, f(b, v) - a, df(a, v) * df(b, v) + 1),
+                                    (0.02, 0.56, -6.2))
+    assert abs(e["value"] - float(u)) < 1e-8
+    np.testing.assert_allclose(np.sort(np.ravel(e["cycle"])), sorted([float(h1), float(h2)]), atol=1e-8)
+    for a in (Uz * float(h1) + bz, Uz * float(h2) + bz, Ur * float(h1) + br_, Ur * float(h2) + br_):
+        assert abs(a) < 2.5  # inside the hard sigmoids' linear part: a smooth flip, not a border collision
+
+
+def test_fold_of_two_cycles_against_the_closed_form():
+    br = dy.branches(odd_cycle_map(), "p", np.linspace(-0.3, 0.31, 7), state_range=(-1.6, 1.6))
+    assert [(e["kind"], e["period"]) for e in br.events] == [("fold", 2)]
+    e = br.events[0]
+    assert abs(e["value"]) < 1e-8 and e["method"] == "newton"
+    np.testing.assert_allclose(np.sort(np.ravel(e["cycle"])), [-1.0, 1.0], atol=1e-7)
+    # independent count of the 2-periodic points (sign changes of F(F(s)) - s on a dense grid, 0 excluded): none
+    # before the fold, four (two cycles) after it
+    s = np.linspace(-1.6, 1.6, 200001) + 1e-9
+    for p, want in ((-1e-4, 0), (1e-4, 4)):
+        F = lambda u: -u + u * (p - (u**2 - 1) ** 2)  # noqa: E731
+        g = F(F(s)) - s
+        assert int(np.sum(np.sign(g[1:]) != np.sign(g[:-1]))) - 1 == want  # minus the fixed point 0
+    # the branch rows: a stable and an unstable cycle after the fold
+    sel = (br.rows["period"] == 2) & (br.rows["value"] > 0)
+    assert set(br.rows["stable"][sel].tolist()) == {True, False}
+
+
+@pytest.mark.parametrize("x", [0.0, 0.5])
+def test_srnn_two_cycle_ends_at_the_fixed_points_flip(x):
+    # F(h) = tanh(-2 h + x + b): the 2-cycle dies where the fixed point's multiplier -2 (1 - h^2) passes -1, i.e.
+    # h = +-sqrt(1/2), x + b = artanh(h) + 2 h; tanh has negative Schwarzian, so the flips are supercritical and there
+    # is no fold of 2-cycles: no period-2 event
+    br = dy.branches(srnn(-2.0), "b", np.linspace(-3.0, 3.0, 13), x=x)
+    h = np.sqrt(0.5)
+    b_flip = np.arctanh(h) + 2 * h
+    assert [(e["kind"], e["period"]) for e in br.events] == [("flip", 1), ("flip", 1)]
+    np.testing.assert_allclose([e["value"] for e in br.events], [-b_flip - x, b_flip - x], atol=1e-8)
+
+
+def test_two_folds_inside_one_interval_are_found_after_refinement():
+    # SRNN h = tanh(2 h + b): folds at b = +-b*, b* = U r - artanh(r), r = sqrt(1 - 1/U); the grid (-1, 1) holds both
+    # and one fixed point at each end, so the signature alone sees nothing
+    U = 2.0
+    r = np.sqrt(1 - 1 / U)
+    b_star = U * r - np.arctanh(r)
+    coarse = dy.branches(srnn(U), "b", [-1.0, 1.0], periods=(1,), refine=False)
+    assert coarse.events == []
+    br = dy.branches(srnn(U), "b", [-1.0, 1.0], periods=(1,), min_interval=1e-3)
+    assert [e["kind"] for e in br.events] == ["fold", "fold"]
+    np.testing.assert_allclose([e["value"] for e in br.events], [-b_star, b_star], atol=1e-8)
+    # the refined grid: intervals around each fold at most min_interval wide
+    for e in br.events:
+        lo, hi = e["bracket"]
+        assert hi - lo <= 1e-3 and lo <= e["value"] <= hi
 
 
 def test_basins_of_the_srnn_latch_split_at_zero():
@@ -152,6 +263,10 @@ def test_bad_arguments_raise():
         dy.branches(srnn(1.0), "U_c", [0.0, 1.0])
     with pytest.raises(ValueError, match="state_range"):
         dy.branches(dy.pascanu_neuron(5.0, -2.0), "b", [-3.0, -1.0])
+    with pytest.raises(ValueError, match="min_interval"):
+        dy.branches(srnn(1.0), "U", [0.0, 1.0], min_interval=0.0)
+    with pytest.raises(ValueError, match="period"):
+        dy.locate_bifurcation(srnn(-2.0), parameter="x", state=[0.5], value=0.0, period=3)
     with pytest.raises(ValueError, match="threshold"):
         dy.passage_time(srnn(2.0), [0.1], threshold=0.0)
 
@@ -168,8 +283,15 @@ def test_quick_analysis_end_to_end(tmp_path):
     assert abs(s["srnn_pitchfork_U"][0] - 1) < 1e-8 and abs(s["srnn_flip_U"][0] + 1) < 1e-8
     assert abs(s["passage_time"]["exponent"] + 0.5) < 0.05 and s["border_collisions"]
     assert s["srnn_fold_curve_max_error"] < 1e-8 and s["lstm_fold_curve_max_error"] < 1e-8
+    # the 2-cycle events against their closed forms: the logistic map's flip at 1 + sqrt(6), a fold of cycles at 0
+    c = s["cycle_checks"]
+    assert len(c["logistic_flip_r"]) == 1 and len(c["odd_cycle_map_fold_p"]) == 1 and c["max_error"] < 1e-8
+    assert {(e["diagram"], e["kind"]) for e in s["cycle_events"]} == {
+        ("logistic_r", "flip"), ("odd_cycle_map_p", "fold"), ("gru_U_h", "flip")}
+    # the GRU's: -6.159895323528681549... by mpmath on the closed equations (test_gru_two_cycle_flip_matches_sympy...)
+    assert len(c["gru_flip_U_h"]) == 1 and abs(c["gru_flip_U_h"][0] + 6.1598953235286815) < 1e-8
     for name in ("runs.csv", "events.csv", "curves.csv", "passage.csv", "bifurcations.png", "bifurcations.pdf",
-                 "basins.png"):
+                 "basins.png", "cycle_bifurcations.png", "cycle_bifurcations.pdf"):
         assert (out / name).exists(), name
 
 

@@ -3,17 +3,22 @@ points, two-parameter fold curves, basins of attraction and ghost passage times 
 
 Method. Every value of the parameter is one model (``cell.with_params(name=values)`` or ``map.with_params``), so one
 call of the guaranteed one-unit finder (:func:`dynlatch.dynamics.fixed_points`) gives every branch point at every
-value; 1-D user maps (Bengio's and Pascanu's neurons) use the same root engine on a given state interval. Between
-neighbouring values whose *signature* (number of fixed points, number of stable ones) differs, the bifurcation is
-located, not read off the grid:
+value; 1-D user maps (Bengio's and Pascanu's neurons, the logistic map) use the same root engine on a given state
+interval. The grid is first refined where an interval may hide events (its points do not all continue smoothly and
+one-to-one across it with unchanged stability and multiplier signs: :func:`branches`). Between neighbouring values whose
+*signature* (number of fixed points / 2-periodic points, number of stable ones) differs, the bifurcation is located,
+not read off the grid:
 
-* smooth maps: Newton on the augmented equations F(s; p) = s, det(J - mu I) = 0 (:func:`locate_bifurcation`), mu = +1
-  (fold, including the symmetric pitchfork) or -1 (flip), seeded at the point whose stability changes (or, where a pair
-  of points appears, at the pair's midpoint), the kind read from the sign of the critical multiplier
-  (Kuznetsov, Elements of Applied Bifurcation Theory, ch. 4 and 10);
+* smooth maps: Newton on the augmented equations F^k(s; p) = s, det(D F^k - mu I) = 0 (:func:`locate_bifurcation`),
+  k = 1 for fixed points and k = 2 for 2-cycles (D F^2 = J(F(s)) J(s)), mu = +1 (fold, including the symmetric
+  pitchfork) or -1 (flip; for a 2-cycle the period doubling to a 4-cycle), seeded at the point whose stability changes
+  (or, where a pair of points appears, at the pair's midpoint or, for cycles, at each point), the kind read from the
+  sign of the critical multiplier (Kuznetsov, Elements of Applied Bifurcation Theory, ch. 4 and 10). Fixed points also
+  solve the k = 2 system; such solutions are rejected, and a 2-cycle born at a fixed point's flip is that period-1 flip;
 * hard sigmoids: where a gate's kink (pre-activation at +-0.5/slope) lies between the points involved, the multiplier
   jumps instead of passing +-1 (a border collision, di Bernardo et al., Piecewise-smooth Dynamical Systems, 2008);
-  the parameter is bisected to 1e-10 on the signature, and the point reported at the kink.
+  the parameter is bisected to 1e-10 on the signature, and the point reported at the kink (a bisected event is a
+  border collision only when a point's pre-activation is within ``KINK_TOL`` of the kink).
 
 Ghosts: just past a fold the vanished pair leaves a bottleneck in which a trajectory spends
 T ~ pi / sqrt(a c eps) steps (eps the distance to the fold; Strogatz, Nonlinear Dynamics and Chaos, sec. 4.3), so
@@ -33,7 +38,7 @@ from .._activations import HARD_SIGMOID_SLOPE
 from ..bengio import noise_threshold
 from .._checks import CheckError
 from .._config import Config, option
-from ._bifurcation import locate_bifurcation
+from ._bifurcation import _power, solve_augmented
 from ._fixed_points import _single_thread, fixed_points
 from ._maps import DTYPE, Map, as_map, input_tensor, state_tensor
 from ._one_unit import gates
@@ -158,16 +163,22 @@ class Branches:
         values: the grid (V,).
         rows: tidy columns, one row per point: ``value``, ``index`` (into ``values``), ``h`` (first state entry),
             ``state`` (R, d), ``period``, ``kind`` ("point"/"continuum"), ``stable``, ``multiplier`` (the
-            eigenvalue of largest modulus, complex), ``multiplicity``.
+            eigenvalue of largest modulus, complex), ``multiplicity``, ``eigenvalues`` (R, d) complex (of the
+            period-p map).
         events: located bifurcations, dicts with ``kind`` ("fold", "flip", "border_collision"), ``value``,
             ``state`` (list), ``period``, ``method`` ("newton" or "bisection"), ``bracket`` (the grid values
-            around it) and, for border collisions, ``gate``, ``preactivation``, ``kink``.
+            around it) and, for border collisions, ``gate``, ``preactivation``, ``kink``; a period-2 event located by
+            Newton also has ``cycle`` (its two points).
+        missed: intervals (``period``, ``bracket``) whose signature changes only because the finder did not resolve
+            a root there (a point continues smoothly across to a root missing from the table, e.g. two roots closer
+            than the finder's grid spacing near a transcritical crossing): no event.
     """
 
     parameter: str
     values: np.ndarray
     rows: dict[str, np.ndarray]
     events: list[dict[str, Any]] = field(default_factory=list)
+    missed: list[dict[str, Any]] = field(default_factory=list)
 
     def tidy(self) -> list[dict[str, Any]]:
         """The rows as a list of dicts (for CSV)."""
@@ -220,9 +231,10 @@ def _crosses_kink(cell1: Any, cell2: Any, x: Any, h1: Sequence[float], h2: Seque
 
 
 def branches(cell_or_map: Any, parameter: str, values: Any, *, x: Any = 0.0, periods: tuple[int, ...] = (1, 2),
-             state_range: tuple[float, float] | None = None, grid: int = 1025, locate: bool = True) -> Branches:
+             state_range: tuple[float, float] | None = None, grid: int = 1025, locate: bool = True,
+             refine: bool = True, min_interval: float | None = None, max_values: int = 4096) -> Branches:
     """Fixed points and 2-cycles, with their stability, as one named parameter varies; folds, flips and border
-    collisions located (module docstring).
+    collisions of both located (module docstring).
 
     Args:
         cell_or_map: a single one-unit cell (parameter by Keras name, e.g. ``"U"``, ``"U_c"``, ``"b_f"``), or a 1-D
@@ -234,16 +246,34 @@ def branches(cell_or_map: Any, parameter: str, values: Any, *, x: Any = 0.0, per
         state_range: interval searched for a user map's fixed points.
         grid: state grid of the root finder.
         locate: locate the bifurcations (else only the branches).
+        refine: insert values where an interval is not *clean* (below), splitting it (in 4) until it is clean or at most
+            ``min_interval`` wide; the result's ``values`` are then the refined grid.
+        min_interval: the width delta at which refinement stops; default 1e-3 of the span of ``values``.
+        max_values: refinement stops once the grid has this many values.
 
-    Bifurcations are located for the fixed points (period 1; a flip is where a 2-cycle is born). The 2-cycles are
-    listed with their stability, but their own folds and period doublings are not located. Two bifurcations inside
-    one grid interval that leave the signature unchanged are not seen: refine ``values`` where that matters.
+    Bifurcations are located for the fixed points (period 1) and for the 2-cycles (period 2: a fold of cycles, where
+    an eigenvalue of D(F o F) at the cycle is +1, and a flip of a cycle, -1, the period doubling to a 4-cycle; a
+    2-cycle born at a fixed point's flip is reported once, as that period-1 flip), between neighbouring values whose
+    signature (number of points of the period, number stable) differs.
+
+    Refinement and what it guarantees. An interval [a, b] is *clean* when, for each period, both ends have the same
+    number of points and every point at one end continues to a distinct point at the other (tangent predictor
+    ds/dp = (I - D F^k)^(-1) dF^k/dp, then Newton on F^k(s) = s at the far value; the corrector moves the prediction
+    by at most half the predicted step, both ways, and the two continuations are inverse to each other), with the same
+    stability and the same numbers of real multipliers above +1 and below -1 at both ends. A fold ends a branch (its
+    point cannot be continued across), a flip moves a real multiplier past -1, a border collision changes stability
+    or the count: so an interval holding one event is never clean, and after refinement it is at most
+    ``min_interval`` wide. Hence events more than ``min_interval`` apart lie in different intervals of the refined
+    grid and are each located (Newton, or bisection on the signature at a kink). Not seen: events that undo each
+    other inside one clean interval (a pair of points born and annihilated between two values, a multiplier leaving
+    and re-entering the unit circle), and two events closer than ``min_interval`` that leave the signature
+    unchanged.
 
     Returns:
         :class:`Branches`.
 
     Raises:
-        ValueError: for a bad parameter, values (not finite, not increasing, fewer than 2) or map.
+        ValueError: for a bad parameter, values (not finite, not increasing, fewer than 2), min_interval or map.
     """
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if values.size < 2 or not np.all(np.isfinite(values)) or not np.all(np.diff(values) > 0):
@@ -251,18 +281,176 @@ def branches(cell_or_map: Any, parameter: str, values: Any, *, x: Any = 0.0, per
     periods = tuple(sorted(set(int(p) for p in periods)))
     if not periods or not set(periods) <= {1, 2}:
         raise ValueError(f"periods must be a non-empty subset of (1, 2); got {periods}")
+    if min_interval is None:
+        min_interval = 1e-3 * float(values[-1] - values[0])
+    if not (np.isfinite(min_interval) and min_interval > 0):
+        raise ValueError(f"min_interval must be a positive number; got {min_interval}")
+    if int(max_values) < values.size:
+        raise ValueError(f"max_values must be at least the number of values ({values.size}); got {max_values}")
     fam = _family(cell_or_map, parameter, values)
-    t = _table(fam, x, periods, state_range, grid)
+    t = _columns(_table(fam, x, periods, state_range, grid))
+    if refine:
+        values, t = _refine(cell_or_map, parameter, values, t, x, periods, state_range, grid, float(min_interval),
+                            int(max_values))
+    rows = _rows(values, t)
+    out = Branches(parameter, values, rows)
+    if locate:
+        out.events, out.missed = _locate_events(cell_or_map, None, parameter, values, rows, x, periods, state_range,
+                                                grid)
+    return out
+
+
+_COLUMNS = ("model", "state", "period", "kind", "eigenvalues", "stable", "multiplicity")
+
+
+def _columns(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: t[k] for k in _COLUMNS}
+
+
+def _rows(values: np.ndarray, t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     idx = t["model"].astype(np.int64)
     eig = t["eigenvalues"]
     lead = eig[np.arange(idx.size), np.argmax(np.abs(eig), axis=1)] if idx.size else np.zeros(0, complex)
-    rows = {"index": idx, "value": values[idx], "h": t["state"][:, 0], "state": t["state"], "period": t["period"],
+    return {"index": idx, "value": values[idx], "h": t["state"][:, 0], "state": t["state"], "period": t["period"],
             "kind": t["kind"], "stable": t["stable"].astype(bool), "multiplier": lead,
-            "multiplicity": t["multiplicity"]}
-    out = Branches(parameter, values, rows)
-    if locate:
-        out.events = _locate_events(cell_or_map, fam, parameter, values, rows, x, periods, state_range, grid)
-    return out
+            "multiplicity": t["multiplicity"], "eigenvalues": eig}
+
+
+# -- refinement: intervals that may hide events ---------------------------------------------------------------------
+SMOOTH_RATIO = 0.5
+"""A continuation step is smooth when Newton's corrector moves the tangent prediction by at most this fraction of the
+predicted move (plus ``MATCH_TOL``)."""
+MATCH_TOL = 1e-7
+"""A continued point matches a tabulated point within this max-norm distance."""
+REFINE_SPLIT = 4
+"""An interval that is not clean is split into this many equal parts per refinement round."""
+NEWTON_STEPS = 25
+"""Newton iterations per attempt at an event (a good seed converges in fewer than 10)."""
+KINK_TOL = 1e-6
+"""A bisected event is a border collision when a point's gate pre-activation is this close to a kink."""
+"""An interval that is not clean is split into this many equal parts per refinement round."""
+"""A continued point matches a tabulated point within this max-norm distance."""
+
+
+def _continue_points(pm: Map, parameter: str, period: int, s0: np.ndarray, p0: np.ndarray, p1: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Natural-parameter continuation of N points of F^period (``pm``: autonomous, one model per point) from p0 to
+    p1: tangent predictor, Newton corrector. Returns (states (N, d), smooth (N,) bool: converged and the corrector
+    moved the prediction by at most SMOOTH_RATIO of the predicted move)."""
+    N, d = s0.shape
+    eye = torch.eye(d, dtype=DTYPE)
+    s = torch.as_tensor(s0, dtype=DTYPE).unsqueeze(1)
+    eps = 1e-6 * np.maximum(1.0, np.abs(p0))
+    with torch.no_grad():
+        up = _power(pm.with_params(**{parameter: p0 + eps}), s, None, period)[0]
+        down = _power(pm.with_params(**{parameter: p0 - eps}), s, None, period)[0]
+    dp = torch.as_tensor((up - down).numpy() / (2 * eps)[:, None, None], dtype=DTYPE)
+    _, J = _power(pm.with_params(**{parameter: p0}), s, None, period)
+    tangent, info = torch.linalg.solve_ex(eye - J, dp.unsqueeze(-1))
+    move = torch.as_tensor(p1 - p0, dtype=DTYPE)[:, None, None] * tangent[..., 0]
+    pred = s + move
+    ok = (info == 0)[:, 0] & torch.isfinite(pred).all(dim=2)[:, 0]
+    pred = torch.where(ok[:, None, None], pred, s)
+    m1 = pm.with_params(**{parameter: p1})
+    c = pred.clone()
+    for _ in range(40):
+        img, J1 = _power(m1, c, None, period)
+        step, _info = torch.linalg.solve_ex(J1 - eye, -(img - c).unsqueeze(-1))
+        step = torch.nan_to_num(step[..., 0], nan=0.0, posinf=0.0, neginf=0.0).clamp(-1.0, 1.0)
+        c = c + step
+        if float(step.abs().max()) <= 1e-14:
+            break
+    with torch.no_grad():
+        res = (_power(m1, c, None, period)[0] - c).abs().amax(dim=(1, 2))
+    correction = (c - pred).abs().amax(dim=(1, 2))
+    smooth = ok & (res <= 1e-10) & (correction <= SMOOTH_RATIO * move.abs().amax(dim=(1, 2)) + MATCH_TOL)
+    return c[:, 0].numpy(), smooth.numpy()
+
+
+def _structure(eig: np.ndarray, stable: np.ndarray) -> np.ndarray:
+    """Per point: (stable, real multipliers > 1, real multipliers < -1)."""
+    real = np.abs(eig.imag) <= 1e-12
+    return np.stack([stable.astype(np.int64), np.sum(real & (eig.real > 1), 1), np.sum(real & (eig.real < -1), 1)], 1)
+
+
+def _clean(obj: Any, parameter: str, values: np.ndarray, t: dict[str, np.ndarray], x: Any, periods: tuple[int, ...],
+           check: np.ndarray) -> np.ndarray:
+    """Which of the intervals [values[i], values[i+1]] flagged in ``check`` are clean (see :func:`branches`)."""
+    V = values.size
+    clean = check.copy()
+    idx = t["model"].astype(np.int64)
+    for period in periods:
+        sel = np.nonzero((t["period"] == period) & (t["kind"] == "point"))[0]
+        pidx = idx[sel]
+        counts = np.bincount(pidx, minlength=V)
+        clean &= counts[:-1] == counts[1:]
+        fwd = sel[(pidx < V - 1)]
+        fwd = fwd[clean[idx[fwd]]]
+        bwd = sel[(pidx > 0)]
+        bwd = bwd[clean[idx[bwd] - 1]]
+        src = np.concatenate([fwd, bwd])
+        if src.size == 0:
+            continue
+        tgt = np.concatenate([idx[fwd] + 1, idx[bwd] - 1])
+        pm = _autonomous(_parameter_family(obj, parameter, values[idx[src]]), x)
+        c, smooth = _continue_points(pm, parameter, period, t["state"][src], values[idx[src]], values[tgt])
+        struct = _structure(t["eigenvalues"][sel], t["stable"][sel])
+        row_of = {int(r): k for k, r in enumerate(sel)}
+        start = np.searchsorted(pidx, np.arange(V))  # rows of one period are sorted by index
+        stop = np.searchsorted(pidx, np.arange(V), side="right")
+        match = np.full(src.size, -1)
+        for k in range(src.size):
+            if not smooth[k]:
+                continue
+            cand = np.arange(start[tgt[k]], stop[tgt[k]])
+            dist = np.abs(t["state"][sel[cand]] - c[k]).max(axis=1)
+            j = int(np.argmin(dist))
+            if dist[j] <= MATCH_TOL * (1.0 + np.abs(c[k]).max()) * 10:
+                match[k] = cand[j]
+        partner = {int(row_of[int(r)]): int(mk) for r, mk in zip(src[: fwd.size], match[: fwd.size])}
+        back = {int(row_of[int(r)]): int(mk) for r, mk in zip(src[fwd.size :], match[fwd.size :])}
+        for i in np.nonzero(clean)[0]:
+            left = range(start[i], stop[i])
+            right = range(start[i + 1], stop[i + 1])
+            images = [partner.get(k, -1) for k in left]
+            ok = all(j >= 0 for j in images) and len(set(images)) == len(images)
+            ok = ok and all(back.get(j, -1) == k for k, j in zip(left, images))
+            ok = ok and all(back.get(j, -1) >= 0 for j in right)
+            ok = ok and all(np.array_equal(struct[k], struct[j]) for k, j in zip(left, images))
+            clean[i] = ok
+    return clean
+
+
+def _refine(obj: Any, parameter: str, values: np.ndarray, t: dict[str, np.ndarray], x: Any,
+            periods: tuple[int, ...], state_range: Any, grid: int, min_interval: float, max_values: int
+            ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Split every interval that is not clean and wider than ``min_interval`` into ``REFINE_SPLIT`` equal parts until
+    none is left (or the grid has ``max_values`` values); returns the refined grid and its table (models = indices
+    into it)."""
+    check = np.ones(values.size - 1, bool)
+    while True:
+        with _single_thread():
+            clean = _clean(obj, parameter, values, t, x, periods, check)
+        todo = np.nonzero(check & ~clean & (np.diff(values) > min_interval))[0]
+        todo = todo[: (max_values - values.size) // (REFINE_SPLIT - 1)]
+        if todo.size == 0:
+            return values, t
+        frac = np.arange(1, REFINE_SPLIT) / REFINE_SPLIT
+        new = (values[todo, None] + frac * (values[todo + 1] - values[todo])[:, None]).reshape(-1)
+        tn = _columns(_table(_family(obj, parameter, new), x, periods, state_range, grid))
+        merged = np.concatenate([values, new])
+        order = np.argsort(merged, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        tn = {**tn, "model": tn["model"] + values.size}
+        cat = {k: np.concatenate([t[k], tn[k]]) for k in _COLUMNS}
+        cat["model"] = rank[cat["model"].astype(np.int64)]
+        rows_order = np.lexsort((cat["state"][:, 0], cat["period"], cat["model"]))
+        t = {k: v[rows_order] for k, v in cat.items()}
+        check = np.zeros(merged.size - 1, bool)  # only the parts of the intervals just split need checking
+        for i in rank[todo]:
+            check[i : i + REFINE_SPLIT] = True
+        values = merged[order]
 
 
 def _one(fam: Any, cell_or_map: Any, parameter: str, v: float) -> Any:
@@ -276,8 +464,9 @@ def _locate_events(obj: Any, fam: Any, parameter: str, values: np.ndarray, rows:
     V = values.size
     events: list[dict[str, Any]] = []
     is_cell = _is_cell(obj)
-    pmap = parameter_map(obj.to(dtype=DTYPE), [parameter]) if is_cell else _family(obj, parameter, values[:1])
-    for period in (1,) if 1 in periods else ():
+    missed = []
+    pmap = _autonomous(_parameter_family(obj, parameter, values[:1]), x)
+    for period in periods:
         sig = _signature(rows, rows["index"], V, period)
         for i in np.nonzero(np.any(sig[1:] != sig[:-1], axis=1))[0]:
             a, b = values[i], values[i + 1]
@@ -289,28 +478,72 @@ def _locate_events(obj: Any, fam: Any, parameter: str, values: np.ndarray, rows:
             kinked = is_cell and _crosses_kink(_one(fam, obj, parameter, a), _one(fam, obj, parameter, b), x, ha, hb)
             event = None
             if not kinked:
-                event = _newton(pmap, parameter, seed, 0.5 * (a + b), kind, x, a, b)
                 more = sa if len(sa) > len(sb) else sb
+                if period == 2 and kind == "fold":
+                    # first: a 2-cycle born or dying at a fixed point's flip (a pitchfork of F o F on the fixed
+                    # point, which lies between the cycle's two points)
+                    event = _newton(pmap, parameter, seed, 0.5 * (a + b), "flip", a, b, 1)
+                    if event is not None and np.abs(more - np.asarray(event["state"])).max() > 2 * np.abs(
+                            more - seed).max() + 1e-6:
+                        event = None  # a flip of another fixed point, far from this cycle
+                if event is None:
+                    event = _newton(pmap, parameter, seed, 0.5 * (a + b), kind, a, b, period)
                 if event is None and kind == "fold" and len(more) >= 3:  # ties: try every neighbouring pair
                     s_sorted = more[np.argsort(more[:, 0])]
                     for k in range(len(s_sorted) - 1):
                         event = _newton(pmap, parameter, 0.5 * (s_sorted[k] + s_sorted[k + 1]), 0.5 * (a + b),
-                                        kind, x, a, b)
+                                        kind, a, b, period)
                         if event is not None:
                             break
+                if event is None and period == 2 and kind == "fold":  # a cycle's points are far apart: each alone
+                    for point in more:
+                        event = _newton(pmap, parameter, point, 0.5 * (a + b), kind, a, b, period)
+                        if event is not None:
+                            break
+            if event is None and not kinked and _continues_across(obj, parameter, x, period, a, b, sa, sb):
+                missed.append({"period": period, "bracket": [float(a), float(b)]})
+                continue
             if event is None:
                 event = _bisect(obj, fam, parameter, a, b, sig[i], period, x, state_range, grid)
+                if event is not None:
+                    event["period"] = period
             if event is not None and not any(_same_event(event, e) for e in events):
                 event["bracket"] = [float(a), float(b)]
-                event["period"] = period
                 events.append(event)
-    return events
+    return sorted(events, key=lambda e: (e["value"], e["period"])), missed
+
+
+def _continues_across(obj: Any, parameter: str, x: Any, period: int, a: float, b: float, sa: np.ndarray,
+                      sb: np.ndarray) -> bool:
+    """Whether a point of the side with more points continues smoothly to a point of the period at the other end
+    that the finder's table lacks: then the signature change is the finder not resolving two roots closer than its
+    grid spacing, not a bifurcation."""
+    more, fewer, p0, p1 = (sa, sb, a, b) if len(sa) > len(sb) else (sb, sa, b, a)
+    if len(more) == 0:
+        return False
+    pm = _autonomous(_parameter_family(obj, parameter, np.full(len(more), p0)), x)
+    with _single_thread():
+        c, smooth = _continue_points(pm, parameter, period, more, np.full(len(more), p0), np.full(len(more), p1))
+        if period == 2 and smooth.any():  # a 2-cycle point, not a fixed point
+            one = _power(pm.with_params(**{parameter: np.full(len(more), p1)}), torch.as_tensor(c).unsqueeze(1),
+                         None, 1)[0][:, 0].numpy()
+            smooth &= np.abs(one - c).max(axis=1) > 1e-6
+    for k in np.nonzero(smooth)[0]:
+        if len(fewer) == 0 or np.abs(fewer - c[k]).max(axis=1).min() > 1e-6:
+            return True
+    return False
 
 
 def _same_event(e1: dict[str, Any], e2: dict[str, Any]) -> bool:
-    """One bifurcation seen from two grid intervals (a grid value sitting exactly on it)."""
-    close = abs(e1["value"] - e2["value"]) <= 1e-6 and e1["kind"] == e2["kind"]
-    return close and np.abs(np.subtract(e1.get("state", [0.0]), e2.get("state", [0.0]))).max() <= 1e-6
+    """One bifurcation seen from two grid intervals (a grid value sitting exactly on it; for a 2-cycle, located at
+    either of its points)."""
+    if not (abs(e1["value"] - e2["value"]) <= 1e-6 and e1["kind"] == e2["kind"] and e1["period"] == e2["period"]):
+        return False
+    if "state" not in e1 or "state" not in e2:  # a bisected event has no state: the value decides
+        return True
+    s1 = np.atleast_2d(e1.get("cycle", [e1["state"]]))
+    s2 = np.asarray(e2["state"])
+    return bool(np.abs(s1 - s2).max(axis=1).min() <= 1e-6)
 
 
 def _seed(sa, sta, mua, sb, stb, mub) -> tuple[np.ndarray | None, str, list[float], list[float]]:
@@ -345,24 +578,47 @@ def _seed(sa, sta, mua, sb, stb, mub) -> tuple[np.ndarray | None, str, list[floa
     return 0.5 * (s[k] + s[k + 1]), "fold", *((pair, []) if a_more else ([], pair))
 
 
-def _newton(pmap: Map, parameter: str, seed: np.ndarray, value: float, kind: str, x: Any, a: float, b: float
-            ) -> dict[str, Any] | None:
-    """Newton on the augmented equations; None if it fails or lands outside the bracket [a, b]."""
+def _parameter_family(obj: Any, parameter: str, values: np.ndarray) -> Map:
+    """The map of ``obj`` with one model per parameter value, the parameter movable by ``with_params``."""
+    if not _is_cell(obj):
+        return _family(obj, parameter, values)
+    one = parameter_map(obj.to(dtype=DTYPE), [parameter])
+    return Map(one.step, state_dim=one.state_dim, input_dim=one.input_dim, models=values.size,
+               params={parameter: values}, name=one.name, device=one.device)
+
+
+def _autonomous(m: Map, x: Any) -> Map:
+    """``m`` with its constant input ``x`` (scalar or (D,)) built in: an autonomous map with the same parameters."""
+    if m.input_dim == 0:
+        return m
+    xs = torch.as_tensor(np.broadcast_to(np.asarray(0.0 if x is None else x, dtype=np.float64), (m.input_dim,)).copy(),
+                         dtype=DTYPE)
+    inner = m
+    return Map(lambda p, s, _x: inner.step(p, s, xs.expand(*s.shape[:-1], inner.input_dim)),
+               state_dim=m.state_dim, input_dim=0, models=m.models, params={k: v.numpy() for k, v in m.params.items()},
+               name=m.name, device=m.device)
+
+
+def _newton(pmap: Map, parameter: str, seed: np.ndarray, value: float, kind: str, a: float, b: float,
+            period: int = 1) -> dict[str, Any] | None:
+    """Newton on the augmented equations of ``period`` (``pmap`` autonomous, one model); None if it fails, lands
+    outside the bracket [a, b] or (period 2) on a fixed point instead of a 2-cycle."""
     m = pmap.with_params(**{parameter: np.array([value])})
-    if x is not None and m.input_dim > 0 and not (np.isscalar(x) and float(x) == 0.0):
-        inner = m
-        xs = torch.as_tensor(np.broadcast_to(np.asarray(x, dtype=np.float64), (m.input_dim,)).copy(), dtype=DTYPE)
-        m = Map(lambda p, s, _x: inner.step(p, s, xs.expand(*s.shape[:-1], inner.input_dim)),
-                state_dim=m.state_dim, input_dim=0, models=1, params={k: v.numpy() for k, v in inner.params.items()},
-                name=inner.name)
     try:
-        s, p = locate_bifurcation(m, parameter=parameter, state=seed, value=value, kind=kind)
+        s, p, converged, fixed = solve_augmented(m, parameter=parameter, state=seed, value=value, kind=kind,
+                                                 period=period, max_iter=NEWTON_STEPS)
     except (ValueError, RuntimeError):
         return None
     slack = 1e-6 * (b - a)  # a fold sitting on a grid value
-    if not (a - slack <= p[0] <= b + slack) or not np.all(np.isfinite(s)):
+    if not converged[0] or fixed[0] or not (a - slack <= p[0] <= b + slack) or not np.all(np.isfinite(s)):
         return None
-    return {"kind": kind, "value": float(p[0]), "state": [float(v) for v in s[0]], "method": "newton"}
+    event = {"kind": kind, "value": float(p[0]), "state": [float(v) for v in s[0]], "method": "newton",
+             "period": period}
+    if period == 2:
+        with torch.no_grad():
+            image = m.with_params(**{parameter: p})(torch.as_tensor(s).unsqueeze(1))[0, 0].numpy()
+        event["cycle"] = [event["state"], [float(v) for v in image]]
+    return event
 
 
 def _signature_at(obj: Any, fam: Any, parameter: str, v: float, period: int, x: Any, state_range: Any, grid: int
@@ -398,7 +654,7 @@ def _bisect(obj: Any, fam: Any, parameter: str, a: float, b: float, sig_a: np.nd
                 d = abs(off + slope * h - e)
                 if best is None or d < best[0]:
                     best = (d, gate, off + slope * h, e, t["state"][j], abs(t["eigenvalues"][j]).max())
-    if best is not None:
+    if best is not None and best[0] <= KINK_TOL:
         event.update(kind="border_collision", gate=best[1], preactivation=float(best[2]), kink=float(best[3]),
                      state=[float(u) for u in best[4]])
     return event
@@ -624,10 +880,34 @@ def _lstm_keras_gates(U_c: float, b_f: float = 1.0, *, U_i: float = 0.0, b_i: fl
                          b_o=t(b_o)[0], b_c=t(0.0)[0])
 
 
+def logistic_map(r: float = 3.0) -> Map:
+    """The logistic map x -> r x (1 - x) (parameter ``r``): its 2-cycle, born at the fixed point's flip r = 3, doubles
+    its period at r = 1 + sqrt(6) (May, Nature 261, 1976)."""
+    return Map(lambda p, s, x: p["r"][:, None, None] * s * (1 - s), state_dim=1, params={"r": r}, name="logistic")
+
+
+def odd_cycle_map(p: float = 0.0) -> Map:
+    """F(s) = -s + s (p - (s^2 - 1)^2) (parameter ``p``): the symmetric 2-cycles {+-s} solve F(s) = -s, i.e.
+    s^2 = 1 +- sqrt(p), a stable and an unstable one born in a fold of 2-cycles at p = 0, s = +-1 (closed form)."""
+    return Map(lambda q, s, x: -s + s * (q["p"][:, None, None] - (s**2 - 1) ** 2), state_dim=1, params={"p": p},
+               name="odd cycle map")
+
+
+def gru_cycle_flip_cell(U_h: float = -6.0) -> Any:
+    """A one-unit GRU (Keras, reset_after=False, hard gates, x = 0) whose 2-cycle, born at its fixed point's flip near
+    U_h = -4.32, doubles its period near U_h = -6.16 (gates in their linear part: a smooth flip of the cycle)."""
+    from ..cells import GRU
+
+    t = lambda v: torch.tensor([[v]], dtype=DTYPE)  # noqa: E731
+    return GRU.init(seed=0, scheme="keras2", reset_after=False, recurrent_activation="hard_sigmoid",
+                    dtype=DTYPE).with_params(U_z=t(2.465), U_r=t(-1.771), U_h=t(U_h), b_z=t(-0.841)[0],
+                                             b_r=t(2.115)[0], b_h=t(1.34)[0])
+
+
 def _events(diagram: str, br: Branches) -> list[dict[str, Any]]:
-    return [{"diagram": diagram, "parameter": br.parameter, "kind": e["kind"], "value": e["value"],
-             "state": e.get("state"), "method": e["method"], "gate": e.get("gate"),
-             "preactivation": e.get("preactivation"), "kink": e.get("kink")}
+    return [{"diagram": diagram, "parameter": br.parameter, "kind": e["kind"], "period": e["period"],
+             "value": e["value"], "state": e.get("state"), "cycle": e.get("cycle"), "method": e["method"],
+             "gate": e.get("gate"), "preactivation": e.get("preactivation"), "kink": e.get("kink")}
             for e in br.events]
 
 
@@ -635,7 +915,8 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
     """Everything ``dynlatch run bifurcations`` shows: diagrams, Keras-2 initial values, curves, passage times.
 
     Returns:
-        dict with ``diagrams`` (name -> :class:`Branches`), ``keras2`` (name -> initial values), ``curves``
+        dict with ``diagrams`` (name -> :class:`Branches`), ``cycle_diagrams`` (the logistic map's 2-cycle flip and
+        a fold of 2-cycles, against closed forms; a GRU's 2-cycle flip), ``keras2`` (name -> initial values), ``curves``
         (name -> rows), ``passage`` (rows) and ``summary``.
     """
     from ..cells import LSTM, SRNN
@@ -649,6 +930,12 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
                              periods=(1,)),
         "lstm_hard_input_gate_U_c": branches(_lstm_keras_gates(1.0, -10.0, U_i=5.0, b_o=10.0), "U_c",
                                              np.linspace(-3.0, 3.0, c.points), periods=(1,)),
+    }
+    cycle_diagrams = {  # the 2-cycle events against closed forms (one-unit SRNNs have none: a monotone tanh map's
+        # 2-cycle multiplier F'(h1) F'(h2) > 0 cannot pass -1, and its flips are supercritical)
+        "logistic_r": branches(logistic_map(), "r", np.linspace(2.8, 3.6, c.points), state_range=(-0.25, 1.25)),
+        "odd_cycle_map_p": branches(odd_cycle_map(), "p", np.linspace(-0.3, 0.3, c.points), state_range=(-1.6, 1.6)),
+        "gru_U_h": branches(gru_cycle_flip_cell(), "U_h", np.linspace(-8.0, -3.0, c.points)),
     }
     seeds = list(range(c.seed, c.seed + c.keras_samples))
     srnn0 = SRNN.init(seed=seeds, scheme="keras2", dtype=DTYPE)
@@ -679,7 +966,16 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
                           if r["kind"] == "fold"), default=float("nan"))
     lstm_err = [abs(r["value2"] - float(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))) for r in lstm_curve
                 if r["kind"] in ("fold", "flip") and np.isfinite(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))]
-    events = [ev for name, br in diagrams.items() for ev in _events(name, br)]
+    events = [ev for name, br in {**diagrams, **cycle_diagrams}.items() for ev in _events(name, br)]
+    cyc = {name: [e for e in br.events if e["period"] == 2] for name, br in cycle_diagrams.items()}
+    cycle_checks = {
+        "logistic_flip_r": [e["value"] for e in cyc["logistic_r"] if e["kind"] == "flip"], "logistic_closed_form":
+        1 + np.sqrt(6), "odd_cycle_map_fold_p": [e["value"] for e in cyc["odd_cycle_map_p"] if e["kind"] == "fold"],
+        "odd_cycle_map_closed_form": 0.0,
+        "gru_flip_U_h": [e["value"] for e in cyc["gru_U_h"] if e["kind"] == "flip"]}
+    cycle_checks["max_error"] = max(
+        [abs(v - cycle_checks["logistic_closed_form"]) for v in cycle_checks["logistic_flip_r"]]
+        + [abs(v) for v in cycle_checks["odd_cycle_map_fold_p"]], default=float("nan"))
     summary = {
         "events": events,
         "srnn_pitchfork_U": [e["value"] for e in diagrams["srnn_U"].events if e["kind"] == "fold"],
@@ -689,6 +985,10 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
         "srnn_fold_curve_max_error": curve_err_srnn,
         "lstm_fold_curve_max_error": max(lstm_err, default=float("nan")),
         "border_collisions": [e for e in events if e["kind"] == "border_collision"],
+        "cycle_events": [e for e in events if e["period"] == 2],
+        "cycle_checks": cycle_checks,
+        "refinement": {name: {"values": int(br.values.size), "finder_misses": br.missed}
+                       for name, br in {**diagrams, **cycle_diagrams}.items()},
         "passage_time": {"w": w, "exponent": exponent, "predicted": -0.5, "distances": eps.tolist(),
                          "steps": steps.tolist()},
         "keras2": {"srnn_U_values": sorted(set(np.round(keras2["srnn_U"], 12).tolist())),
@@ -697,7 +997,8 @@ def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
                    "lstm_fraction_bistable_at_init": float(np.mean(n_stable >= 2)),
                    "lstm_fraction_one_fixed_point_at_init": float(np.mean(n_fixed == 1))},
     }
-    return {"diagrams": diagrams, "keras2": keras2, "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
+    return {"diagrams": diagrams, "cycle_diagrams": cycle_diagrams, "keras2": keras2,
+            "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
             "passage": passage, "summary": summary}
 
 
