@@ -98,6 +98,23 @@ def _sigmoid_short(x):
     return (1.0 if x >= 0.0 else e) / (1.0 + e)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _activate_short(row, der, code, bs):
+    """:func:`dynlatch._fastpath._activate` with :func:`_sigmoid_short` and :func:`_tanh_short`."""
+    if code == TANH:
+        for b in range(bs):
+            a = _tanh_short(row[b])
+            row[b] = a
+            der[b] = 1.0 - a * a
+    elif code == 0:
+        for b in range(bs):
+            a = _sigmoid_short(row[b])
+            row[b] = a
+            der[b] = a * (1.0 - a)
+    else:
+        _activate(row, der, code, bs)
+
+
 WEIGHT, RECURRENT, BIAS, RECURRENT_BIAS, READOUT = 0, 1, 2, 3, -1
 """Kinds of a chosen parameter (:func:`_classify`): kernel W[d, k], recurrent kernel U[i, k], bias row 0 b[k], bias
 row 1 (GRU reset_after's recurrent bias) br[k], or a read-out parameter (no state tangent)."""
@@ -270,7 +287,8 @@ def _forward_tangents(kind, act, th, Xb, bs, T, n, D, S0, qk, qc, qr, H, Cs, Hn,
 @njit(cache=True, error_model="numpy")
 def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ):
     """:func:`_forward_tangents` for a one-unit LSTM, fused: per step one loop over the batch computes the four gates,
-    their derivatives and the new state, and one loop per chosen parameter its tangents (no per-column passes).
+    their derivatives and the new cell state, a second one tanh(c) and h, and one loop per chosen parameter its
+    tangents (no per-column passes).
     Same arguments and results (``dH[q, 0]`` holds dh_T/dp_q); ``dZ`` (4, B) holds the input part of the gates."""
     oU = 4 * D
     ob0 = oU + 4
@@ -288,50 +306,59 @@ def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn
     h, c, hn, cn = H[0], Cs[0], Hn[0], Cn[0]
     ai, af, ag, ao = A[0], A[1], A[2], A[3]
     gi, gf, gg, go = G[0], G[1], G[2], G[3]
+    zi, zf, zg, zo = dZ[0], dZ[1], dZ[2], dZ[3]
     tcs = E[0]
+    Wi, Wf, Wc, Wo = th[0], th[1], th[2], th[3]
+    bi, bf, bc, bo = th[ob0], th[ob0 + 1], th[ob0 + 2], th[ob0 + 3]
     for t in range(T):
         Xt = Xb[t]
-        for k in range(4):  # x_t W[:, k] + b[k]
-            zk = dZ[k]
-            bk = th[ob0 + k]
-            for b in range(bs):
-                zk[b] = bk
-            for d in range(D):
-                w = th[d * 4 + k]
+        if D > 1:  # x_t W[:, k] + b[k] in passes; for D = 1 it is one multiply-add in the fused loop
+            for k in range(4):
+                zk = dZ[k]
+                bk = th[ob0 + k]
                 for b in range(bs):
-                    zk[b] += Xt[d, b] * w
-        zi, zf, zg, zo = dZ[0], dZ[1], dZ[2], dZ[3]
-        if act == 0:
+                    zk[b] = bk
+                for d in range(D):
+                    w = th[d * 4 + k]
+                    for b in range(bs):
+                        zk[b] += Xt[d, b] * w
+        if act == 0:  # one fused loop for the gates and the cell state; tanh(c) in a second, short one
+            x0 = Xt[0]
+            one = D == 1
             for b in range(bs):
                 hp = h[b]
-                i = _sigmoid_short(zi[b] + hp * Ui)
-                f = _sigmoid_short(zf[b] + hp * Uf)
-                g = _tanh_short(zg[b] + hp * Uc)
-                o = _sigmoid_short(zo[b] + hp * Uo)
+                xb = x0[b]
+                i = _sigmoid_short(((xb * Wi + bi) if one else zi[b]) + hp * Ui)
+                f = _sigmoid_short(((xb * Wf + bf) if one else zf[b]) + hp * Uf)
+                g = _tanh_short(((xb * Wc + bc) if one else zg[b]) + hp * Uc)
+                o = _sigmoid_short(((xb * Wo + bo) if one else zo[b]) + hp * Uo)
                 ai[b], af[b], ag[b], ao[b] = i, f, g, o
                 gi[b] = i * (1.0 - i)
                 gf[b] = f * (1.0 - f)
                 gg[b] = 1.0 - g * g
                 go[b] = o * (1.0 - o)
                 cn[b] = f * c[b] + i * g
-            for b in range(bs):  # a separate loop: its short body lets iterations overlap
-                tc = _tanh_short(cn[b])
-                tcs[b] = tc
-                hn[b] = ao[b] * tc
         else:
+            if D == 1:
+                for k in range(4):
+                    zk = dZ[k]
+                    bk = th[ob0 + k]
+                    w = th[k]
+                    for b in range(bs):
+                        zk[b] = Xt[0, b] * w + bk
             for k in range(4):
                 u = th[oU + k]
                 row = A[k]
                 zk = dZ[k]
                 for b in range(bs):
                     row[b] = zk[b] + h[b] * u
-                _activate(row, G[k], TANH if k == 2 else act, bs)
+                _activate_short(row, G[k], TANH if k == 2 else act, bs)
             for b in range(bs):
-                cc = af[b] * c[b] + ai[b] * ag[b]
-                tc = _tanh_short(cc)
-                cn[b] = cc
-                tcs[b] = tc
-                hn[b] = ao[b] * tc
+                cn[b] = af[b] * c[b] + ai[b] * ag[b]
+        for b in range(bs):
+            tc = _tanh_short(cn[b])
+            tcs[b] = tc
+            hn[b] = ao[b] * tc
         for q in range(Q):  # d(pre-activation k)/dp_q = dh U[k] + [k == column of q] (x_t[d], h or 1)
             kq = qk[q]
             ei = 1.0 if qc[q] == 0 else 0.0
@@ -355,9 +382,12 @@ def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn
                 tc = tcs[b]
                 dc[b] = dcc
                 dh[b] = do * tc + ao[b] * (1.0 - tc * tc) * dcc
+        h, hn = hn, h
+        c, cn = cn, c
+    if T % 2 == 1:  # h_T and c_T were left in the second buffers
         for b in range(bs):
-            h[b] = hn[b]
-            c[b] = cn[b]
+            H[0, b] = h[b]
+            Cs[0, b] = c[b]
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
