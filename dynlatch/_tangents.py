@@ -285,11 +285,13 @@ def _forward_tangents(kind, act, th, Xb, bs, T, n, D, S0, qk, qc, qr, H, Cs, Hn,
 
 
 @njit(cache=True, error_model="numpy")
-def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ):
+def _lstm1_forward_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ):
     """:func:`_forward_tangents` for a one-unit LSTM, fused: per step one loop over the batch computes the four gates,
     their derivatives and the new cell state, a second one tanh(c) and h, and one loop per chosen parameter its
     tangents (no per-column passes).
-    Same arguments and results (``dH[q, 0]`` holds dh_T/dp_q); ``dZ`` (4, B) holds the input part of the gates."""
+    Same results (``dH[q, 0]`` holds dh_T/dp_q); the inputs are read in place from ``XT`` (T, D, N), all sequences
+    transposed once, at sequences ``start .. start + bs`` (no per-chunk gather); ``dZ`` (4, B) holds the input part
+    of the gates."""
     oU = 4 * D
     ob0 = oU + 4
     Ui, Uf, Uc, Uo = th[oU], th[oU + 1], th[oU + 2], th[oU + 3]
@@ -311,7 +313,7 @@ def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn
     Wi, Wf, Wc, Wo = th[0], th[1], th[2], th[3]
     bi, bf, bc, bo = th[ob0], th[ob0 + 1], th[ob0 + 2], th[ob0 + 3]
     for t in range(T):
-        Xt = Xb[t]
+        Xt = XT[t]
         if D > 1:  # x_t W[:, k] + b[k] in passes; for D = 1 it is one multiply-add in the fused loop
             for k in range(4):
                 zk = dZ[k]
@@ -321,13 +323,13 @@ def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn
                 for d in range(D):
                     w = th[d * 4 + k]
                     for b in range(bs):
-                        zk[b] += Xt[d, b] * w
+                        zk[b] += Xt[d, start + b] * w
         if act == 0:  # one fused loop for the gates and the cell state; tanh(c) in a second, short one
             x0 = Xt[0]
             one = D == 1
             for b in range(bs):
                 hp = h[b]
-                xb = x0[b]
+                xb = x0[start + b]
                 i = _sigmoid_short(((xb * Wi + bi) if one else zi[b]) + hp * Ui)
                 f = _sigmoid_short(((xb * Wf + bf) if one else zf[b]) + hp * Uf)
                 g = _tanh_short(((xb * Wc + bc) if one else zg[b]) + hp * Uc)
@@ -345,7 +347,7 @@ def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn
                     bk = th[ob0 + k]
                     w = th[k]
                     for b in range(bs):
-                        zk[b] = Xt[0, b] * w + bk
+                        zk[b] = Xt[0, start + b] * w + bk
             for k in range(4):
                 u = th[oU + k]
                 row = A[k]
@@ -372,7 +374,7 @@ def _lstm1_forward_tangents(act, th, Xb, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn
             dh = dH[q, 0]
             dc = dC[q, 0]
             for b in range(bs):
-                v = ax * xq[b] + ah * h[b] + a1
+                v = ax * xq[start + b] + ah * h[b] + a1
                 dhp = dh[b]
                 di = gi[b] * (dhp * Ui + ei * v)
                 df = gf[b] * (dhp * Uf + ef * v)
@@ -418,9 +420,16 @@ def evaluate_tangents(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, wrt, chu
     qr = np.empty(Q, dtype=np.int64)
     for q in range(Q):
         qk[q], qc[q], qr[q] = _classify(wrt[q], n, D, K)
+    lstm1 = kind == LSTM and n == 1
+    XT = np.empty((T, D, N if lstm1 else 0))  # the one-unit LSTM kernel reads all sequences from here, batch last
+    if lstm1:
+        for r in range(N):
+            for t in range(T):
+                for d in range(D):
+                    XT[t, d, r] = X[r, t, d]
     for m in prange(M):
         th = theta[m]
-        Xb = np.empty((T, D, B))
+        Xb = np.empty((T, D, 0 if lstm1 else B))
         H = np.empty((n, B))
         Cs = np.empty((n, B))
         Hn = np.empty((n, B))
@@ -444,10 +453,10 @@ def evaluate_tangents(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, wrt, chu
         for start in range(0, N, B):
             bs = min(B, N - start)
             sub = idx[start:]
-            _gather(X, sub, bs, Xb)
-            if kind == LSTM and n == 1:
-                _lstm1_forward_tangents(act, th, Xb, bs, T, D, s0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ)
+            if lstm1:
+                _lstm1_forward_tangents(act, th, XT, start, bs, T, D, s0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ)
             else:
+                _gather(X, sub, bs, Xb)
                 _forward_tangents(kind, act, th, Xb, bs, T, n, D, s0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ,
                                   dE)
             if loss_code == LOSS_SQUARED_ERROR:

@@ -270,6 +270,27 @@ def test_wrt_forward_mode_equals_torch_autograd(data, kind, ra, act, units, loss
     assert max(np.abs(fwd.grads[k]).max() for k in names) > 1e-3
 
 
+@pytest.mark.parametrize("act", dynlatch.GATE_ACTIVATIONS)
+@pytest.mark.parametrize("input_dim", [1, 3])
+def test_wrt_one_unit_lstm_kernel_equals_torch_autograd(act, input_dim):
+    """The fused one-unit LSTM tangent kernel (inputs read in place, D = 1 inline, D > 1 in passes), odd and even T,
+    more sequences than one chunk, every kind of parameter."""
+    rng = np.random.default_rng(input_dim)
+    for T in (5, 6):
+        X, Y = rng.normal(size=(13, T, input_dim)), rng.integers(0, 2, 13)
+        m = Model.init("lstm", seeds=[1, 2], units=1, input_dim=input_dim, init="torch", recurrent_activation=act,
+                       dtype=torch.float64)
+        p = [t * 2.0 for t in m.parameters()]
+        m = Model(m.cell.replace(CellParams(*p[:3])), p[3], p[4], None, "softmax")
+        names = ["W_f", "U_c", "b_o", "W_i", "U_o", "b_out"]
+        h0 = initial_state("lstm", 1, 2, seed=T)
+        fwd = dynlatch.evaluate(m, X, Y, backend="numba", wrt=names, h0=h0, chunk=(1, 4))
+        ref = dynlatch.evaluate(m, X, Y, backend="torch", grad=True, h0=h0)
+        np.testing.assert_allclose(fwd.loss, ref.loss, **TOL)
+        for k in names:
+            np.testing.assert_allclose(fwd.grads[k], ref.grads[k], **TOL, err_msg=k)
+
+
 def test_wrt_with_state_grads_and_on_torch_selects_the_named_blocks(data):
     X, Y = data
     model = make_model("lstm", None, "hard_sigmoid", units=2)
