@@ -254,7 +254,8 @@ def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[st
         norms.append(np.sqrt(sum(np.square(g).reshape(M, -1).sum(1) for g in res.grads.values())))
         if accuracy and res.accuracy is not None:
             accs.append(res.accuracy)
-    meta = {"grad_wrt": [nx, ny] if swept else "all parameters", "cell": cell.kind, "loss": loss, "sequences": int(np.shape(x)[0]),
+    meta = {"grad_wrt": [nx, ny] if swept else "all parameters", "cell": cell.kind, "loss": loss,
+            "sequences": int(np.shape(x)[0]),
             "T": int(np.shape(x)[1]), **{k: v for k, v in cell.options().items()}}
     acc = np.concatenate(accs).reshape(U.shape) if accs else None
     return Surface(nx, ny, xs, ys, np.concatenate(losses).reshape(U.shape), np.concatenate(norms).reshape(U.shape),
