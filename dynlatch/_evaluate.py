@@ -19,12 +19,13 @@ Losses (per model, the mean over the N sequences):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 import torch
 
 from . import _fastpath as fp
+from . import _tangents
 from ._activations import gate_code
 from ._data_checks import check_arrays, check_target
 from ._model import Model
@@ -49,7 +50,8 @@ class EvalResult:
         accuracy: (M,) fraction classified correctly by the read-out; None for the squared error.
         grads: dLoss/dparameter keyed by Keras names (``W``, ``U``, ``b``; LSTM ``W_i`` ... ``b_o``; GRU ``W_z`` ...
             ``b_h`` and ``br_*`` for reset_after; ``W_out``, ``b_out`` for a read-out loss), each with the model
-            dimension first, e.g. ``grads["U_f"]`` (M, n, n); None unless asked for. NaN where the loss is not finite.
+            dimension first, e.g. ``grads["U_f"]`` (M, n, n); every parameter for ``grad=True``, the named ones only
+            for ``wrt=``; None unless asked for. NaN where the loss is not finite.
         state_grad_norms: (M, T + 1) ||dLoss/ds_t|| for t = 0..T, s_t the full state of all N sequences at step t
             ((h_t, c_t) for the LSTM; s_0 the initial state), i.e. the Frobenius norm of the (N, state) gradient
             matrix; None unless asked for. The state parts are the coordinates of the dynamical system
@@ -134,6 +136,7 @@ def evaluate(
     loss: str = "readout",
     target: ArrayLike | None = None,
     grad: bool = False,
+    wrt: Sequence[str] | None = None,
     state_grads: bool = False,
     h0: State | None = None,
     backend: str = "auto",
@@ -149,7 +152,13 @@ def evaluate(
         y: labels (N,) for ``loss="readout"`` (0..C-1 for softmax, {0, 1} for sigmoid); must be None otherwise.
         loss: ``"readout"`` or ``"squared_error"`` (see the module docstring; the latter is averaged over sequences).
         target: the squared error's target d: (n,) for every sequence or (N, n) per sequence.
-        grad: also return dLoss/dparameter by Keras name (see :class:`EvalResult`).
+        grad: also return dLoss/dparameter by Keras name (see :class:`EvalResult`), for every parameter (reverse
+            mode: one backward pass through time over the stored trajectory).
+        wrt: Keras names of the parameters whose gradient is wanted (implies ``grad``); ``grads`` then holds these
+            only. The numba backend computes them in forward (tangent) mode (:mod:`dynlatch._tangents`): no stored
+            trajectory and no backward pass, one cheap tangent pass per parameter element, so a few one-element
+            parameters (a surface's two axes) cost little more than the loss. Same numbers as ``grad=True`` (to
+            rounding). With ``state_grads`` the reverse pass runs anyway and the named blocks are read off it.
         state_grads: also return ||dLoss/ds_t|| for t = 0..T.
         h0: initial state, (n,) shared by all models or (M, n) per model (LSTM: a pair (h0, c0)); default zeros. It
             is the same for every sequence.
@@ -168,6 +177,8 @@ def evaluate(
 
     cell, with_readout = _split(model)
     chunk_models, chunk_seqs = _check_settings(loss, grad, state_grads, chunk)
+    names = _check_wrt(wrt, cell, loss)
+    grad = grad or names is not None
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if loss == "readout":
@@ -186,27 +197,69 @@ def evaluate(
         Y = np.zeros(X.shape[0], dtype=np.int64)
     S0 = _initial_state(h0, cell)
     backend = resolve_backend(backend, device, cell)
-    run = _evaluate_numba if backend == "numba" else _evaluate_torch
+    tangents = names is not None and backend == "numba" and not state_grads
     parts = []
     for m0 in range(0, cell.models, chunk_models):
         m1 = min(m0 + chunk_models, cell.models)
+        if tangents:
+            parts.append(_evaluate_tangents(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, names, chunk_seqs))
+            continue
+        run = _evaluate_numba if backend == "numba" else _evaluate_torch
         parts.append(run(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, grad, state_grads, chunk_seqs, device))
     losses = np.concatenate([p[0] for p in parts])
     acc = np.concatenate([p[1] for p in parts]) if loss == "readout" else None
     grads = None
     if grad:
         flat = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
-        W, U, b = flat.pop("kernel"), flat.pop("recurrent_kernel"), flat.pop("bias")
-        grads = cell.name_blocks((W, U, b))
-        grads.update(flat)
+        if not tangents:
+            W, U, b = flat.pop("kernel"), flat.pop("recurrent_kernel"), flat.pop("bias")
+            flat.update(cell.name_blocks((W, U, b)))
+        grads = flat if names is None else {k: flat[k] for k in names}
     norms = np.concatenate([p[3] for p in parts]) if state_grads else None
     return EvalResult(losses, acc, grads, norms, backend)
 
 
-def _evaluate_numba(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, grad, state_grads, chunk, device):
-    kind = cell.kernel_code()
-    act = gate_code(cell.recurrent_activation)
-    n = cell.units
+def _check_wrt(wrt: Any, cell: Cell, loss: str) -> tuple[str, ...] | None:
+    """The parameter names of ``wrt`` (None stays None).
+
+    Raises:
+        ValueError: naming ``wrt``: not a sequence of names, empty, repeated or unknown names, or a read-out name
+            without a read-out loss.
+    """
+    if wrt is None:
+        return None
+    if isinstance(wrt, str) or not isinstance(wrt, (tuple, list)) or not all(isinstance(w, str) for w in wrt):
+        raise ValueError(f"wrt must be a list of parameter names, e.g. ['b_f', 'U_c']; got {wrt!r}")
+    if not wrt:
+        raise ValueError("wrt must name at least one parameter")
+    if len(set(wrt)) != len(wrt):
+        raise ValueError(f"wrt names a parameter twice: {list(wrt)}")
+    readout = ("W_out", "b_out") if loss == "readout" else ()
+    for name in wrt:
+        if name not in readout:
+            try:
+                cell.block_shape(name)
+            except ValueError as e:
+                raise ValueError(f"wrt: {e}") from None
+    return tuple(wrt)
+
+
+def _flat_indices(cell: Cell, names: tuple[str, ...], C: int) -> tuple[np.ndarray, dict[str, tuple[int, ...]]]:
+    """Indices into the flat parameter vector of :mod:`dynlatch._fastpath` of every element of the named blocks (in
+    order, each block row-major), and each block's shape."""
+    n, D, K = cell.units, cell.input_dim, cell.params.kernel.shape[-1]
+    oW, oU, ob0, ob1, oWo, obo, P = fp.layout(cell.kernel_code(), n, D, C)
+    nb = cell.params.bias.shape[1]
+    blocks = cell.name_blocks((np.arange(oU).reshape(1, D, K), (oU + np.arange(n * K)).reshape(1, n, K),
+                               (ob0 + np.arange(nb * K)).reshape(1, nb, K)))
+    blocks["W_out"] = (oWo + np.arange(n * C)).reshape(1, n, C)
+    blocks["b_out"] = (obo + np.arange(C)).reshape(1, C)
+    idx = [np.asarray(blocks[k][0]) for k in names]
+    return np.concatenate([i.reshape(-1) for i in idx]).astype(np.int64), {k: i.shape for k, i in zip(names, idx)}
+
+
+def _theta(cell, with_readout, loss, m0, m1):
+    """(codes, theta (M, P), C): the flat parameters of models m0..m1 in the kernels' layout."""
     W, U, b = (t[m0:m1].detach().cpu().double().numpy() for t in cell.params)
     M, D, K = W.shape
     b2 = np.zeros((M, 2, K))
@@ -219,6 +272,32 @@ def _evaluate_numba(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, grad, state
     else:
         C, code = 0, fp.LOSS_SQUARED_ERROR
     theta = np.ascontiguousarray(np.concatenate([p.reshape(M, -1) for p in parts], axis=1))
+    return code, theta, C
+
+
+def _evaluate_tangents(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, names, chunk):
+    code, theta, C = _theta(cell, with_readout, loss, m0, m1)
+    wrt, shapes = _flat_indices(cell, names, C)
+    out, partials = _tangents.evaluate_tangents(
+        int(cell.kernel_code()), int(gate_code(cell.recurrent_activation)), int(code), theta,
+        np.ascontiguousarray(S0[m0:m1]), X, Y, np.ascontiguousarray(tgt, dtype=np.float64), int(cell.units), int(C),
+        wrt, int(chunk))
+    M = m1 - m0
+    grads, start = {}, 0
+    for name in names:
+        size = int(np.prod(shapes[name]))
+        grads[name] = partials[:, start : start + size].reshape(M, *shapes[name])
+        start += size
+    return out[:, 0], out[:, 1], grads, None
+
+
+def _evaluate_numba(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, grad, state_grads, chunk, device):
+    kind = cell.kernel_code()
+    act = gate_code(cell.recurrent_activation)
+    n, D, K = cell.units, cell.input_dim, cell.params.kernel.shape[-1]
+    nb = cell.params.bias.shape[1]
+    M = m1 - m0
+    code, theta, C = _theta(cell, with_readout, loss, m0, m1)
     out, g, norms = fp.evaluate(int(kind), int(act), int(code), theta, np.ascontiguousarray(S0[m0:m1]), X, Y,
                                 np.ascontiguousarray(tgt, dtype=np.float64), int(n), int(C), bool(grad),
                                 bool(state_grads), int(chunk))
@@ -226,7 +305,7 @@ def _evaluate_numba(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, grad, state
     if grad:
         oW, oU, ob0, ob1, oWo, obo, P = fp.layout(kind, n, D, C)
         grads = {"kernel": g[:, oW:oU].reshape(M, D, K), "recurrent_kernel": g[:, oU:ob0].reshape(M, n, K),
-                 "bias": g[:, ob0:oWo].reshape(M, 2, K)[:, : b.shape[1]]}
+                 "bias": g[:, ob0:oWo].reshape(M, 2, K)[:, :nb]}
         if loss == "readout":
             grads["W_out"] = g[:, oWo:obo].reshape(M, n, C)
             grads["b_out"] = g[:, obo:P]

@@ -190,9 +190,13 @@ def pascanu_surface(w: Any, b: Any, *, steps: int = 50, x0: float = 0.5, target:
                        x_name="w", y_name="b", device=device, metadata=meta)
 
 
+GRAD_WRT: tuple[str, ...] = ("swept", "all")
+"""What the gradient norm of :func:`parameter_surface` is taken over: the two swept parameters, or every parameter."""
+
+
 def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[str, Any], tuple[str, Any]],
-                      loss: str = "readout", target: Any = None, accuracy: bool = True, backend: str = "auto",
-                      chunk_models: int = 4096, device: Any = None) -> Surface:
+                      loss: str = "readout", target: Any = None, accuracy: bool = True, grad_wrt: str = "swept",
+                      backend: str = "auto", chunk_models: int = 4096, device: Any = None) -> Surface:
     """Loss, gradient norm and accuracy of one model with two named parameters swept over a grid, every other parameter
     fixed: each grid point is one model of a batched program (:func:`dynlatch.evaluate`, the compiled fast path on the
     CPU).
@@ -204,15 +208,20 @@ def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[st
             ``"b_f"``, ...; one-element blocks).
         loss, target: as :func:`dynlatch.evaluate`.
         accuracy: also return the accuracy (read-out loss only).
+        grad_wrt: ``"swept"`` (default): ``grad_norm`` is ``||(dL/dp_x, dL/dp_y)||``, the gradient of the surface
+            itself (the loss as a function of the two swept parameters, all others fixed; as :func:`map_surface`),
+            computed in forward (tangent) mode -- no stored trajectory, no backward pass (``evaluate(wrt=...)``).
+            ``"all"``: the norm of the gradient with respect to every parameter of the model (cell and read-out),
+            what training sees, by reverse mode (``evaluate(grad=True)``), about twice the cost.
         backend, device: as :func:`dynlatch.evaluate`.
         chunk_models: grid points evaluated per call.
 
     Returns:
-        A :class:`Surface`; ``grad_norm`` is the norm of the gradient with respect to every parameter of the model
-        (cell and read-out), which is what training sees.
+        A :class:`Surface`; ``metadata["grad_wrt"]`` is ``[name_x, name_y]`` or ``"all parameters"``.
 
     Raises:
-        ValueError: for a batched model, unknown names, blocks of more than one element, or bad axes.
+        ValueError: for a batched model, unknown names, blocks of more than one element, bad axes or an unknown
+            ``grad_wrt``.
     """
     from ._evaluate import evaluate
     from ._model import Model
@@ -227,6 +236,9 @@ def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[st
             raise ValueError(f"{name} is a block of shape {cell.block_shape(name)}; sweep one-element parameters")
     if nx == ny:
         raise ValueError(f"the two axes must be different parameters; got {nx} twice")
+    if grad_wrt not in GRAD_WRT:
+        raise ValueError(f"grad_wrt must be one of {', '.join(GRAD_WRT)}; got {grad_wrt!r}")
+    swept = grad_wrt == "swept"
     U, V = np.meshgrid(xs, ys)
     losses, norms, accs = [], [], []
     for start in range(0, U.size, chunk_models):
@@ -236,12 +248,14 @@ def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[st
         if isinstance(model, Model):
             grid = Model(grid, model.weight.expand(M, *model.weight.shape[1:]),
                          model.bias.expand(M, *model.bias.shape[1:]), None, model.readout)
-        res = evaluate(grid, x, y, loss=loss, target=target, grad=True, backend=backend, device=device)
+        res = evaluate(grid, x, y, loss=loss, target=target, grad=not swept, wrt=[nx, ny] if swept else None,
+                       backend=backend, device=device)
         losses.append(res.loss)
         norms.append(np.sqrt(sum(np.square(g).reshape(M, -1).sum(1) for g in res.grads.values())))
         if accuracy and res.accuracy is not None:
             accs.append(res.accuracy)
-    meta = {"grad_wrt": "all parameters", "cell": cell.kind, "loss": loss, "sequences": int(np.shape(x)[0]),
+    meta = {"grad_wrt": [nx, ny] if swept else "all parameters", "cell": cell.kind, "loss": loss,
+            "sequences": int(np.shape(x)[0]),
             "T": int(np.shape(x)[1]), **{k: v for k, v in cell.options().items()}}
     acc = np.concatenate(accs).reshape(U.shape) if accs else None
     return Surface(nx, ny, xs, ys, np.concatenate(losses).reshape(U.shape), np.concatenate(norms).reshape(U.shape),

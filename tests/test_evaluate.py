@@ -1,6 +1,7 @@
 """Tests of dynlatch.evaluate.
 
-Oracles: the torch backend (autograd through the cells' step functions) for the numba kernels, to 1e-12 in float64;
+Oracles: the torch backend (autograd through the cells' step functions) for the numba kernels (reverse mode, and
+forward mode for ``wrt=``), to 1e-12 in float64;
 for the torch backend itself: Model.losses (an independent forward pass), torch autograd on the cell parameters sliced
 by hand per the parameter-name contract, a closed form of the squared error, and finite differences of the loss in the
 initial state for the state-gradient norms.
@@ -231,6 +232,101 @@ def test_float32_model_evaluates_in_float64_on_numba_and_float32_on_torch(data):
     np.testing.assert_allclose(a.loss, dynlatch.evaluate(m32.to(torch.float64), X, Y, backend="numba").loss, rtol=0)
     b = dynlatch.evaluate(m32, X, Y, backend="torch")
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# forward-mode gradients of chosen parameters (wrt=) == autograd
+WRT = {"srnn": ["U", "b", "W_out"], "lstm": ["b_f", "U_c", "W_i", "b_out"], "gru": ["U_h", "b_z", "W_r"]}
+
+
+@pytest.mark.parametrize("kind,ra,act", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("units", [1, 2])
+@pytest.mark.parametrize("loss", ["softmax", "sigmoid", "squared_error"])
+def test_wrt_forward_mode_equals_torch_autograd(data, kind, ra, act, units, loss):
+    """The tangent kernel's gradients of the named blocks equal autograd's (the torch backend) and the reverse-mode
+    kernel's, with a nonzero initial state; the loss and accuracy equal the plain evaluation's."""
+    X, Y = data
+    model = make_model(kind, ra, act, units=units, readout="sigmoid" if loss == "sigmoid" else "softmax")
+    names = [w for w in WRT[kind] if not (loss == "squared_error" and w.endswith("_out"))]
+    if ra:
+        names.append("br_r")
+    h0 = initial_state(kind, units, model.models, seed=1)
+    if loss == "squared_error":
+        kw = dict(loss="squared_error", target=np.tile(np.linspace(-0.5, 0.5, units), (len(X), 1)))
+        subject, y = model.cell, None
+    else:
+        kw, subject, y = {}, model, Y
+    fwd = dynlatch.evaluate(subject, X, y, backend="numba", wrt=names, h0=h0, chunk=(1, 4), **kw)
+    ref = dynlatch.evaluate(subject, X, y, backend="torch", grad=True, h0=h0, **kw)
+    rev = dynlatch.evaluate(subject, X, y, backend="numba", grad=True, h0=h0, **kw)
+    assert sorted(fwd.grads) == sorted(names) and fwd.state_grad_norms is None
+    np.testing.assert_allclose(fwd.loss, ref.loss, **TOL)
+    if fwd.accuracy is not None:
+        np.testing.assert_array_equal(fwd.accuracy, ref.accuracy)
+    for k in names:
+        assert fwd.grads[k].shape == ref.grads[k].shape
+        np.testing.assert_allclose(fwd.grads[k], ref.grads[k], **TOL, err_msg=k)
+        np.testing.assert_allclose(fwd.grads[k], rev.grads[k], **TOL, err_msg=k)
+    assert max(np.abs(fwd.grads[k]).max() for k in names) > 1e-3
+
+
+@pytest.mark.parametrize("act", dynlatch.GATE_ACTIVATIONS)
+@pytest.mark.parametrize("input_dim", [1, 3])
+def test_wrt_one_unit_lstm_kernel_equals_torch_autograd(act, input_dim):
+    """The fused one-unit LSTM tangent kernel (inputs read in place, D = 1 inline, D > 1 in passes), odd and even T,
+    more sequences than one chunk, every kind of parameter."""
+    rng = np.random.default_rng(input_dim)
+    for T in (5, 6):
+        X, Y = rng.normal(size=(13, T, input_dim)), rng.integers(0, 2, 13)
+        m = Model.init("lstm", seeds=[1, 2], units=1, input_dim=input_dim, init="torch", recurrent_activation=act,
+                       dtype=torch.float64)
+        p = [t * 2.0 for t in m.parameters()]
+        m = Model(m.cell.replace(CellParams(*p[:3])), p[3], p[4], None, "softmax")
+        names = ["W_f", "U_c", "b_o", "W_i", "U_o", "b_out"]
+        h0 = initial_state("lstm", 1, 2, seed=T)
+        fwd = dynlatch.evaluate(m, X, Y, backend="numba", wrt=names, h0=h0, chunk=(1, 4))
+        ref = dynlatch.evaluate(m, X, Y, backend="torch", grad=True, h0=h0)
+        np.testing.assert_allclose(fwd.loss, ref.loss, **TOL)
+        for k in names:
+            np.testing.assert_allclose(fwd.grads[k], ref.grads[k], **TOL, err_msg=k)
+
+
+def test_wrt_with_state_grads_and_on_torch_selects_the_named_blocks(data):
+    X, Y = data
+    model = make_model("lstm", None, "hard_sigmoid", units=2)
+    full = dynlatch.evaluate(model, X, Y, backend="torch", grad=True, state_grads=True)
+    for backend in ("numba", "torch"):
+        r = dynlatch.evaluate(model, X, Y, backend=backend, wrt=["U_f", "b_out"], state_grads=True)
+        assert sorted(r.grads) == ["U_f", "b_out"]
+        for k in r.grads:
+            np.testing.assert_allclose(r.grads[k], full.grads[k], **TOL)
+        np.testing.assert_allclose(r.state_grad_norms, full.state_grad_norms, **TOL)
+
+
+def test_wrt_forward_mode_nan_where_the_loss_diverges(data):
+    X, Y = data
+    model = make_model("srnn", None, "sigmoid", units=1)
+    scale = torch.tensor([1.0, 1e308], dtype=torch.float64)[:, None, None]  # model 1's logits overflow
+    big = Model(model.cell, model.weight * scale, model.bias, None, model.readout)
+    a = dynlatch.evaluate(big, X, Y, backend="numba", wrt=["U"])
+    b = dynlatch.evaluate(big, X, Y, backend="numba", grad=True)
+    assert np.isfinite(a.loss[0]) and not np.isfinite(a.loss[1])
+    assert np.isfinite(a.grads["U"][0]).all() and np.isnan(a.grads["U"][1]).all()
+    np.testing.assert_allclose(a.grads["U"][0], b.grads["U"][0], **TOL)
+
+
+@pytest.mark.parametrize(
+    "wrt,match",
+    [("U", "list of parameter names"), ([], "at least one"), (["U", "U"], "twice"), (["U_c"], "wrt: srnn has no"),
+     ([3], "list of parameter names")],
+)
+def test_bad_wrt(data, wrt, match):
+    X, Y = data
+    with pytest.raises(ValueError, match=match):
+        dynlatch.evaluate(make_model("srnn", None, "sigmoid", units=1), X, Y, wrt=wrt)
+    with pytest.raises(ValueError, match="wrt: srnn has no parameter 'W_out'"):
+        dynlatch.evaluate(make_model("srnn", None, "sigmoid", units=1).cell, X, loss="squared_error", target=[0.0],
+                          wrt=["W_out"])
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Loss landscapes: the batched surface equals point-by-point evaluation, gradient norms equal finite differences,
+"""Loss landscapes: the batched surface equals point-by-point evaluation, gradient norms equal finite differences
+and autograd (over the swept parameters or all),
 Pascanu's wall lies on the basin boundary (closed form), the fold curve satisfies the fold conditions, and surfaces
 round-trip through .npz with their metadata."""
 
@@ -125,28 +126,57 @@ def test_bad_axes_are_refused():
         L.pascanu_fold_b(3.0)
 
 
+@pytest.mark.parametrize("grad_wrt", ["swept", "all"])
 @pytest.mark.parametrize("kind,axes", [("srnn", ("U", "W")), ("lstm", ("b_f", "U_c")), ("gru", ("U_h", "b_z"))])
-def test_parameter_surface_equals_autograd_at_single_points(kind, axes):
-    """Each grid point of the batched surface equals the torch model with those two values, its loss from
-    Model.losses and its gradient norm (over every parameter) from autograd."""
+def test_parameter_surface_equals_autograd_at_single_points(kind, axes, grad_wrt):
+    """Each grid point of the batched surface equals the torch model with those two values: its loss from
+    Model.losses, its gradient norm from autograd (over the two swept parameters, or over every parameter)."""
     import dynlatch
     from dynlatch import tasks
 
     model = dynlatch.Model.init(kind, seeds=[4], dtype=torch.float64)
     data = tasks.latching(length=6, n=60, seed=1)
     xs, ys = np.linspace(-2, 2, 4), np.linspace(-1.5, 3, 3)
-    s = L.parameter_surface(model, data.x_val, data.y_val, axes=((axes[0], xs), (axes[1], ys)))
-    assert s.loss.shape == (3, 4) and s.x_name == axes[0] and s.metadata["grad_wrt"] == "all parameters"
+    s = L.parameter_surface(model, data.x_val, data.y_val, axes=((axes[0], xs), (axes[1], ys)), grad_wrt=grad_wrt)
+    assert s.loss.shape == (3, 4) and s.x_name == axes[0]
+    assert s.metadata["grad_wrt"] == (list(axes) if grad_wrt == "swept" else "all parameters")
     for i, j in ((0, 0), (2, 3), (1, 2)):
-        cell = model.cell.with_params(**{axes[0]: torch.tensor([[xs[j]]]).reshape(model.cell.block_shape(axes[0])),
-                                         axes[1]: torch.tensor([ys[i]]).reshape(model.cell.block_shape(axes[1]))})
+        u = torch.tensor(xs[j], dtype=torch.float64, requires_grad=True)
+        v = torch.tensor(ys[i], dtype=torch.float64, requires_grad=True)
+        cell = model.cell.with_params(**{axes[0]: u.reshape(model.cell.block_shape(axes[0])),
+                                         axes[1]: v.reshape(model.cell.block_shape(axes[1]))})
         params = [p.detach().clone().requires_grad_(True) for p in (*cell.params, model.weight, model.bias)]
         one = dynlatch.Model(cell.replace(cells_params(params[:3])), params[3], params[4], None, model.readout)
         loss, correct = one.losses(torch.as_tensor(data.x_val), torch.as_tensor(data.y_val))
-        grads = torch.autograd.grad(loss.sum(), params)
+        if grad_wrt == "all":
+            grads = torch.autograd.grad(loss.sum(), params)
+        else:  # through the swept values (with_params keeps the graph): d loss / d (u, v)
+            one = dynlatch.Model(cell, model.weight, model.bias, None, model.readout)
+            loss, correct = one.losses(torch.as_tensor(data.x_val), torch.as_tensor(data.y_val))
+            grads = torch.autograd.grad(loss.sum(), (u, v))
         assert s.loss[i, j] == pytest.approx(loss.item(), rel=1e-10)
-        assert s.grad_norm[i, j] == pytest.approx(torch.sqrt(sum((g**2).sum() for g in grads)).item(), rel=1e-8)
+        assert s.grad_norm[i, j] == pytest.approx(torch.sqrt(sum((g**2).sum() for g in grads)).item(), rel=1e-10)
         assert s.accuracy[i, j] == pytest.approx(correct.item() / len(data.y_val))
+
+
+def test_swept_gradient_norm_is_the_norm_of_the_two_partials_of_all():
+    """The default surface's gradient norm is the (b_f, U_c) part of the full gradient; the full norm exceeds it."""
+    import dynlatch
+    from dynlatch import tasks
+
+    model = dynlatch.Model.init("lstm", seeds=[1], init="keras2", dtype=torch.float64)
+    data = tasks.latching(length=8, n=40, seed=2)
+    axes = (("b_f", np.linspace(-1, 3, 3)), ("U_c", np.linspace(-2, 2, 4)))
+    swept = L.parameter_surface(model, data.x_val, data.y_val, axes=axes)
+    full = L.parameter_surface(model, data.x_val, data.y_val, axes=axes, grad_wrt="all")
+    np.testing.assert_allclose(swept.loss, full.loss, rtol=1e-13)
+    grid = model.cell.with_params(b_f=torch.as_tensor(np.tile(axes[0][1], 4)),
+                                  U_c=torch.as_tensor(np.repeat(axes[1][1], 3)))
+    grads = dynlatch.evaluate(dynlatch.Model(grid, model.weight.expand(12, 1, 2), model.bias.expand(12, 2), None,
+                                             model.readout), data.x_val, data.y_val, grad=True, backend="torch").grads
+    expected = np.hypot(grads["b_f"].reshape(-1), grads["U_c"].reshape(-1)).reshape(4, 3)
+    np.testing.assert_allclose(swept.grad_norm, expected, rtol=1e-10)
+    assert (full.grad_norm >= swept.grad_norm * (1 - 1e-12)).all() and (full.grad_norm > swept.grad_norm).any()
 
 
 def cells_params(tensors):
@@ -164,6 +194,8 @@ def test_parameter_surface_refuses_bad_axes():
         L.parameter_surface(model, x, y, axes=(("U_q", [0, 1]), ("b_f", [0, 1])))
     with pytest.raises(ValueError, match="twice"):
         L.parameter_surface(model, x, y, axes=(("b_f", [0, 1]), ("b_f", [0, 1])))
+    with pytest.raises(ValueError, match="grad_wrt"):
+        L.parameter_surface(model, x, y, axes=(("U_c", [0, 1]), ("b_f", [0, 1])), grad_wrt="both")
     with pytest.raises(ValueError, match="single model"):
         L.parameter_surface(dynlatch.Model.init("lstm", seeds=[0, 1]), x, y, axes=(("U_c", [0, 1]), ("b_f", [0, 1])))
 
