@@ -12,6 +12,9 @@ linearly to the whole grid and labelled so):
   ``--grad-wrt swept`` (the default, the surface's default): the gradient norm over the two swept parameters, by
   forward-mode tangents; ``--grad-wrt all``: over every parameter, by reverse mode (the definition before 2026-11-27).
 
+* The same surface of the Keras-2 LSTM (hard-sigmoid gates) that ``dynlatch run latching-landscape`` sweeps, against
+  a per-point loop of dynlatch's own torch reference cell with ``backward()`` (``torch.nn.LSTM`` has no hard sigmoid).
+
 Nothing is asserted: the printed times and ratios are the measurement (goals: Pascanu < 2 s, latching < 60 s).
 """
 
@@ -104,7 +107,33 @@ def main(argv: list[str] | None = None) -> int:
     what = "gradient norm over (b_f, U_c), forward mode" if args.grad_wrt == "swept" else "all gradients, reverse mode"
     print(f"latching {G}x{G}, N = {len(Y)}, T = 100, loss + {what}: dynlatch {ours:.1f} s (CPU time of all threads "
           f"{ours_cpu:.1f} s); per-point torch.nn loop {base:.0f} s (extrapolated from {k} points): {base / ours:.0f}x")
+
+    # the cell `dynlatch run latching-landscape` sweeps: Keras-2 LSTM, hard-sigmoid gates (torch.nn has no such LSTM,
+    # so the per-point baseline is dynlatch's own torch reference cell with autograd, as a user of dynlatch would loop)
+    keras = dynlatch.Model.init("lstm", seeds=[0], dtype=torch.float64)
+    landscape.parameter_surface(keras, x[:8], y[:8], axes=((axes[0][0], axes[0][1][:2]), (axes[1][0], axes[1][1][:2])),
+                                grad_wrt=args.grad_wrt)
+    t0, c0 = time.perf_counter(), time.process_time()
+    landscape.parameter_surface(keras, x, y, axes=axes, grad_wrt=args.grad_wrt)
+    ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0 = time.perf_counter()
+    for bf, uc in rng.uniform([-3, -4], [5, 4], size=(k, 2)):
+        keras_point(keras, X, Y, bf, uc)
+    base = (time.perf_counter() - t0) / k * G * G
+    print(f"latching {G}x{G}, Keras-2 LSTM (hard sigmoid, as latching-landscape), loss + {what}: dynlatch "
+          f"{ours:.1f} s (CPU {ours_cpu:.1f} s); per-point autograd of dynlatch's torch cell {base:.0f} s "
+          f"(extrapolated from {k} points): {base / ours:.0f}x")
     return 0
+
+
+def keras_point(model: "dynlatch.Model", x: torch.Tensor, y: torch.Tensor, b_f: float, u_c: float) -> float:
+    """Loss and backward() of one (b_f, U_c) point through the reference (torch) cell."""
+    bf = torch.tensor([[b_f]], dtype=torch.float64, requires_grad=True)
+    uc = torch.tensor([[[u_c]]], dtype=torch.float64, requires_grad=True)
+    point = dynlatch.Model(model.cell.with_params(b_f=bf, U_c=uc), model.weight, model.bias, None, model.readout)
+    loss = point.losses(x, y)[0].sum()
+    loss.backward()
+    return float(loss.detach())
 
 
 if __name__ == "__main__":
