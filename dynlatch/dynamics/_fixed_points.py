@@ -3,24 +3,33 @@
 Reductions to one scalar equation in h on the invariant interval [-1, 1] (every state reachable from |h| <= 1 stays
 there: tanh is in (-1, 1), a GRU's h' is a convex combination of h and a tanh, an LSTM's h' = o tanh(c)):
 
-* SRNN, GRU (both reset conventions): g(h) = F(h) - h, with F the cell's own ``step_batched``; 2-cycles are the
-  roots of F(F(h)) - h that are not fixed points.
+* SRNN: g(h) = F(h) - h. GRU (both reset conventions): F(h) - h = (1 - z)(h~ - h), so off the flat pieces of a hard
+  update gate (where 1 - z = 0 and every h is fixed: a continuum) the fixed points are the roots of h~(h) - h.
+  2-cycles are the roots of F(F(h)) - h that are not fixed points.
 * LSTM: at a fixed point c* = f c* + i g, so c*(h) = i(h) g(h) / (1 - f(h)) and
-  g(h) = o(h) tanh(c*(h)) - h; i g is read from the cell's step at c = 0, 1 - f = gate(-a_f) (gates are
-  point-symmetric: 1 - sigma(a) = sigma(-a), exactly for the hard sigmoids), and o tanh(c*) from the step at
-  (h, c*). Where a hard forget gate is exactly 1: if i g = 0 there every (h, artanh(h / o)) with |h| < o is fixed
-  (a line of fixed points, a perfect integrator, reported as a continuum), else there is none.
+  g(h) = o(h) tanh(c*(h)) - h, with 1 - f = gate(-a_f) (gates are point-symmetric: 1 - sigma(a) = sigma(-a),
+  exactly for the hard sigmoids). Where a hard forget gate is exactly 1: if i g = 0 there every (h, artanh(h / o))
+  with |h| < o is fixed (a line of fixed points, a perfect integrator, reported as a continuum); else only an h
+  where the candidate tanh(a_c + u_c h) = 0, if |h| < o there (c = artanh(h / o)).
 
-Hard-sigmoid kinks (gate pre-activations at +-0.5/slope, linear in h) are added to the grid so each grid cell is
-smooth. Roots come from :func:`dynlatch.dynamics._roots.find_roots` (sign changes, sign-free minima of |g|, runs of
-exact zeros). n-unit cells and other maps: :func:`dynlatch.dynamics.slow_points`.
+Every root is found by certified subdivision (:func:`dynlatch.dynamics._roots.certified_roots`; the equations and
+their derivative enclosures are the compiled scalar forms of :mod:`dynlatch.dynamics._one_unit`, from the cells'
+parameters). The guarantee, stated precisely in :mod:`dynlatch.dynamics._roots`: assuming each float evaluation of
+the scalar equation is within eta (~32 eps (1 + sum |offsets| + |slopes|)) of its exact value, every root in [-1, 1]
+is reported, either as a simple root (exactly one in a bracket where the derivative provably has one sign, refined
+to adjacent floats) or as an unresolved cluster of width <= ``tol`` (default 1e-10) reported as one point of
+multiplicity 3 (g changes sign across it: a triple root such as the pitchfork of SimpleRNN(1) at U = 1, b = 0) or
+2 (it does not: a fold's double root, or two roots closer than ``tol``, or a near-tangency with min |g| <= eta).
+Continua (a hard update gate exactly 1; a hard forget gate exactly 1 with i g = 0) are found from the pieces
+between the hard gates' kinks, with exact ends. A model whose subdivision exceeds its budget is reported with
+``guaranteed_complete=False`` (and a warning). LSTM 2-cycles: :mod:`dynlatch.dynamics._lstm_cycles` (not covered by
+this guarantee). n-unit cells and other maps: :func:`dynlatch.dynamics.slow_points`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
 import warnings
 
 import numpy as np
@@ -36,7 +45,6 @@ from ._roots import certified_roots, lstm_cell_at, next_at
 DEFAULT_GRID = 1025
 DEFAULT_TOL = 1e-10
 LSTM_CYCLE_CHUNK = 256
-CHUNK = 4096
 
 
 @dataclass
@@ -48,13 +56,15 @@ class FixedPoint:
         period: 1 or 2.
         orbit: id shared by the two points of a 2-cycle (unique per model).
         kind: "point" or "continuum".
-        extent: for a continuum, its two end states (grid-accurate where the end is not a kink), else None.
+        extent: for a continuum, its two end states (exact; for an LSTM line of fixed points, which is open, the
+            last floats inside it, where c = artanh(h / o) is finite), else None.
         jacobian: (d, d) Jacobian of the period-p map at ``state``.
         eigenvalues: complex numpy (d,).
         stable: all |eigenvalue| < 1.
         multiplicity: 1, or 2 / 3 for a double root (fold) or triple root (pitchfork / flip) of the scalar equation.
         residual: max |F^p(state) - state|.
-        guaranteed_complete: whether the list this point came from is certified complete.
+        guaranteed_complete: whether the list this point came from is certified complete (one-unit cells: True
+            unless the model's subdivision ran out of budget; the optimisation finder: False).
         q: 1/2 ||F(s) - s||^2 (set by the optimisation finder).
     """
 
@@ -272,13 +282,13 @@ def _rows_to_points(table: dict[str, np.ndarray], M: int) -> list[list[FixedPoin
 
 
 def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 2), *, as_table: bool = False,
-                 grid: int = DEFAULT_GRID, tol: float = 1e-10, starts: int = 64, seed: int = 0):
+                 grid: int = DEFAULT_GRID, tol: float = DEFAULT_TOL, starts: int = 64, seed: int = 0):
     """Every fixed point (and 2-cycle) of a cell or map at constant input ``x``.
 
-    One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, guaranteed to the
-    stated tolerance (module docstring; ``grid`` samples on [-1, 1] plus the hard-gate kinks, double roots where
-    min |g| <= ``tol``), including multiple roots and continua. LSTM 2-cycles come from a fine 2-D grid with exclusion tests + Newton
-    (:mod:`dynlatch.dynamics._lstm_cycles`; slower, and not interval-certified).
+    One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, certified by
+    subdivision to the stated tolerance (module docstring), including multiple roots and continua; LSTM 2-cycles come
+    from a fine 2-D grid with exclusion tests + Newton (:mod:`dynlatch.dynamics._lstm_cycles`; slower, and not
+    interval-certified).
     Anything else (n units, user maps): the optimisation finder :func:`slow_points`, ``guaranteed_complete=False``.
 
     Args:
@@ -286,7 +296,9 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
         x: the constant input: a scalar for every input unit, (D,) or (M, D).
         periods: a subset of (1, 2).
         as_table: return flat columns (dict of numpy arrays, ``model`` first) instead of lists of :class:`FixedPoint`.
-        grid, tol: resolution and double-root tolerance of the one-unit finder.
+        grid: unused by the certified one-unit finder (kept for callers that pass it; must be >= 16).
+        tol: width below which the one-unit finder leaves an interval it can neither exclude nor prove to hold one
+            simple root (reported as a multiple root).
         starts, seed: starts per model of the optimisation finder.
 
     Returns:
@@ -294,13 +306,15 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
         batched one a list of such lists per model; or, with ``as_table``, a dict of columns.
 
     Raises:
-        ValueError: for bad ``periods``, ``x`` or ``grid``.
+        ValueError: for bad ``periods``, ``x``, ``grid`` or ``tol``.
     """
     periods = tuple(sorted(set(int(p) for p in periods)))
     if not periods or not set(periods) <= {1, 2}:
         raise ValueError(f"periods must be a non-empty subset of (1, 2); got {periods}")
     if int(grid) < 16:
         raise ValueError(f"grid must be >= 16; got {grid}")
+    if not (float(tol) > 0):
+        raise ValueError(f"tol must be > 0; got {tol}")
     m = as_map(cell_or_map)
     cell = m.cell
     batched = getattr(cell_or_map, "batched", m.models > 1)

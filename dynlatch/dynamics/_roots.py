@@ -356,9 +356,13 @@ def certified_roots(system: OneUnitSystem, eq: int, *, tol: float = 1e-10, max_l
     clo, chi = np.concatenate(cont_lo_all), np.concatenate(cont_hi_all)
     # points at a continuum's edge belong to it; points reported twice at a shared piece bound are one
     if cm.size and model.size:
+        by_model = np.argsort(cm, kind="stable")
+        cm_s, clo_s, chi_s = cm[by_model], clo[by_model], chi[by_model]
+        first, last = np.searchsorted(cm_s, model, "left"), np.searchsorted(cm_s, model, "right")
         inside = np.zeros(model.size, bool)
-        for k in range(cm.size):
-            inside |= (model == cm[k]) & (value >= clo[k] - 1e-12) & (value <= chi[k] + 1e-12)
+        for j in range(int((last - first).max())):  # a model has few continua
+            k = np.minimum(first + j, cm_s.size - 1)
+            inside |= (first + j < last) & (value >= clo_s[k] - 1e-12) & (value <= chi_s[k] + 1e-12)
         model, value, mult = model[~inside], value[~inside], mult[~inside]
     order = np.lexsort((value, model))
     model, value, mult = model[order], value[order], mult[order]
