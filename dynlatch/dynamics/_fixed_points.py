@@ -3,37 +3,48 @@
 Reductions to one scalar equation in h on the invariant interval [-1, 1] (every state reachable from |h| <= 1 stays
 there: tanh is in (-1, 1), a GRU's h' is a convex combination of h and a tanh, an LSTM's h' = o tanh(c)):
 
-* SRNN, GRU (both reset conventions): g(h) = F(h) - h, with F the cell's own ``step_batched``; 2-cycles are the
-  roots of F(F(h)) - h that are not fixed points.
+* SRNN: g(h) = F(h) - h. GRU (both reset conventions): F(h) - h = (1 - z)(h~ - h), so off the flat pieces of a hard
+  update gate (where 1 - z = 0 and every h is fixed: a continuum) the fixed points are the roots of h~(h) - h.
+  2-cycles are the roots of F(F(h)) - h that are not fixed points.
 * LSTM: at a fixed point c* = f c* + i g, so c*(h) = i(h) g(h) / (1 - f(h)) and
-  g(h) = o(h) tanh(c*(h)) - h; i g is read from the cell's step at c = 0, 1 - f = gate(-a_f) (gates are
-  point-symmetric: 1 - sigma(a) = sigma(-a), exactly for the hard sigmoids), and o tanh(c*) from the step at
-  (h, c*). Where a hard forget gate is exactly 1: if i g = 0 there every (h, artanh(h / o)) with |h| < o is fixed
-  (a line of fixed points, a perfect integrator, reported as a continuum), else there is none.
+  g(h) = o(h) tanh(c*(h)) - h, with 1 - f = gate(-a_f) (gates are point-symmetric: 1 - sigma(a) = sigma(-a),
+  exactly for the hard sigmoids). Where a hard forget gate is exactly 1: if i g = 0 there every (h, artanh(h / o))
+  with |h| < o is fixed (a line of fixed points, a perfect integrator, reported as a continuum); else only an h
+  where the candidate tanh(a_c + u_c h) = 0, if |h| < o there (c = artanh(h / o)).
 
-Hard-sigmoid kinks (gate pre-activations at +-0.5/slope, linear in h) are added to the grid so each grid cell is
-smooth. Roots come from :func:`dynlatch.dynamics._roots.find_roots` (sign changes, sign-free minima of |g|, runs of
-exact zeros). n-unit cells and other maps: :func:`dynlatch.dynamics.slow_points`.
+Every root is found by certified subdivision (:func:`dynlatch.dynamics._roots.certified_roots`; the equations and
+their derivative enclosures are the compiled scalar forms of :mod:`dynlatch.dynamics._one_unit`, from the cells'
+parameters). The guarantee, stated precisely in :mod:`dynlatch.dynamics._roots`: assuming each float evaluation of
+the scalar equation is within eta (~32 eps (1 + sum |offsets| + |slopes|)) of its exact value, every root in [-1, 1]
+is reported, either as a simple root (exactly one in a bracket where the derivative provably has one sign, refined
+to adjacent floats) or as an unresolved cluster of width <= ``tol`` (default 1e-10) reported as one point of
+multiplicity 3 (g changes sign across it: a triple root such as the pitchfork of SimpleRNN(1) at U = 1, b = 0) or
+2 (it does not: a fold's double root, or two roots closer than ``tol``, or a near-tangency with min |g| <= eta).
+Continua (a hard update gate exactly 1; a hard forget gate exactly 1 with i g = 0) are found from the pieces
+between the hard gates' kinks, with exact ends. A model whose subdivision exceeds its budget is reported with
+``guaranteed_complete=False`` (and a warning). LSTM 2-cycles: :mod:`dynlatch.dynamics._lstm_cycles` (not covered by
+this guarantee). n-unit cells and other maps: :func:`dynlatch.dynamics.slow_points`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+import warnings
 
 import numpy as np
 import torch
 
-from .._activations import HARD_SIGMOID_SLOPE
 from ._jacobian import jacobian_tensor
 from ._lstm_cycles import lstm_two_cycles
 from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
-from ._one_unit import fixed_point_equation, gates, lstm_cell_state, next_h
-from ._roots import evaluate_flat, find_roots
+from . import _one_unit as ou
+from ._one_unit import OneUnitSystem, one_unit_system
+from ._roots import certified_roots, lstm_cell_at, next_at
 
 DEFAULT_GRID = 1025
+DEFAULT_TOL = 1e-10
 LSTM_CYCLE_CHUNK = 256
-CHUNK = 4096
 
 
 @dataclass
@@ -45,13 +56,15 @@ class FixedPoint:
         period: 1 or 2.
         orbit: id shared by the two points of a 2-cycle (unique per model).
         kind: "point" or "continuum".
-        extent: for a continuum, its two end states (grid-accurate where the end is not a kink), else None.
+        extent: for a continuum, its two end states (exact; for an LSTM line of fixed points, which is open, the
+            last floats inside it, where c = artanh(h / o) is finite), else None.
         jacobian: (d, d) Jacobian of the period-p map at ``state``.
         eigenvalues: complex numpy (d,).
         stable: all |eigenvalue| < 1.
         multiplicity: 1, or 2 / 3 for a double root (fold) or triple root (pitchfork / flip) of the scalar equation.
         residual: max |F^p(state) - state|.
-        guaranteed_complete: whether the list this point came from is certified complete.
+        guaranteed_complete: whether the list this point came from is certified complete (one-unit cells: True
+            unless the model's subdivision ran out of budget; the optimisation finder: False).
         q: 1/2 ||F(s) - s||^2 (set by the optimisation finder).
     """
 
@@ -70,39 +83,29 @@ class FixedPoint:
     model: int = field(default=0, repr=False)
 
 
-def _kinks(cell: Any, x: torch.Tensor, gate_blocks: tuple[int, ...]) -> np.ndarray | None:
-    """h where a hard gate's pre-activation hits +-0.5/slope, (M, 2 * len(gate_blocks)); None for sigmoid gates."""
-    if cell.recurrent_activation not in HARD_SIGMOID_SLOPE or not gate_blocks:
-        return None
-    edge = 0.5 / HARD_SIGMOID_SLOPE[cell.recurrent_activation]
-    g = gates(cell, x)
-    out = []
-    for j in gate_blocks:
-        u, a0 = g[j].slope[:, 0], g[j].offset[:, 0]
-        for e in (-edge, edge):
-            out.append(torch.where(u != 0, (e - a0) / torch.where(u != 0, u, torch.ones_like(u)),
-                                   torch.full_like(u, float("nan"))).numpy())
-    return np.stack(out, axis=1)
+EQUATIONS = {("srnn", 1): ou.EQ_SRNN_FIXED, ("srnn", 2): ou.EQ_SRNN_CYCLE, ("gru", 1): ou.EQ_GRU_FIXED,
+             ("gru", 2): ou.EQ_GRU_CYCLE, ("lstm", 1): ou.EQ_LSTM_FIXED}
+FIXED_TOL = 1e-8  # a root of F(F(h)) - h with |F(h) - h| <= this is a fixed point, not a point of a 2-cycle
 
 
-def _scalar_equation(cell: Any, x: torch.Tensor, period: int):
-    """g(h) for the fixed points (period 1) or 2-periodic points (period 2) of a one-unit cell."""
-    if period == 1:
-        return fixed_point_equation(cell, x)
-    F = next_h(cell, x)
-    return lambda h: F(F(h)) - h
+def _line_end(system: OneUnitSystem, model: np.ndarray, h: np.ndarray, towards: np.ndarray) -> np.ndarray:
+    """The float nearest to an end h of an LSTM line of fixed points {|h| < o(h)}, moved towards its inside until
+    c = artanh(h / o) is finite (the line is open: c -> +-inf at |h| = o)."""
+    out = h.copy()
+    for _ in range(64):
+        c = lstm_cell_at(system, model, out)
+        bad = ~np.isfinite(c)
+        if not bad.any():
+            break
+        out[bad] = np.nextafter(out[bad], towards[bad])
+    return out
 
 
-def _full_state(cell: Any, x: torch.Tensor, model: np.ndarray, h: np.ndarray) -> np.ndarray:
+def _full_state(system: OneUnitSystem, model: np.ndarray, h: np.ndarray) -> np.ndarray:
     """States (R, d) for hidden values h of rows ``model`` (LSTM: [h, c*(h)])."""
-    if cell.kind != "lstm":
-        return h[:, None]
-    if model.size == 0:
-        return np.zeros((0, 2))
-    sub = cell[list(model)]
-    with torch.no_grad():
-        c = lstm_cell_state(sub, x[torch.as_tensor(model)], torch.as_tensor(h, dtype=DTYPE)[:, None])[:, 0].numpy()
-    return np.stack([h, c], axis=1)
+    if system.kind != "lstm":
+        return h[:, None].copy()
+    return np.stack([h, lstm_cell_at(system, model, h)], axis=1)
 
 
 def _period_map_jacobian(m: Map, states: np.ndarray, period: int, x: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -145,62 +148,66 @@ class _single_thread:
 
 
 def one_unit_table(cell: Any, *, x: Any = 0.0, periods: tuple[int, ...] = (1, 2), grid: int = DEFAULT_GRID,
-                   tol: float = 1e-10) -> dict[str, np.ndarray]:
-    """All fixed points / 2-cycles / continua of a batch of one-unit cells as flat columns (see :func:`fixed_points`)."""
+                   tol: float = DEFAULT_TOL) -> dict[str, np.ndarray]:
+    """All fixed points / 2-cycles / continua of a batch of one-unit cells as flat columns (see :func:`fixed_points`;
+    ``grid`` is not used by the certified finder and kept for callers that pass it)."""
     with _single_thread():
-        return _one_unit_table(cell, x=x, periods=periods, grid=grid, tol=tol)
+        return _one_unit_table(cell, x=x, periods=periods, tol=tol)
 
 
-def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], grid: int, tol: float) -> dict[str, np.ndarray]:
+def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) -> dict[str, np.ndarray]:
     cell = cell.to(dtype=DTYPE)
     M = cell.models
     xt = _check_x(x, M, cell.input_dim)
-    gates = {"srnn": (), "gru": (0, 1), "lstm": (0, 1, 3)}[cell.kind]
+    system = one_unit_system(cell, xt)
+    certified = np.ones(M, bool)
     rows: dict[str, list] = {k: [] for k in ("model", "h", "period", "kind", "multiplicity", "lo", "hi", "c", "partner")}
-    for m0 in range(0, M, CHUNK):
-        sub = cell[list(range(m0, min(M, m0 + CHUNK)))]
-        xs = xt[m0 : m0 + sub.models]
-        kinks = _kinks(sub, xs, gates)
-        for period in periods:
-            if period == 2 and cell.kind == "lstm":
-                for c0 in range(0, sub.models, LSTM_CYCLE_CHUNK):
-                    part = sub[list(range(c0, min(sub.models, c0 + LSTM_CYCLE_CHUNK)))]
-                    cm, h1, h2, c1, c2 = lstm_two_cycles(part, xs[c0 : c0 + part.models])
-                    n2 = cm.size
-                    rows["model"] += [cm + m0 + c0, cm + m0 + c0]
-                    rows["h"] += [h1, h2]
-                    rows["c"] += [c1, c2]
-                    rows["partner"] += [h2, h1]
-                    rows["period"] += [np.full(2 * n2, 2)]
-                    rows["kind"] += [np.array(["point"] * (2 * n2), dtype=object)]
-                    rows["multiplicity"] += [np.ones(2 * n2, np.int64)]
-                    rows["lo"] += [np.full(2 * n2, np.nan)]
-                    rows["hi"] += [np.full(2 * n2, np.nan)]
-                continue
-            r = find_roots(_scalar_equation(sub, xs, period), sub.models, lo=-1.0, hi=1.0, kinks=kinks, grid=grid,
-                           tol=tol)
-            model, h, mult = r.model, r.value, r.multiplicity
-            if period == 2:
-                g1 = _scalar_equation(sub, xs, 1)
-                not_fixed = np.abs(evaluate_flat(g1, sub.models, model, h)[0]) > 1e-8 if model.size else np.zeros(0, bool)
-                model, h, mult = model[not_fixed], h[not_fixed], mult[not_fixed]
-                cont = np.zeros(0, bool)
-            else:
-                cont = np.ones(r.continuum_model.size, bool)
-            rows["model"] += [model + m0, r.continuum_model[cont] + m0]
-            rows["h"] += [h, 0.5 * (r.continuum_lo[cont] + r.continuum_hi[cont])]
-            rows["period"] += [np.full(model.size + int(cont.sum()), period)]
-            rows["kind"] += [np.array(["point"] * model.size + ["continuum"] * int(cont.sum()), dtype=object)]
-            rows["multiplicity"] += [mult, np.ones(int(cont.sum()), np.int64)]
-            rows["lo"] += [np.full(model.size, np.nan), r.continuum_lo[cont]]
-            rows["hi"] += [np.full(model.size, np.nan), r.continuum_hi[cont]]
-            rows["c"] += [np.full(model.size + int(cont.sum()), np.nan)]
-            rows["partner"] += [np.full(model.size + int(cont.sum()), np.nan)]
+    for period in periods:
+        if period == 2 and cell.kind == "lstm":
+            for c0 in range(0, M, LSTM_CYCLE_CHUNK):
+                part = cell[list(range(c0, min(M, c0 + LSTM_CYCLE_CHUNK)))]
+                cm, h1, h2, c1, c2 = lstm_two_cycles(part, xt[c0 : c0 + part.models])
+                n2 = cm.size
+                rows["model"] += [cm + c0, cm + c0]
+                rows["h"] += [h1, h2]
+                rows["c"] += [c1, c2]
+                rows["partner"] += [h2, h1]
+                rows["period"] += [np.full(2 * n2, 2)]
+                rows["kind"] += [np.array(["point"] * (2 * n2), dtype=object)]
+                rows["multiplicity"] += [np.ones(2 * n2, np.int64)]
+                rows["lo"] += [np.full(2 * n2, np.nan)]
+                rows["hi"] += [np.full(2 * n2, np.nan)]
+            continue
+        r = certified_roots(system, EQUATIONS[cell.kind, period], tol=tol)
+        certified &= r.certified
+        model, h, mult = r.model, r.value, r.multiplicity
+        if period == 2:
+            not_fixed = np.abs(next_at(system, model, h) - h) > FIXED_TOL
+            model, h, mult = model[not_fixed], h[not_fixed], mult[not_fixed]
+            n_cont = 0
+        else:
+            n_cont = r.continuum_model.size
+        cm, clo, chi = r.continuum_model[:n_cont], r.continuum_lo[:n_cont], r.continuum_hi[:n_cont]
+        if cell.kind == "lstm" and n_cont:
+            mid = 0.5 * (clo + chi)
+            clo, chi = _line_end(system, cm, clo, mid), _line_end(system, cm, chi, mid)
+        rows["model"] += [model, cm]
+        rows["h"] += [h, 0.5 * (clo + chi)]
+        rows["period"] += [np.full(model.size + n_cont, period)]
+        rows["kind"] += [np.array(["point"] * model.size + ["continuum"] * n_cont, dtype=object)]
+        rows["multiplicity"] += [mult, np.ones(n_cont, np.int64)]
+        rows["lo"] += [np.full(model.size, np.nan), clo]
+        rows["hi"] += [np.full(model.size, np.nan), chi]
+        rows["c"] += [np.full(model.size + n_cont, np.nan)]
+        rows["partner"] += [np.full(model.size + n_cont, np.nan)]
+    if not certified.all():
+        warnings.warn(f"{int((~certified).sum())} of {M} models exceeded the subdivision budget: their fixed points "
+                      "are not certified complete (guaranteed_complete=False)", RuntimeWarning, stacklevel=3)
     cols = {k: np.concatenate(v) if v else np.zeros(0) for k, v in rows.items()}
     order = np.lexsort((cols["h"], cols["period"], cols["model"]))
     cols = {k: v[order] for k, v in cols.items()}
     model = cols["model"].astype(np.int64)
-    state = _full_state(cell, xt, model, cols["h"])
+    state = _full_state(system, model, cols["h"])
     has_c = np.isfinite(cols["c"])
     if has_c.any():
         state[has_c, 1] = cols["c"][has_c]
@@ -215,13 +222,15 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], grid: int, t
             jac[sel], residual[sel] = _period_map_jacobian(sm, state[sel], p, xt[torch.as_tensor(model[sel]), 0])
     eig = np.linalg.eigvals(jac) if R else np.zeros((0, d), complex)
     orbit = _orbit_ids(cell, xt, model, cols["period"], cols["h"], cols["partner"])
-    extent_lo = _full_state(cell, xt, model, np.where(np.isnan(cols["lo"]), cols["h"], cols["lo"]))
-    extent_hi = _full_state(cell, xt, model, np.where(np.isnan(cols["hi"]), cols["h"], cols["hi"]))
+    extent_lo = _full_state(system, model, np.where(np.isnan(cols["lo"]), cols["h"], cols["lo"]))
+    extent_hi = _full_state(system, model, np.where(np.isnan(cols["hi"]), cols["h"], cols["hi"]))
+    if has_c.any():
+        extent_lo[has_c, 1] = extent_hi[has_c, 1] = cols["c"][has_c]
     return {
         "model": model, "orbit": orbit, "period": cols["period"].astype(np.int64), "kind": cols["kind"],
         "state": state, "jacobian": jac, "eigenvalues": eig, "stable": np.all(np.abs(eig) < 1, axis=1),
         "multiplicity": cols["multiplicity"].astype(np.int64), "residual": residual,
-        "extent_lo": extent_lo, "extent_hi": extent_hi,
+        "extent_lo": extent_lo, "extent_hi": extent_hi, "certified": certified[model],
     }
 
 
@@ -256,7 +265,7 @@ def _orbit_ids(cell: Any, xt: torch.Tensor, model: np.ndarray, period: np.ndarra
     return orbit
 
 
-def _rows_to_points(table: dict[str, np.ndarray], M: int, guaranteed: bool) -> list[list[FixedPoint]]:
+def _rows_to_points(table: dict[str, np.ndarray], M: int) -> list[list[FixedPoint]]:
     out: list[list[FixedPoint]] = [[] for _ in range(M)]
     for i in range(table["model"].size):
         cont = table["kind"][i] == "continuum"
@@ -266,20 +275,20 @@ def _rows_to_points(table: dict[str, np.ndarray], M: int, guaranteed: bool) -> l
             eigenvalues=table["eigenvalues"][i].copy(), stable=bool(table["stable"][i]),
             multiplicity=int(table["multiplicity"][i]), residual=float(table["residual"][i]),
             extent=(table["extent_lo"][i].copy(), table["extent_hi"][i].copy()) if cont else None,
-            guaranteed_complete=guaranteed, q=None if "q" not in table else float(table["q"][i]),
+            guaranteed_complete=bool(table["guaranteed_complete"][i]), q=None if "q" not in table else float(table["q"][i]),
             model=int(table["model"][i]),
         ))
     return out
 
 
 def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 2), *, as_table: bool = False,
-                 grid: int = DEFAULT_GRID, tol: float = 1e-10, starts: int = 64, seed: int = 0):
+                 grid: int = DEFAULT_GRID, tol: float = DEFAULT_TOL, starts: int = 64, seed: int = 0):
     """Every fixed point (and 2-cycle) of a cell or map at constant input ``x``.
 
-    One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, guaranteed to the
-    stated tolerance (module docstring; ``grid`` samples on [-1, 1] plus the hard-gate kinks, double roots where
-    min |g| <= ``tol``), including multiple roots and continua. LSTM 2-cycles come from a fine 2-D grid with exclusion tests + Newton
-    (:mod:`dynlatch.dynamics._lstm_cycles`; slower, and not interval-certified).
+    One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, certified by
+    subdivision to the stated tolerance (module docstring), including multiple roots and continua; LSTM 2-cycles come
+    from a fine 2-D grid with exclusion tests + Newton (:mod:`dynlatch.dynamics._lstm_cycles`; slower, and not
+    interval-certified).
     Anything else (n units, user maps): the optimisation finder :func:`slow_points`, ``guaranteed_complete=False``.
 
     Args:
@@ -287,7 +296,9 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
         x: the constant input: a scalar for every input unit, (D,) or (M, D).
         periods: a subset of (1, 2).
         as_table: return flat columns (dict of numpy arrays, ``model`` first) instead of lists of :class:`FixedPoint`.
-        grid, tol: resolution and double-root tolerance of the one-unit finder.
+        grid: unused by the certified one-unit finder (kept for callers that pass it; must be >= 16).
+        tol: width below which the one-unit finder leaves an interval it can neither exclude nor prove to hold one
+            simple root (reported as a multiple root).
         starts, seed: starts per model of the optimisation finder.
 
     Returns:
@@ -295,26 +306,28 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
         batched one a list of such lists per model; or, with ``as_table``, a dict of columns.
 
     Raises:
-        ValueError: for bad ``periods``, ``x`` or ``grid``.
+        ValueError: for bad ``periods``, ``x``, ``grid`` or ``tol``.
     """
     periods = tuple(sorted(set(int(p) for p in periods)))
     if not periods or not set(periods) <= {1, 2}:
         raise ValueError(f"periods must be a non-empty subset of (1, 2); got {periods}")
     if int(grid) < 16:
         raise ValueError(f"grid must be >= 16; got {grid}")
+    if not (float(tol) > 0):
+        raise ValueError(f"tol must be > 0; got {tol}")
     m = as_map(cell_or_map)
     cell = m.cell
     batched = getattr(cell_or_map, "batched", m.models > 1)
     if cell is not None and cell.units == 1:
         table = one_unit_table(cell, x=x, periods=periods, grid=int(grid), tol=tol)
-        guaranteed = True
+        guaranteed = table.pop("certified")
     else:
         from ._slow_points import slow_point_table
 
         table = slow_point_table(m, x=x, periods=periods, starts=starts, seed=seed)
         guaranteed = False
-    table["guaranteed_complete"] = np.full(table["model"].size, guaranteed)
+    table["guaranteed_complete"] = np.broadcast_to(guaranteed, (table["model"].size,)).copy()
     if as_table:
         return table
-    per_model = _rows_to_points(table, m.models, guaranteed)
+    per_model = _rows_to_points(table, m.models)
     return per_model if batched else per_model[0]

@@ -1,7 +1,41 @@
-"""Every root of a batch of scalar functions on an interval: the engine behind the guaranteed one-unit finder.
+"""Every root of a batch of scalar functions on an interval: the engine behind the one-unit finder.
 
-Each model's function is sampled on a common grid plus its own kinks (breakpoints where it is not smooth, e.g. the
-corners of a hard sigmoid); roots are then found three ways:
+Two methods live here.
+
+**Certified subdivision** (:func:`certified_roots`, the one-unit cells' equations of
+:mod:`dynlatch.dynamics._one_unit`). Per model, [-1, 1] is cut at the kinks of the hard gates (pre-activations at
++-0.5/s) into pieces on which the equation g is smooth; each piece is bisected depth first, and an interval [a, b]
+with midpoint m and half-width r becomes a leaf as soon as one of these holds:
+
+* **excluded**: 0 is outside the interval evaluation of g on [a, b], or |g(m)| > r max|g'([a, b])| (mean value
+  inequality; g'([a, b]) is an interval enclosure of the derivative, Clarke's generalised derivative across a hard
+  gate's kink), each with the evaluation allowance ``eta`` (below): g has no root on [a, b];
+* **monotone**: the enclosure of g' excludes 0, so g has at most one root on [a, b]; if g(a) and g(b) have
+  opposite signs beyond ``eta`` it has exactly one, refined by a bracketing Illinois / bisection iteration to
+  adjacent floats (a *simple root*, multiplicity 1), if the same sign, none;
+* **unresolved**: width <= ``tol`` (1e-10 by default) and neither of the above, or monotone with |g| <= ``eta`` at an
+  end.
+
+Neighbouring unresolved leaves form a *cluster* [A, B]; the signs on its two sides are known from the resolved
+leaves next to it. A cluster of monotone leaves of one direction holds at most one root (a simple root, reported
+where the sign changes). Any other cluster is reported as one point of multiplicity 3 when g changes sign across
+it (refined by bisection: a triple root such as the pitchfork of tanh(h) = h, or a root with |g'| below the
+resolution) and 2 when it does not (the point of least |g|: a tangency / fold, or a pair of roots closer than
+``tol``).
+
+Guarantee. Assume each float evaluation of g is within ``eta`` of the exact value (``eta`` = 32 eps (1 + sum of the
+absolute offsets and slopes of the gate pre-activations), times (2 + max|F'|) for F(F(h)) - h; and the enclosures
+are widened by 64 eps (1 + S)(1 + |g'|) for their own rounding, which is an allowance, not directed rounding). Then
+every root of g in [-1, 1] off a continuum is reported: inside a simple-root leaf (to float precision), or inside a
+cluster, which then is reported as one point whose multiplicity says whether the number of roots in it, with
+multiplicity, is odd (1 or 3) or even (2). A reported multiple root lies within ``tol`` of a leaf on which |g| <=
+``eta`` + r max|g'| could not be excluded, i.e. it may also be a near-tangency with 0 < min |g| <= ``eta``. The
+hard-sigmoid LSTM's c* = i g / (1 - f) loses relative accuracy as 1 - f -> 0 at the forget gate's kink, where the
+assumption on ``eta`` can fail. Pieces on which a hard gate makes g identically 0 (a continuum) are handled by the
+caller's kernel, not by subdivision. A model whose subdivision exceeds ``max_leaves`` is flagged uncertified.
+
+**Sampling** (:func:`find_roots`, for user-written 1-D maps, whose derivatives are not bounded here; *not*
+certified): each model's function is sampled on a common grid plus its own kinks; roots are found as
 
 * sign changes between neighbouring samples (odd multiplicity), refined by bisection to machine precision;
 * local minima of |g| between samples of one sign (a double root, or two roots closer than the grid spacing),
@@ -10,10 +44,8 @@ corners of a hard sigmoid); roots are then found three ways:
 * runs of exact zeros (g identically 0 on a piece: a continuum of roots).
 
 A root whose derivative vanishes (|g'| <= ``tol_derivative``) inside a sign change is reported with multiplicity 3.
-Guarantee (to the stated tolerance): on every smooth piece whose second derivative is bounded by C, roots separated by
-more than the grid spacing h, and tangencies whose |g| minimum is <= ``tol``, are all found; two simple roots closer
-than h are found when the extremum between them is inside one grid cell. Functions return NaN where no root can be
-(such samples bound no bracket).
+Two roots closer than the grid spacing are found only when the extremum between them is a local minimum of |g| on
+the grid. Functions return NaN where no root can be (such samples bound no bracket).
 """
 
 from __future__ import annotations
@@ -24,6 +56,9 @@ from typing import Callable
 import numpy as np
 import torch
 from numba import njit
+
+from . import _one_unit as ou
+from ._one_unit import OneUnitSystem
 
 ScalarFunction = Callable[[torch.Tensor], torch.Tensor]
 """g(h): h (M, P) float64 tensor, row m belonging to model m -> (M, P), elementwise in h."""
@@ -254,3 +289,114 @@ def find_roots(g: ScalarFunction, M: int, *, lo: float, hi: float, kinks: np.nda
         mult = mult_prev
     cm_, cs_, ce_ = cont[:, 0], cont[:, 1], cont[:, 2]
     return Roots(model[keep], value[keep], mult[keep], cm_, H[cm_, cs_], H[cm_, ce_])
+
+
+@dataclass
+class CertifiedRoots(Roots):
+    """:class:`Roots` of the certified finder, plus ``certified`` (M,): False where a model ran out of budget."""
+
+    certified: np.ndarray = None  # type: ignore[assignment]
+
+
+def certified_roots(system: OneUnitSystem, eq: int, *, tol: float = 1e-10, max_leaves: int = 200_000,
+                    capacity: int = 16) -> CertifiedRoots:
+    """Every root in [-1, 1] of equation ``eq`` (``EQ_*`` of :mod:`dynlatch.dynamics._one_unit`) of every model of
+    ``system``, by certified subdivision (module docstring), with the continua of hard gates (GRU update gate 1: the
+    piece; LSTM forget gate 1 with i g = 0: {|h| < o}).
+
+    Args:
+        system: the batch of scalar systems.
+        eq: the equation code.
+        tol: width below which an interval that is neither excluded nor monotone is left unresolved.
+        max_leaves: leaves per piece before a model is declared uncertified.
+        capacity: roots per model reserved at first (models that need more are rerun).
+
+    Returns:
+        :class:`CertifiedRoots` (flat, sorted by model then value).
+    """
+    if not (tol > 0):
+        raise ValueError(f"tol must be > 0; got {tol}")
+    M = system.models
+    params = np.ascontiguousarray(system.params, dtype=np.float64)
+    idx = np.arange(M)
+    cap = capacity
+    rows_m, rows_h, rows_k = [], [], []
+    cont_m, cont_lo_all, cont_hi_all = [], [], []
+    certified = np.ones(M, bool)
+    while idx.size:
+        sub = np.ascontiguousarray(params[idx])
+        K = idx.size
+        out_h = np.zeros((K, cap))
+        out_mult = np.zeros((K, cap), np.int64)
+        n_out = np.zeros(K, np.int64)
+        c_lo = np.zeros((K, cap))
+        c_hi = np.zeros((K, cap))
+        n_c = np.zeros(K, np.int64)
+        status = np.zeros(K, np.int64)
+        ou._certified_kernel(eq, sub, system.gate, system.reset_after, float(tol), int(max_leaves), out_h, out_mult,
+                          n_out, c_lo, c_hi, n_c, status)
+        over = (n_out > cap) | (n_c > cap)
+        done = ~over
+        cols = np.arange(cap)[None, :]
+        sel = done[:, None] & (cols < n_out[:, None])
+        rows_m.append(np.broadcast_to(idx[:, None], (K, cap))[sel])
+        rows_h.append(out_h[sel])
+        rows_k.append(out_mult[sel])
+        selc = done[:, None] & (cols < n_c[:, None])
+        cont_m.append(np.broadcast_to(idx[:, None], (K, cap))[selc])
+        cont_lo_all.append(c_lo[selc])
+        cont_hi_all.append(c_hi[selc])
+        certified[idx[done]] = status[done] == ou.STATUS_OK
+        idx = idx[over]
+        cap *= 8
+    model = np.concatenate(rows_m).astype(np.int64)
+    value = np.concatenate(rows_h)
+    mult = np.concatenate(rows_k).astype(np.int64)
+    cm = np.concatenate(cont_m).astype(np.int64)
+    clo, chi = np.concatenate(cont_lo_all), np.concatenate(cont_hi_all)
+    # points at a continuum's edge belong to it; points reported twice at a shared piece bound are one
+    if cm.size and model.size:
+        by_model = np.argsort(cm, kind="stable")
+        cm_s, clo_s, chi_s = cm[by_model], clo[by_model], chi[by_model]
+        first, last = np.searchsorted(cm_s, model, "left"), np.searchsorted(cm_s, model, "right")
+        inside = np.zeros(model.size, bool)
+        for j in range(int((last - first).max())):  # a model has few continua
+            k = np.minimum(first + j, cm_s.size - 1)
+            inside |= (first + j < last) & (value >= clo_s[k] - 1e-12) & (value <= chi_s[k] + 1e-12)
+        model, value, mult = model[~inside], value[~inside], mult[~inside]
+    order = np.lexsort((value, model))
+    model, value, mult = model[order], value[order], mult[order]
+    if model.size > 1:
+        same = np.zeros(model.size, bool)
+        same[1:] = (model[1:] == model[:-1]) & (np.abs(value[1:] - value[:-1]) <= 1e-12)
+        for i in np.nonzero(same)[0][::-1]:
+            mult[i - 1] = max(mult[i - 1], mult[i])
+        model, value, mult = model[~same], value[~same], mult[~same]
+    order_c = np.lexsort((clo, cm))
+    return CertifiedRoots(model, value, mult, cm[order_c], clo[order_c], chi[order_c], certified=certified)
+
+
+def equation_at(system: OneUnitSystem, eq: int, model: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Equation ``eq`` at flat points (model[k], h[k])."""
+    if model.size == 0:
+        return np.zeros(0)
+    return ou._points(eq, np.ascontiguousarray(system.params), np.ascontiguousarray(model, dtype=np.int64),
+                   np.ascontiguousarray(h, dtype=np.float64), system.gate, system.reset_after)
+
+
+def next_at(system: OneUnitSystem, model: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """F(h) of an SRNN or GRU system at flat points (model[k], h[k])."""
+    if model.size == 0:
+        return np.zeros(0)
+    return ou._forms_at(ou.FORM_NEXT_H, ou.KIND_CODE[system.kind], np.ascontiguousarray(system.params),
+                     np.ascontiguousarray(model, dtype=np.int64), np.ascontiguousarray(h, dtype=np.float64),
+                     system.gate, system.reset_after)
+
+
+def lstm_cell_at(system: OneUnitSystem, model: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The LSTM's c at the fixed point with hidden value h[k] of model[k] (:func:`_one_unit.lstm_cell_value`)."""
+    if model.size == 0:
+        return np.zeros(0)
+    return ou._forms_at(ou.FORM_LSTM_CELL_STATE, 2, np.ascontiguousarray(system.params),
+                     np.ascontiguousarray(model, dtype=np.int64), np.ascontiguousarray(h, dtype=np.float64),
+                     system.gate, system.reset_after)
