@@ -22,8 +22,10 @@ multiplicity 3 (g changes sign across it: a triple root such as the pitchfork of
 2 (it does not: a fold's double root, or two roots closer than ``tol``, or a near-tangency with min |g| <= eta).
 Continua (a hard update gate exactly 1; a hard forget gate exactly 1 with i g = 0) are found from the pieces
 between the hard gates' kinks, with exact ends. A model whose subdivision exceeds its budget is reported with
-``guaranteed_complete=False`` (and a warning). LSTM 2-cycles: :mod:`dynlatch.dynamics._lstm_cycles` (not covered by
-this guarantee). n-unit cells and other maps: :func:`dynlatch.dynamics.slow_points`.
+``guaranteed_complete=False`` (and a warning). LSTM 2-cycles: the certified interval branch-and-bound of
+:mod:`dynlatch.dynamics._lstm_cycles` (Krawczyk); a model with a box it could not resolve (width <= 1e-6: a possibly
+non-simple cycle, reported with multiplicity 2, or a line of fixed points) is reported ``guaranteed_complete=False``.
+n-unit cells and other maps: :func:`dynlatch.dynamics.slow_points`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 import torch
 
 from ._jacobian import jacobian_tensor
-from ._lstm_cycles import lstm_two_cycles
+from ._lstm_cycles import lstm_cycle_search
 from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
 from . import _one_unit as ou
 from ._one_unit import OneUnitSystem, one_unit_system
@@ -166,7 +168,9 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) 
         if period == 2 and cell.kind == "lstm":
             for c0 in range(0, M, LSTM_CYCLE_CHUNK):
                 part = cell[list(range(c0, min(M, c0 + LSTM_CYCLE_CHUNK)))]
-                cm, h1, h2, c1, c2 = lstm_two_cycles(part, xt[c0 : c0 + part.models])
+                found = lstm_cycle_search(part, xt[c0 : c0 + part.models])
+                certified[c0 : c0 + part.models] &= found.complete
+                cm, h1, h2, c1, c2 = found.model, found.h1, found.h2, found.c1, found.c2
                 n2 = cm.size
                 rows["model"] += [cm + c0, cm + c0]
                 rows["h"] += [h1, h2]
@@ -174,7 +178,7 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) 
                 rows["partner"] += [h2, h1]
                 rows["period"] += [np.full(2 * n2, 2)]
                 rows["kind"] += [np.array(["point"] * (2 * n2), dtype=object)]
-                rows["multiplicity"] += [np.ones(2 * n2, np.int64)]
+                rows["multiplicity"] += [found.multiplicity, found.multiplicity]
                 rows["lo"] += [np.full(2 * n2, np.nan)]
                 rows["hi"] += [np.full(2 * n2, np.nan)]
             continue
@@ -201,8 +205,9 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) 
         rows["c"] += [np.full(model.size + n_cont, np.nan)]
         rows["partner"] += [np.full(model.size + n_cont, np.nan)]
     if not certified.all():
-        warnings.warn(f"{int((~certified).sum())} of {M} models exceeded the subdivision budget: their fixed points "
-                      "are not certified complete (guaranteed_complete=False)", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"{int((~certified).sum())} of {M} models are not certified complete (a subdivision over its "
+                      "budget, or an LSTM 2-cycle box left unresolved at width 1e-6): guaranteed_complete=False",
+                      RuntimeWarning, stacklevel=3)
     cols = {k: np.concatenate(v) if v else np.zeros(0) for k, v in rows.items()}
     order = np.lexsort((cols["h"], cols["period"], cols["model"]))
     cols = {k: v[order] for k, v in cols.items()}
@@ -286,9 +291,8 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
     """Every fixed point (and 2-cycle) of a cell or map at constant input ``x``.
 
     One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, certified by
-    subdivision to the stated tolerance (module docstring), including multiple roots and continua; LSTM 2-cycles come
-    from a fine 2-D grid with exclusion tests + Newton (:mod:`dynlatch.dynamics._lstm_cycles`; slower, and not
-    interval-certified).
+    subdivision to the stated tolerance (module docstring), including multiple roots and continua; LSTM 2-cycles by
+    certified interval branch-and-bound in (h1, h2) (:mod:`dynlatch.dynamics._lstm_cycles`).
     Anything else (n units, user maps): the optimisation finder :func:`slow_points`, ``guaranteed_complete=False``.
 
     Args:
