@@ -38,7 +38,7 @@ def success_figure(summary: dict, config: E.LstmFailureConfig):
         hi = np.array([per_T[str(T)]["ci"][1] for T in Ts])
         x = np.array(Ts) * (1 + 0.03 * (k - 2))
         style = "--" if "intervention" in name else "-"
-        label = {"lstm_intervention": f"LSTM, b_f = {config.intervention_bias:g} (edge of memory)",
+        label = {"lstm_intervention": f"LSTM, b_f = {config.intervention_bias:g}, U_c -> |U_c| (edge of memory)",
                  "gru_intervention": f"GRU, b_z = {config.intervention_bias:g} (edge of memory)"}.get(name, name.upper())
         ax.errorbar(x, rate, yerr=[rate - lo, hi - rate], fmt="o" + style, color=COLOURS[name], capsize=3,
                     label=label)
