@@ -123,6 +123,7 @@ def parse(argv):
     p.add_argument("--kinds", default="srnn,gru,lstm", help="comma-separated kinds for the main table (default: all)")
     p.add_argument("--cycle-models", type=int, default=1000, help="LSTM cells for the 2-cycle line (default: 1000)")
     p.add_argument("--gate", choices=GATE_ACTIVATIONS, default="sigmoid", help="gate function (default: %(default)s)")
+    p.add_argument("--diagram-points", type=int, default=512, help="values of the bifurcation diagrams (default: 512)")
     args = p.parse_args(argv)
     if args.models < 1 or args.baseline_models < 1 or args.starts < 1 or args.cycle_models < 1:
         p.error("--models, --baseline-models, --starts and --cycle-models must be >= 1")
@@ -172,7 +173,28 @@ def main(argv=None) -> int:
     print(lstm_cycle_line(random_cells(LSTM, args.cycle_models, args.seed, args.gate).to(dtype=torch.float64),
                           args.cycle_models),
           flush=True)
+    for line in bifurcation_lines(args.diagram_points):
+        print(line, flush=True)
     return 0
+
+
+def bifurcation_lines(points: int) -> list[str]:
+    """Time ``points``-value bifurcation diagrams (fixed points and 2-cycles, folds, flips and border collisions
+    located, refinement on): the SimpleRNN over U at b = 0 and the Keras-2 (hard-sigmoid) LSTM over U_c at b_f = 1."""
+    srnn = SRNN([[1.0]], [[1.0]], [0.0], dtype=torch.float64)
+    lstm = LSTM.init(seed=0, dtype=torch.float64)
+    out = []
+    for name, cell, parameter, span in (("SRNN", srnn, "U", (-3.0, 3.0)), ("LSTM", lstm, "U_c", (-4.0, 6.0))):
+        values = np.linspace(*span, points)
+        dy.branches(cell, parameter, values[:8])  # compile outside the timing
+        t0, c0 = time.perf_counter(), time.process_time()
+        br = dy.branches(cell, parameter, values)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        kinds = sorted({e["kind"] for e in br.events})
+        out.append(f"bifurcation diagram, {name} over {parameter} in {span}, {points} values (+ refinement: "
+                   f"{len(br.values)}): {wall:.2f} s wall / {cpu:.2f} s CPU, {len(br.events)} events located "
+                   f"({', '.join(kinds) or 'none'})")
+    return out
 
 
 if __name__ == "__main__":
