@@ -342,6 +342,25 @@ def _lstm1_forward_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs,
                 gg[b] = 1.0 - g * g
                 go[b] = o * (1.0 - o)
                 cn[b] = f * c[b] + i * g
+        elif D == 1:  # hard sigmoids (codes 1, 2), fused as for the sigmoid: slope s on the closed interval
+            x0 = Xt[0]
+            sl = 0.2 if act == 1 else 1.0 / 6.0
+            for b in range(bs):
+                hp = h[b]
+                xb = x0[start + b]
+                vi = sl * ((xb * Wi + bi) + hp * Ui) + 0.5
+                vf = sl * ((xb * Wf + bf) + hp * Uf) + 0.5
+                vo = sl * ((xb * Wo + bo) + hp * Uo) + 0.5
+                g = _tanh_short((xb * Wc + bc) + hp * Uc)
+                i = 0.0 if vi < 0.0 else (1.0 if vi > 1.0 else vi)
+                f = 0.0 if vf < 0.0 else (1.0 if vf > 1.0 else vf)
+                o = 0.0 if vo < 0.0 else (1.0 if vo > 1.0 else vo)
+                ai[b], af[b], ag[b], ao[b] = i, f, g, o
+                gi[b] = sl if (vi >= 0.0 and vi <= 1.0) else 0.0
+                gf[b] = sl if (vf >= 0.0 and vf <= 1.0) else 0.0
+                gg[b] = 1.0 - g * g
+                go[b] = sl if (vo >= 0.0 and vo <= 1.0) else 0.0
+                cn[b] = f * c[b] + i * g
         else:
             if D == 1:
                 for k in range(4):
