@@ -36,6 +36,9 @@ LOSSES: tuple[str, ...] = ("readout", "squared_error")
 DEFAULT_CHUNK: tuple[int, int] = (1024, 64)
 """(models, sequences) per chunk: the torch backend holds ~chunk[0] * chunk[1] * T states (plus autograd's graph) at
 once; the numba backend converts chunk[0] models per kernel call and runs chunk[1] sequences per forward pass."""
+TANGENT_CHUNK: tuple[int, int] = (1024, 256)
+"""The default chunk of the forward-mode (``wrt=``) numba path, which stores no trajectory: longer passes over the
+sequences amortise the per-step loop overhead (16% faster than 64 sequences on a 64 x 64 latching surface)."""
 
 ArrayLike = Any
 State = Union[ArrayLike, tuple[ArrayLike, ArrayLike]]
@@ -141,7 +144,7 @@ def evaluate(
     h0: State | None = None,
     backend: str = "auto",
     device: Any = None,
-    chunk: int | tuple[int, int] = DEFAULT_CHUNK,
+    chunk: int | tuple[int, int] | None = None,
 ) -> EvalResult:
     """Loss, accuracy and optionally gradients of every model of ``model`` on the sequences ``x``.
 
@@ -164,7 +167,8 @@ def evaluate(
             is the same for every sequence.
         backend: ``"auto"`` (numba on the CPU, torch elsewhere), ``"numba"`` (float64) or ``"torch"``.
         device: torch device of the torch backend (default: the model's).
-        chunk: (models, sequences) per chunk, or an integer (sequences); bounds memory (see :data:`DEFAULT_CHUNK`).
+        chunk: (models, sequences) per chunk, or an integer (sequences); bounds memory. Default: :data:`DEFAULT_CHUNK`,
+            or :data:`TANGENT_CHUNK` on the forward-mode path.
 
     Returns:
         An :class:`EvalResult`.
@@ -176,7 +180,7 @@ def evaluate(
     from ._train import BACKENDS
 
     cell, with_readout = _split(model)
-    chunk_models, chunk_seqs = _check_settings(loss, grad, state_grads, chunk)
+    chunk_models, chunk_seqs = _check_settings(loss, grad, state_grads, DEFAULT_CHUNK if chunk is None else chunk)
     names = _check_wrt(wrt, cell, loss)
     grad = grad or names is not None
     if backend not in BACKENDS:
@@ -198,6 +202,8 @@ def evaluate(
     S0 = _initial_state(h0, cell)
     backend = resolve_backend(backend, device, cell)
     tangents = names is not None and backend == "numba" and not state_grads
+    if tangents and chunk is None:
+        chunk_models, chunk_seqs = TANGENT_CHUNK
     parts = []
     for m0 in range(0, cell.models, chunk_models):
         m1 = min(m0 + chunk_models, cell.models)
