@@ -19,25 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._jacobian import jacobian_tensor
+from ._jacobian import period_jacobian
 from ._maps import DTYPE, Map, as_map
 
 
 FIXED_POINT_TOL = 1e-5
 """A located 2-cycle point s with max|F(s) - s| below this is a fixed point, not a 2-cycle (Newton on the
 singular k = 2 system at a fixed point's flip creeps towards the fixed point only linearly, so the margin is wide)."""
-
-
-def _power(m: Map, s: torch.Tensor, x: torch.Tensor | None, period: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """F^period(s) and its Jacobian D F^period(s) = J(F^(period-1) s) ... J(s), for s (M, B, d)."""
-    d = m.state_dim
-    J = torch.eye(d, dtype=DTYPE).expand(*s.shape[:-1], d, d)
-    cur = s
-    for _ in range(period):
-        J = jacobian_tensor(m, cur, x) @ J
-        with torch.no_grad():
-            cur = m(cur, x)
-    return cur, J
 
 
 def _residual(m: Map, parameter: str, z: torch.Tensor, mu: float, period: int = 1) -> torch.Tensor:
@@ -59,7 +47,7 @@ def _residual(m: Map, parameter: str, z: torch.Tensor, mu: float, period: int = 
             mk = mm
         xs = None if x is None else x[:, k : k + 1]
         sk = s[:, k : k + 1]
-        image, J = _power(mk, sk, xs, period)
+        J, image = period_jacobian(mk, sk, xs, period)
         f = image - sk
         det = torch.linalg.det(J - mu * torch.eye(d, dtype=DTYPE))
         out.append(torch.cat([f, det.unsqueeze(-1)], -1))

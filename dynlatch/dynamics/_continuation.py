@@ -38,7 +38,8 @@ from .._activations import HARD_SIGMOID_SLOPE
 from ..bengio import noise_threshold
 from .._checks import CheckError
 from .._config import Config, option
-from ._bifurcation import _power, solve_augmented
+from ._bifurcation import solve_augmented
+from ._jacobian import period_jacobian
 from ._fixed_points import _single_thread, fixed_points
 from ._maps import DTYPE, Map, as_map, input_tensor, state_tensor
 from ._one_unit import gates
@@ -342,10 +343,10 @@ def _continue_points(pm: Map, parameter: str, period: int, s0: np.ndarray, p0: n
     s = torch.as_tensor(s0, dtype=DTYPE).unsqueeze(1)
     eps = 1e-6 * np.maximum(1.0, np.abs(p0))
     with torch.no_grad():
-        up = _power(pm.with_params(**{parameter: p0 + eps}), s, None, period)[0]
-        down = _power(pm.with_params(**{parameter: p0 - eps}), s, None, period)[0]
+        up = period_jacobian(pm.with_params(**{parameter: p0 + eps}), s, None, period)[1]
+        down = period_jacobian(pm.with_params(**{parameter: p0 - eps}), s, None, period)[1]
     dp = torch.as_tensor((up - down).numpy() / (2 * eps)[:, None, None], dtype=DTYPE)
-    _, J = _power(pm.with_params(**{parameter: p0}), s, None, period)
+    J, _ = period_jacobian(pm.with_params(**{parameter: p0}), s, None, period)
     tangent, info = torch.linalg.solve_ex(eye - J, dp.unsqueeze(-1))
     move = torch.as_tensor(p1 - p0, dtype=DTYPE)[:, None, None] * tangent[..., 0]
     pred = s + move
@@ -354,14 +355,14 @@ def _continue_points(pm: Map, parameter: str, period: int, s0: np.ndarray, p0: n
     m1 = pm.with_params(**{parameter: p1})
     c = pred.clone()
     for _ in range(40):
-        img, J1 = _power(m1, c, None, period)
+        J1, img = period_jacobian(m1, c, None, period)
         step, _info = torch.linalg.solve_ex(J1 - eye, -(img - c).unsqueeze(-1))
         step = torch.nan_to_num(step[..., 0], nan=0.0, posinf=0.0, neginf=0.0).clamp(-1.0, 1.0)
         c = c + step
         if float(step.abs().max()) <= 1e-14:
             break
     with torch.no_grad():
-        res = (_power(m1, c, None, period)[0] - c).abs().amax(dim=(1, 2))
+        res = (period_jacobian(m1, c, None, period)[1] - c).abs().amax(dim=(1, 2))
     correction = (c - pred).abs().amax(dim=(1, 2))
     smooth = ok & (res <= 1e-10) & (correction <= SMOOTH_RATIO * move.abs().amax(dim=(1, 2)) + MATCH_TOL)
     return c[:, 0].numpy(), smooth.numpy()
@@ -525,8 +526,8 @@ def _continues_across(obj: Any, parameter: str, x: Any, period: int, a: float, b
     with _single_thread():
         c, smooth = _continue_points(pm, parameter, period, more, np.full(len(more), p0), np.full(len(more), p1))
         if period == 2 and smooth.any():  # a 2-cycle point, not a fixed point
-            one = _power(pm.with_params(**{parameter: np.full(len(more), p1)}), torch.as_tensor(c).unsqueeze(1),
-                         None, 1)[0][:, 0].numpy()
+            one = period_jacobian(pm.with_params(**{parameter: np.full(len(more), p1)}),
+                                  torch.as_tensor(c).unsqueeze(1), None, 1)[1][:, 0].numpy()
             smooth &= np.abs(one - c).max(axis=1) > 1e-6
     for k in np.nonzero(smooth)[0]:
         if len(fewer) == 0 or np.abs(fewer - c[k]).max(axis=1).min() > 1e-6:

@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._jacobian import jacobian_tensor
+from ._jacobian import period_jacobian
 from ._lstm_cycles import lstm_cycle_search
 from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
 from . import _one_unit as ou
@@ -113,13 +113,7 @@ def _full_state(system: OneUnitSystem, model: np.ndarray, h: np.ndarray) -> np.n
 def _period_map_jacobian(m: Map, states: np.ndarray, period: int, x: Any) -> tuple[np.ndarray, np.ndarray]:
     """Jacobian of F^period and residual max|F^p(s) - s| at ``states`` (R, d) of a map whose models are the rows."""
     s = torch.as_tensor(states, dtype=DTYPE).unsqueeze(1)
-    xs = input_tensor(m, x, 1)
-    J = torch.eye(m.state_dim, dtype=DTYPE).expand(s.shape[0], 1, m.state_dim, m.state_dim)
-    cur = s
-    for _ in range(period):
-        J = jacobian_tensor(m, cur, xs) @ J
-        with torch.no_grad():
-            cur = m(cur, xs)
+    J, cur = period_jacobian(m, s, input_tensor(m, x, 1), period)
     residual = (cur - s).abs().amax(dim=(1, 2)).numpy()
     return J[:, 0].numpy(), residual
 

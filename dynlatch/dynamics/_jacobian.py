@@ -25,6 +25,19 @@ def jacobian_tensor(m: Map, s: Tensor, x: Tensor | None) -> Tensor:
     return torch.stack(rows, dim=-2).detach()
 
 
+def period_jacobian(m: Map, s: Tensor, x: Tensor | None, period: int) -> tuple[Tensor, Tensor]:
+    """(Jacobian of the period-p map, F^p(s)) at states s (M, B, d): D F^p(s) = J(F^(p-1) s) ... J(s), the chain rule
+    along the orbit, each factor by :func:`jacobian_tensor`."""
+    d = m.state_dim
+    J = torch.eye(d, dtype=s.dtype).expand(*s.shape[:-1], d, d)
+    cur = s
+    for _ in range(period):
+        J = jacobian_tensor(m, cur, x) @ J
+        with torch.no_grad():
+            cur = m(cur, x)
+    return J, cur
+
+
 def jacobian(map_or_cell: Any, state: Any, x: Any = None) -> Tensor:
     """The exact Jacobian dF/ds of a map (or cell) at ``state`` with input ``x``.
 

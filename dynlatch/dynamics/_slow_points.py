@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._jacobian import jacobian_tensor
+from ._jacobian import period_jacobian
 from ._maps import DTYPE, Map, input_tensor
 
 
@@ -23,25 +23,13 @@ def _period_map(m: Map, period: int):
     return F
 
 
-def _period_jacobian(m: Map, s: torch.Tensor, x: torch.Tensor | None, period: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Jacobian of F^p, F^p(s)) at s (M, B, d)."""
-    d = m.state_dim
-    J = torch.eye(d, dtype=DTYPE).expand(*s.shape[:-1], d, d)
-    cur = s
-    for _ in range(period):
-        J = jacobian_tensor(m, cur, x) @ J
-        with torch.no_grad():
-            cur = m(cur, x)
-    return J, cur
-
-
 def minimise_q(m: Map, s: torch.Tensor, x: torch.Tensor | None, *, period: int = 1, iterations: int = 60,
                q_stop: float = 1e-30) -> tuple[torch.Tensor, torch.Tensor]:
     """Levenberg-Marquardt on q = 1/2 ||F^p(s) - s||^2 for every (model, start) at once; returns (s, q) (M, S, *)."""
     d = m.state_dim
     eye = torch.eye(d, dtype=DTYPE)
     mu = torch.full(s.shape[:-1], 1e-3, dtype=DTYPE)
-    J, Fs = _period_jacobian(m, s, x, period)
+    J, Fs = period_jacobian(m, s, x, period)
     r = Fs - s
     q = 0.5 * (r * r).sum(-1)
     for _ in range(iterations):
@@ -50,7 +38,7 @@ def minimise_q(m: Map, s: torch.Tensor, x: torch.Tensor | None, *, period: int =
         step = -torch.linalg.solve(AtA + mu[..., None, None] * (eye + torch.diag_embed(torch.diagonal(AtA, 0, -2, -1))),
                                    (A.transpose(-1, -2) @ r.unsqueeze(-1)))[..., 0]
         s_new = s + step
-        J_new, F_new = _period_jacobian(m, s_new, x, period)
+        J_new, F_new = period_jacobian(m, s_new, x, period)
         r_new = F_new - s_new
         q_new = 0.5 * (r_new * r_new).sum(-1)
         better = torch.isfinite(q_new) & (q_new < q)
@@ -112,7 +100,7 @@ def slow_point_table(m: Map, *, x: Any = 0.0, periods: tuple[int, ...] = (1,), s
             idx = np.nonzero((model == mi) & (period == p))[0]
             S = torch.as_tensor(state[idx]).unsqueeze(0).expand(M, idx.size, d).clone()
             xi = None if xs is None else xs[:, :1].expand(M, idx.size, xs.shape[-1])
-            J, Fs = _period_jacobian(m, S, xi, p)
+            J, Fs = period_jacobian(m, S, xi, p)
             jac[idx] = J[mi].numpy()
             residual[idx] = (Fs[mi] - S[mi]).abs().amax(-1).numpy()
     eig = np.linalg.eigvals(jac) if R else np.zeros((0, d), complex)
