@@ -454,6 +454,17 @@ def _point(off, sl, code, form, z1, z2, s, out):
     return st == SMOOTH
 
 
+@njit(cache=True, inline="always")
+def _midpoint_jacobian(out):
+    """(j11, j12, j21, j22, det) of the Jacobian at the midpoints of its interval entries ``out[4:12]`` (lo, hi
+    pairs in the order d r1/d h1, d r1/d h2, d r2/d h1, d r2/d h2)."""
+    j11 = 0.5 * (out[4] + out[5])
+    j12 = 0.5 * (out[6] + out[7])
+    j21 = 0.5 * (out[8] + out[9])
+    j22 = 0.5 * (out[10] + out[11])
+    return j11, j12, j21, j22, j11 * j22 - j12 * j21
+
+
 @njit(cache=True)
 def _newton(off, sl, code, form, z1, z2, iterations, tol, diagonal, s, out):
     """Newton on r from (z1, z2); returns (z1, z2, max |r| at the end, ok)."""
@@ -466,11 +477,7 @@ def _newton(off, sl, code, form, z1, z2, iterations, tol, diagonal, s, out):
         res = max(abs(r1), abs(r2))
         if res <= tol:
             return z1, z2, res, True
-        j11 = 0.5 * (out[4] + out[5])
-        j12 = 0.5 * (out[6] + out[7])
-        j21 = 0.5 * (out[8] + out[9])
-        j22 = 0.5 * (out[10] + out[11])
-        det = j11 * j22 - j12 * j21
+        j11, j12, j21, j22, det = _midpoint_jacobian(out)
         if not np.isfinite(det) or abs(det) < 1e-300:
             return z1, z2, res, False
         d1 = (j22 * r1 - j12 * r2) / det
@@ -536,11 +543,7 @@ def _krawczyk(off, sl, code, form, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb
     if _eval(off, sl, code, form, z1, z1, z2, z2, s, out) != SMOOTH:
         return 0
     r1lo, r1hi, r2lo, r2hi = out[0], out[1], out[2], out[3]
-    j11 = 0.5 * (out[4] + out[5])
-    j12 = 0.5 * (out[6] + out[7])
-    j21 = 0.5 * (out[8] + out[9])
-    j22 = 0.5 * (out[10] + out[11])
-    det = j11 * j22 - j12 * j21
+    j11, j12, j21, j22, det = _midpoint_jacobian(out)
     if not np.isfinite(det) or abs(det) < 1e-300:
         return 0
     y11, y12, y21, y22 = j22 / det, -j12 / det, -j21 / det, j11 / det
@@ -608,11 +611,7 @@ def _centered_excludes(off, sl, code, form, lo1, hi1, lo2, hi2, s, out, out2):
     if alo > 0.0 or ahi < 0.0:
         return True
     # preconditioned: Y r(B) is inside Y r(m) + (Y J(B)) (B - m), Y = J(m)^{-1} (for nearly parallel zero curves)
-    j11 = 0.5 * (out2[4] + out2[5])
-    j12 = 0.5 * (out2[6] + out2[7])
-    j21 = 0.5 * (out2[8] + out2[9])
-    j22 = 0.5 * (out2[10] + out2[11])
-    det = j11 * j22 - j12 * j21
+    j11, j12, j21, j22, det = _midpoint_jacobian(out2)
     if not np.isfinite(det) or abs(det) < 1e-300:
         return False
     y11, y12, y21, y22 = j22 / det, -j12 / det, -j21 / det, j11 / det
