@@ -291,6 +291,34 @@ def test_wrt_one_unit_lstm_kernel_equals_torch_autograd(act, input_dim):
             np.testing.assert_allclose(fwd.grads[k], ref.grads[k], **TOL, err_msg=k)
 
 
+TWO_PARAMETERS = {1: [["b_f", "U_c"], ["W_o", "U_i"], ["W_c", "b_o"], ["b_out"]], 2: [["W_o"], ["W_f"]],
+                  3: [["U_o", "b_f"], ["U_c", "b_i"], ["W_out"]]}
+
+
+@pytest.mark.parametrize("act", dynlatch.GATE_ACTIVATIONS)
+@pytest.mark.parametrize("input_dim", sorted(TWO_PARAMETERS))
+def test_wrt_one_unit_lstm_two_parameters_equals_torch_autograd(act, input_dim):
+    """Exactly two chosen parameters (a surface's case, which the one-unit kernel fuses into one loop per step):
+    every gate column, every kind of parameter, input rows other than the first, read-out parameters (no state
+    tangent), odd and even T, more sequences than one chunk."""
+    rng = np.random.default_rng(10 + input_dim)
+    for T in (5, 6):
+        X, Y = rng.normal(size=(13, T, input_dim)), rng.integers(0, 2, 13)
+        m = Model.init("lstm", seeds=[3, 4], units=1, input_dim=input_dim, init="torch", recurrent_activation=act,
+                       dtype=torch.float64)
+        p = [t * 2.0 for t in m.parameters()]
+        m = Model(m.cell.replace(CellParams(*p[:3])), p[3], p[4], None, "softmax")
+        h0 = initial_state("lstm", 1, 2, seed=T)
+        ref = dynlatch.evaluate(m, X, Y, backend="torch", grad=True, h0=h0)
+        for names in TWO_PARAMETERS[input_dim]:
+            fwd = dynlatch.evaluate(m, X, Y, backend="numba", wrt=names, h0=h0, chunk=(1, 4))
+            assert sum(fwd.grads[k][0].size for k in names) == 2
+            np.testing.assert_allclose(fwd.loss, ref.loss, **TOL)
+            for k in names:
+                np.testing.assert_allclose(fwd.grads[k], ref.grads[k], **TOL, err_msg=f"{names}: {k}")
+                assert np.abs(fwd.grads[k]).max() > 1e-4, k
+
+
 def test_wrt_with_state_grads_and_on_torch_selects_the_named_blocks(data):
     X, Y = data
     model = make_model("lstm", None, "hard_sigmoid", units=2)
