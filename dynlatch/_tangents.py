@@ -33,7 +33,7 @@ from ._fastpath import (GATES, GRU_AFTER, LOSS_SOFTMAX, LOSS_SQUARED_ERROR, LSTM
                         _gather, _layout, _readout, _squared_error, _tanh)
 from ._fastpath import _LN2_HI, _LN2_LO, _LOG2E, _bits_as_f64
 
-# -- short-latency nonlinearities -----------------------------------------------------------------------------------
+# -- one-division nonlinearities (Pade form of exp) -----------------------------------------------------------------
 _MAGIC = 6755399441055744.0  # 1.5 * 2**52: w + _MAGIC rounds w to an integer k and holds k in its low mantissa bits
 
 
