@@ -294,6 +294,20 @@ def _forward_tangents(kind, act, th, Xb, bs, T, n, D, S0, qk, qc, qr, H, Cs, Hn,
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _lstm1_cell_and_coefficients(sig, i, f, g, o, cp, gi, gf, gg, go, Ui, Uf, Uc, Uo):
+    """For one sequence: c' = f c + i g, tanh(c') and the coefficients of :func:`_lstm1_forward_tangents`'s tangent
+    recursion, (c', tanh c', X_i, X_f, X_c, o' tanh c', dh's coefficient in dc', dh's in dh', o (1 - tanh^2 c')).
+    With ``sig`` the gate derivatives follow from the gate values; otherwise ``gi .. go`` are they."""
+    cc = f * cp + i * g
+    tc = _tanh_pade(cc)
+    xi = (i * (1.0 - i) if sig else gi) * g
+    xf = (f * (1.0 - f) if sig else gf) * cp
+    xc = i * (1.0 - g * g if sig else gg)
+    otc = (o * (1.0 - o) if sig else go) * tc
+    return cc, tc, xi, xf, xc, otc, _fma(xf, Uf, _fma(xi, Ui, xc * Uc)), otc * Uo, o * (1.0 - tc * tc)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _lstm1_step_two_tangents(sig, bs, h, c, hn, cn, ai, af, ag, ao, gi, gf, gg, go, Ui, Uf, Uc, Uo, dh0, dc0, dh1,
                              dc1, s0, s1, x0, x1):
     """One step's c', tanh(c'), h' and both tangents of :func:`_lstm1_forward_tangents` for two chosen parameters,
@@ -301,20 +315,11 @@ def _lstm1_step_two_tangents(sig, bs, h, c, hn, cn, ai, af, ag, ao, gi, gf, gg, 
     ei0, ef0, ec0, eo0, ax0, ah0, a10 = s0[0], s0[1], s0[2], s0[3], s0[4], s0[5], s0[6]
     ei1, ef1, ec1, eo1, ax1, ah1, a11 = s1[0], s1[1], s1[2], s1[3], s1[4], s1[5], s1[6]
     for b in range(bs):
-        i, f, g, o = ai[b], af[b], ag[b], ao[b]
-        hp = h[b]
-        cp = c[b]
-        cc = f * cp + i * g
-        tc = _tanh_pade(cc)
+        f, hp, cp = af[b], h[b], c[b]
+        cc, tc, xi, xf, xc, otc, kc, kh, tt = _lstm1_cell_and_coefficients(sig, ai[b], f, ag[b], ao[b], cp, gi[b],
+                                                                           gf[b], gg[b], go[b], Ui, Uf, Uc, Uo)
         cn[b] = cc
-        hn[b] = o * tc
-        xi = (i * (1.0 - i) if sig else gi[b]) * g
-        xf = (f * (1.0 - f) if sig else gf[b]) * cp
-        xc = i * (1.0 - g * g if sig else gg[b])
-        otc = (o * (1.0 - o) if sig else go[b]) * tc
-        kc = _fma(xf, Uf, _fma(xi, Ui, xc * Uc))
-        kh = otc * Uo
-        tt = o * (1.0 - tc * tc)
+        hn[b] = ao[b] * tc
         v = ax0 * x0[b] + ah0 * hp + a10
         d = dh0[b]
         dcc = _fma(d, kc, _fma(v, ei0 * xi + ef0 * xf + ec0 * xc, f * dc0[b]))
@@ -433,20 +438,14 @@ def _lstm1_forward_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs,
             c, cn = cn, c
             continue
         for b in range(bs):  # c', tanh(c'), h' and the shared tangent coefficients (G now holds X_i, X_f, X_c, o'tc)
-            i, f, g, o = ai[b], af[b], ag[b], ao[b]
-            cp = c[b]
-            cc = f * cp + i * g
-            tc = _tanh_pade(cc)
+            cc, tc, xi, xf, xc, otc, kc, kh, tb = _lstm1_cell_and_coefficients(
+                sig, ai[b], af[b], ag[b], ao[b], c[b], gi[b], gf[b], gg[b], go[b], Ui, Uf, Uc, Uo)
             cn[b] = cc
-            hn[b] = o * tc
-            xi = (i * (1.0 - i) if sig else gi[b]) * g
-            xf = (f * (1.0 - f) if sig else gf[b]) * cp
-            xc = i * (1.0 - g * g if sig else gg[b])
-            otc = (o * (1.0 - o) if sig else go[b]) * tc
+            hn[b] = ao[b] * tc
             gi[b], gf[b], gg[b], go[b] = xi, xf, xc, otc
-            ac[b] = _fma(xf, Uf, _fma(xi, Ui, xc * Uc))
-            ah_[b] = otc * Uo
-            tt[b] = o * (1.0 - tc * tc)
+            ac[b] = kc
+            ah_[b] = kh
+            tt[b] = tb
         for q in range(Q):
             kq = qk[q]
             col = qc[q]

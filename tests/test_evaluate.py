@@ -270,6 +270,14 @@ def test_wrt_forward_mode_equals_torch_autograd(data, kind, ra, act, units, loss
     assert max(np.abs(fwd.grads[k]).max() for k in names) > 1e-3
 
 
+def one_unit_lstm(seeds: list[int], input_dim: int, act: str) -> Model:
+    """One-unit LSTMs with torch-init parameters doubled (gates away from their linear range), softmax read-out."""
+    m = Model.init("lstm", seeds=seeds, units=1, input_dim=input_dim, init="torch", recurrent_activation=act,
+                   dtype=torch.float64)
+    p = [t * 2.0 for t in m.parameters()]
+    return Model(m.cell.replace(CellParams(*p[:3])), p[3], p[4], None, "softmax")
+
+
 @pytest.mark.parametrize("act", dynlatch.GATE_ACTIVATIONS)
 @pytest.mark.parametrize("input_dim", [1, 3])
 def test_wrt_one_unit_lstm_kernel_equals_torch_autograd(act, input_dim):
@@ -278,10 +286,7 @@ def test_wrt_one_unit_lstm_kernel_equals_torch_autograd(act, input_dim):
     rng = np.random.default_rng(input_dim)
     for T in (5, 6):
         X, Y = rng.normal(size=(13, T, input_dim)), rng.integers(0, 2, 13)
-        m = Model.init("lstm", seeds=[1, 2], units=1, input_dim=input_dim, init="torch", recurrent_activation=act,
-                       dtype=torch.float64)
-        p = [t * 2.0 for t in m.parameters()]
-        m = Model(m.cell.replace(CellParams(*p[:3])), p[3], p[4], None, "softmax")
+        m = one_unit_lstm([1, 2], input_dim, act)
         names = ["W_f", "U_c", "b_o", "W_i", "U_o", "b_out"]
         h0 = initial_state("lstm", 1, 2, seed=T)
         fwd = dynlatch.evaluate(m, X, Y, backend="numba", wrt=names, h0=h0, chunk=(1, 4))
@@ -304,10 +309,7 @@ def test_wrt_one_unit_lstm_two_parameters_equals_torch_autograd(act, input_dim):
     rng = np.random.default_rng(10 + input_dim)
     for T in (5, 6):
         X, Y = rng.normal(size=(13, T, input_dim)), rng.integers(0, 2, 13)
-        m = Model.init("lstm", seeds=[3, 4], units=1, input_dim=input_dim, init="torch", recurrent_activation=act,
-                       dtype=torch.float64)
-        p = [t * 2.0 for t in m.parameters()]
-        m = Model(m.cell.replace(CellParams(*p[:3])), p[3], p[4], None, "softmax")
+        m = one_unit_lstm([3, 4], input_dim, act)
         h0 = initial_state("lstm", 1, 2, seed=T)
         ref = dynlatch.evaluate(m, X, Y, backend="torch", grad=True, h0=h0)
         for names in TWO_PARAMETERS[input_dim]:
