@@ -107,23 +107,6 @@ def _tanh_pade(x):
     return r if x >= 0.0 else -r
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _activate_pade(row, der, code, bs):
-    """:func:`dynlatch._fastpath._activate` with :func:`_sigmoid_pade` and :func:`_tanh_pade`."""
-    if code == TANH:
-        for b in range(bs):
-            a = _tanh_pade(row[b])
-            row[b] = a
-            der[b] = 1.0 - a * a
-    elif code == 0:
-        for b in range(bs):
-            a = _sigmoid_pade(row[b])
-            row[b] = a
-            der[b] = a * (1.0 - a)
-    else:
-        _activate(row, der, code, bs)
-
-
 WEIGHT, RECURRENT, BIAS, RECURRENT_BIAS, READOUT = 0, 1, 2, 3, -1
 """Kinds of a chosen parameter (:func:`_classify`): kernel W[d, k], recurrent kernel U[i, k], bias row 0 b[k], bias
 row 1 (GRU reset_after's recurrent bias) br[k], or a read-out parameter (no state tangent)."""
@@ -339,7 +322,7 @@ def _lstm1_forward_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs,
     then one loop for the cell state, tanh(c), h and the coefficients the tangents share, then one loop per chosen
     parameter (for exactly two parameters, a surface's case, all in one loop: :func:`_lstm1_step_two_tangents`).
     Every row is indexed from 0 (``XT[t, d, start:start + bs]`` views): an index ``start + b`` makes numba emit a
-    wraparound select per access, which kept these loops from vectorising well (40% slower). By the chain rule,
+    wraparound select per access, which made these loops ~15% slower. By the chain rule,
     with ``dz_k = dh U_k + [k = k_q] v_q`` (``v_q`` = x_t[d], h or 1 as q is W[d, k_q], U[k_q] or b[k_q]), the
     tangent of ``c' = f c + i g`` and ``h' = o tanh(c')`` is::
 
@@ -446,32 +429,17 @@ def _lstm1_forward_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs,
             ac[b] = kc
             ah_[b] = kh
             tt[b] = tb
-        for q in range(Q):
-            kq = qk[q]
-            col = qc[q]
-            if kq == READOUT:  # no state tangent: dH[q] stays 0
-                continue
-            ax = 1.0 if kq == WEIGHT else 0.0
-            ah = 1.0 if kq == RECURRENT else 0.0
-            a1 = 1.0 if kq == BIAS else 0.0
-            xq = XT[t, qr[q] if kq == WEIGHT else 0, start : start + bs]
+        for q in range(Q):  # as in _lstm1_step_two_tangents, from the coefficients stored above
+            ei, ef, ec, eo, ax, ah, a1 = sel[q, 0], sel[q, 1], sel[q, 2], sel[q, 3], sel[q, 4], sel[q, 5], sel[q, 6]
+            xq = XT[t, qr[q], start : start + bs]
             dh = dH[q, 0]
             dc = dC[q, 0]
-            if col == 3:  # the output gate: v_q enters dh' only
-                for b in range(bs):
-                    v = ax * xq[b] + ah * h[b] + a1
-                    dhp = dh[b]
-                    dcc = _fma(dhp, ac[b], af[b] * dc[b])
-                    dc[b] = dcc
-                    dh[b] = _fma(dhp, ah_[b], _fma(v, go[b], tt[b] * dcc))
-            else:
-                xk = G[col]
-                for b in range(bs):
-                    v = ax * xq[b] + ah * h[b] + a1
-                    dhp = dh[b]
-                    dcc = _fma(dhp, ac[b], _fma(v, xk[b], af[b] * dc[b]))
-                    dc[b] = dcc
-                    dh[b] = _fma(dhp, ah_[b], tt[b] * dcc)
+            for b in range(bs):
+                v = ax * xq[b] + ah * h[b] + a1
+                dhp = dh[b]
+                dcc = _fma(dhp, ac[b], _fma(v, ei * gi[b] + ef * gf[b] + ec * gg[b], af[b] * dc[b]))
+                dc[b] = dcc
+                dh[b] = _fma(dhp, ah_[b], _fma(v * eo, go[b], tt[b] * dcc))
         h, hn = hn, h
         c, cn = cn, c
     if T % 2 == 1:  # h_T and c_T were left in the second buffers
