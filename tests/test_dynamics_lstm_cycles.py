@@ -48,47 +48,55 @@ def residual(cell, x, h1, h2):
     return ra, rb, c1, c2
 
 
+def smooth_boxes(eval_box, cell, off, sl, gate, rng, widths, per_width, span):
+    """Random square boxes of width ``widths[k]`` in [-span, span]^2, ``per_width`` per width and model, on which
+    ``eval_box`` (``lc._eval_box`` or ``lc._eval_box_b``) reports SMOOTH: yields (model, lo, hi, its enclosures)."""
+    s, out = np.empty(24), np.empty(16)
+    for m in range(cell.models):
+        for width in widths:
+            for _ in range(per_width):
+                lo = rng.uniform(-span, span - width, 2)
+                hi = lo + width
+                if eval_box(off[m], sl[m], CODES[gate], lo[0], hi[0], lo[1], hi[1], s, out) == lc.SMOOTH:
+                    yield m, lo, hi, out.copy()
+
+
+def assert_slopes_enclosed(fn, pts, enc, e=1e-6):
+    """Central differences (step ``e``) of the two functions ``fn(points) -> (2, P)`` at ``pts`` (P, 2) lie inside
+    the Jacobian enclosure ``enc[4:12]`` (d_i/dh_j in ``enc[4 + 4 i + 2 j : 6 + 4 i + 2 j]``), relative slack 1e-5."""
+    for j in range(2):
+        dp, dm = pts.copy(), pts.copy()
+        dp[:, j] += e
+        dm[:, j] -= e
+        fd = (fn(dp) - fn(dm)) / (2 * e)
+        for i in range(2):
+            slack = 1e-5 * (1 + np.abs(fd[i]))
+            assert np.all(fd[i] >= enc[4 + 4 * i + 2 * j] - slack), (i, j)
+            assert np.all(fd[i] <= enc[5 + 4 * i + 2 * j] + slack), (i, j)
+
+
 @pytest.mark.parametrize("gate", GATES)
 def test_enclosures_contain_values_and_slopes(gate):
     cell = random_lstm(gate, 6, seed=3)
     x = inputs(cell)
     off, sl = lc._affine_parts(cell, x)
     rng = np.random.default_rng(0)
-    s, out = np.empty(24), np.empty(16)
     checked = 0
-    for m in range(cell.models):
-        for width in (0.3, 0.01):
-            for _ in range(4):
-                lo = rng.uniform(-1, 1 - width, 2)
-                hi = lo + width
-                if lc._eval_box(off[m], sl[m], CODES[gate], lo[0], hi[0], lo[1], hi[1], s, out) != lc.SMOOTH:
-                    continue
-                enc = out.copy()
-                pts = rng.uniform(lo, hi, (64, 2))
-                sub = cell[[m]]
-                h1 = torch.tensor(pts[None, :, 0])
-                h2 = torch.tensor(pts[None, :, 1])
-                ra, rb, c1, c2 = (v[0].numpy() for v in residual(sub, x[[m]], h1, h2))
-                for val, k in ((ra, 0), (rb, 2), (c1, 12), (c2, 14)):
-                    assert np.all(val >= enc[k] - 1e-13) and np.all(val <= enc[k + 1] + 1e-13)
-                # slopes by central differences (step 1e-6) inside the Jacobian enclosure
-                e = 1e-6
-                inner = np.clip(pts, lo + e, hi - e)
-                for j in range(2):
-                    dp = inner.copy()
-                    dm = inner.copy()
-                    dp[:, j] += e
-                    dm[:, j] -= e
-                    rp = residual(sub, x[[m]], torch.tensor(dp[None, :, 0]), torch.tensor(dp[None, :, 1]))
-                    rm = residual(sub, x[[m]], torch.tensor(dm[None, :, 0]), torch.tensor(dm[None, :, 1]))
-                    for i in range(2):
-                        fd = ((rp[i] - rm[i]) / (2 * e))[0].numpy()
-                        lo_j, hi_j = enc[4 + 4 * i + 2 * j], enc[5 + 4 * i + 2 * j]
-                        slack = 1e-5 * (1 + np.abs(fd))
-                        assert np.all(fd >= lo_j - slack) and np.all(fd <= hi_j + slack), (m, i, j)
-                checked += 1
-    assert checked >= 20
+    for m, lo, hi, enc in smooth_boxes(lc._eval_box, cell, off, sl, gate, rng, (0.3, 0.01), 4, 1.0):
+        pts = rng.uniform(lo, hi, (64, 2))
+        sub = cell[[m]]
 
+        def ab(p, sub=sub, m=m):  # the two residuals at points p (P, 2)
+            r = residual(sub, x[[m]], torch.tensor(p[None, :, 0]), torch.tensor(p[None, :, 1]))
+            return np.stack([r[0][0].numpy(), r[1][0].numpy()])
+
+        ra, rb, c1, c2 = (v[0].numpy() for v in residual(sub, x[[m]], torch.tensor(pts[None, :, 0]),
+                                                          torch.tensor(pts[None, :, 1])))
+        for val, k in ((ra, 0), (rb, 2), (c1, 12), (c2, 14)):
+            assert np.all(val >= enc[k] - 1e-13) and np.all(val <= enc[k + 1] + 1e-13)
+        assert_slopes_enclosed(ab, np.clip(pts, lo + 1e-6, hi - 1e-6), enc)
+        checked += 1
+    assert checked >= 20
 
 
 @pytest.mark.parametrize("gate", GATES)
@@ -99,7 +107,6 @@ def test_form_b_enclosures_contain_values_and_slopes(gate):
     x = inputs(cell)
     off, sl = lc._affine_parts(cell, x)
     rng = np.random.default_rng(1)
-    s, out = np.empty(24), np.empty(16)
 
     def pq(m, h1, h2):
         g1 = cell.gate(torch.tensor(off[m] + sl[m] * h1[:, None])).numpy()
@@ -110,30 +117,15 @@ def test_form_b_enclosures_contain_values_and_slopes(gate):
         return np.stack([a2 - g1[:, 1] * a1 - ig1, a1 - g2[:, 1] * a2 - ig2])
 
     checked = 0
-    for m in range(cell.models):
-        for width in (0.2, 0.01):
-            for _ in range(6):
-                lo = rng.uniform(-0.5, 0.5 - width, 2)
-                hi = lo + width
-                if lc._eval_box_b(off[m], sl[m], CODES[gate], lo[0], hi[0], lo[1], hi[1], s, out) != lc.SMOOTH:
-                    continue
-                enc = out.copy()
-                pts = rng.uniform(lo + 1e-6, hi - 1e-6, (64, 2))
-                val = pq(m, pts[:, 0], pts[:, 1])
-                for i in range(2):
-                    assert np.all(val[i] >= enc[2 * i] - 1e-13) and np.all(val[i] <= enc[2 * i + 1] + 1e-13)
-                e = 1e-6
-                for j in range(2):
-                    dp, dm = pts.copy(), pts.copy()
-                    dp[:, j] += e
-                    dm[:, j] -= e
-                    fd = (pq(m, dp[:, 0], dp[:, 1]) - pq(m, dm[:, 0], dm[:, 1])) / (2 * e)
-                    for i in range(2):
-                        slack = 1e-5 * (1 + np.abs(fd[i]))
-                        assert np.all(fd[i] >= enc[4 + 4 * i + 2 * j] - slack)
-                        assert np.all(fd[i] <= enc[5 + 4 * i + 2 * j] + slack)
-                checked += 1
+    for m, lo, hi, enc in smooth_boxes(lc._eval_box_b, cell, off, sl, gate, rng, (0.2, 0.01), 6, 0.5):
+        pts = rng.uniform(lo + 1e-6, hi - 1e-6, (64, 2))
+        val = pq(m, pts[:, 0], pts[:, 1])
+        for i in range(2):
+            assert np.all(val[i] >= enc[2 * i] - 1e-13) and np.all(val[i] <= enc[2 * i + 1] + 1e-13)
+        assert_slopes_enclosed(lambda p, m=m: pq(m, p[:, 0], p[:, 1]), pts, enc)
+        checked += 1
     assert checked >= 10
+
 
 def assert_genuine(cell, x, r):
     """Every cycle closes under two steps of the cell to 1e-10, maps h1 -> h2, and is not a fixed point."""
