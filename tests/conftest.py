@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -45,3 +46,19 @@ def latex_tools():
     if missing:
         pytest.skip(f"LaTeX not installed ({', '.join(missing)} missing; make latex installs it)")
     return tools
+
+
+@pytest.fixture
+def random_one_unit_cell():
+    """``random_one_unit_cell(cls, gate, *, models, seed, scale, **kw)``: a batch of one-unit cells of class ``cls``
+    (SRNN, GRU, LSTM; ``kw`` to its constructor) with kernel, recurrent kernel and biases drawn N(0, scale^2) and
+    gate nonlinearity ``gate``: the random population the dynamics tests check finders against."""
+
+    def make(cls, gate, *, models: int, seed: int, scale: float, **kw):
+        rng = np.random.default_rng(seed)
+        G = cls.n_gates
+        nb = 2 if kw.get("reset_after") else 1
+        return cls(rng.normal(0, scale, (models, 1, G)), rng.normal(0, scale, (models, 1, G)),
+                   rng.normal(0, scale, (models, nb, G)), batched=True, recurrent_activation=gate, **kw)
+
+    return make

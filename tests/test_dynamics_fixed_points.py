@@ -82,21 +82,14 @@ def finite_difference_jacobian(m, s, period, eps=1e-6):
     return J
 
 
-def random_cell(cls, gate, models, seed, scale=2.0, **kw):
-    rng = np.random.default_rng(seed)
-    G = cls.n_gates
-    nb = 2 if kw.get("reset_after") else 1
-    return cls(rng.normal(0, scale, (models, 1, G)), rng.normal(0, scale, (models, 1, G)),
-               rng.normal(0, scale, (models, nb, G)), batched=True, recurrent_activation=gate, **kw)
-
 
 KINDS = [(SRNN, {}), (GRU, {"reset_after": True}), (GRU, {"reset_after": False}), (LSTM, {})]
 
 
 @pytest.mark.parametrize("gate", GATES)
 @pytest.mark.parametrize("cls,kw", KINDS)
-def test_points_satisfy_map_and_jacobians_match_finite_differences(cls, kw, gate):
-    cell = random_cell(cls, gate, 30, seed=1, **kw)
+def test_points_satisfy_map_and_jacobians_match_finite_differences(cls, kw, gate, random_one_unit_cell):
+    cell = random_one_unit_cell(cls, gate, models=30, seed=1, scale=2.0, **kw)
     table = dy.fixed_points(cell, as_table=True)
     assert table["model"].size >= 30
     assert np.all(table["residual"] <= 1e-10)
@@ -109,8 +102,8 @@ def test_points_satisfy_map_and_jacobians_match_finite_differences(cls, kw, gate
         np.testing.assert_allclose(table["jacobian"][i], fd, atol=1e-6)
 
 
-def test_lstm_state_matches_torch_lstm_cell():
-    cell = random_cell(LSTM, "sigmoid", 20, seed=2, scale=1.5)
+def test_lstm_state_matches_torch_lstm_cell(random_one_unit_cell):
+    cell = random_one_unit_cell(LSTM, "sigmoid", models=20, seed=2, scale=1.5)
     for mi, fps in enumerate(dy.fixed_points(cell, periods=(1,))):
         single = cell[mi]
         torch_cell = torch.nn.LSTMCell(1, 1).double()
@@ -165,8 +158,8 @@ def test_hard_sigmoid_inside_and_outside_linear_region(gate):
 
 
 @pytest.mark.parametrize("cls,kw", KINDS)
-def test_batched_equals_single(cls, kw):
-    cell = random_cell(cls, "hard_sigmoid", 6, seed=3, **kw)
+def test_batched_equals_single(cls, kw, random_one_unit_cell):
+    cell = random_one_unit_cell(cls, "hard_sigmoid", models=6, seed=3, scale=2.0, **kw)
     batched = dy.fixed_points(cell)
     for mi in range(6):
         single = dy.fixed_points(cell[mi])
@@ -197,8 +190,8 @@ def dense_scan(cell, x, n=10001):
 
 @pytest.mark.parametrize("gate", GATES)
 @pytest.mark.parametrize("cls,kw", KINDS)
-def test_finder_agrees_with_dense_scan(cls, kw, gate):
-    cell = random_cell(cls, gate, 150, seed=4, scale=3.0, **kw)
+def test_finder_agrees_with_dense_scan(cls, kw, gate, random_one_unit_cell):
+    cell = random_one_unit_cell(cls, gate, models=150, seed=4, scale=3.0, **kw)
     table = dy.fixed_points(cell, x=0.3, periods=(1,), as_table=True)
     grid, g = dense_scan(cell, 0.3)
     missed = 0
@@ -223,8 +216,8 @@ def test_finder_agrees_with_dense_scan(cls, kw, gate):
 
 @pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
 @pytest.mark.parametrize("cls,kw", KINDS[:3])
-def test_two_cycles_agree_with_dense_scan(cls, kw, gate):
-    cell = random_cell(cls, gate, 100, seed=5, scale=3.0, **kw)
+def test_two_cycles_agree_with_dense_scan(cls, kw, gate, random_one_unit_cell):
+    cell = random_one_unit_cell(cls, gate, models=100, seed=5, scale=3.0, **kw)
     table = dy.fixed_points(cell, x=-0.2, periods=(1, 2), as_table=True)
     n = 10001
     h = torch.linspace(-1, 1, n, dtype=torch.float64).expand(cell.models, n).unsqueeze(-1)
@@ -252,8 +245,8 @@ def test_two_cycles_agree_with_dense_scan(cls, kw, gate):
 
 
 @pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
-def test_lstm_two_cycles_are_genuine_and_paired(gate):
-    cell = random_cell(LSTM, gate, 60, seed=7, scale=4.0)
+def test_lstm_two_cycles_are_genuine_and_paired(gate, random_one_unit_cell):
+    cell = random_one_unit_cell(LSTM, gate, models=60, seed=7, scale=4.0)
     table = dy.fixed_points(cell, periods=(1, 2), as_table=True)
     two = np.nonzero(table["period"] == 2)[0]
     assert two.size >= 4 and two.size % 2 == 0

@@ -11,18 +11,11 @@ from dynlatch.dynamics._one_unit import fixed_point_equation, gates, lstm_cell_s
 GATES = ["sigmoid", "hard_sigmoid", "hard_sigmoid_keras3"]
 
 
-def random_cell(cls, gate, models=40, seed=0, scale=2.0, **kw):
-    rng = np.random.default_rng(seed)
-    G = cls.n_gates
-    nb = 2 if kw.get("reset_after") else 1
-    return cls(rng.normal(0, scale, (models, 1, G)), rng.normal(0, scale, (models, 1, G)),
-               rng.normal(0, scale, (models, nb, G)), batched=True, recurrent_activation=gate, **kw)
-
 
 @pytest.mark.parametrize("gate", GATES)
 @pytest.mark.parametrize("cls,kw", [(SRNN, {}), (GRU, {"reset_after": True}), (GRU, {"reset_after": False})])
-def test_next_h_equals_step(cls, kw, gate):
-    cell = random_cell(cls, gate, **kw)
+def test_next_h_equals_step(cls, kw, gate, random_one_unit_cell):
+    cell = random_one_unit_cell(cls, gate, models=40, seed=0, scale=2.0, **kw)
     x = torch.randn(cell.models, 1, 1, dtype=torch.float64)
     h = torch.rand(cell.models, 7, dtype=torch.float64) * 2 - 1
     expected = cell.step_batched(h.unsqueeze(-1), x.expand(-1, 7, -1))[..., 0]
@@ -31,8 +24,8 @@ def test_next_h_equals_step(cls, kw, gate):
 
 
 @pytest.mark.parametrize("gate", GATES)
-def test_lstm_equation_by_substitution(gate):
-    cell = random_cell(LSTM, gate, scale=1.0)
+def test_lstm_equation_by_substitution(gate, random_one_unit_cell):
+    cell = random_one_unit_cell(LSTM, gate, models=40, seed=0, scale=1.0)
     x = torch.randn(cell.models, 1, 1, dtype=torch.float64)
     h = torch.rand(cell.models, 5, dtype=torch.float64) * 2 - 1
     c = lstm_cell_state(cell, x, h)
@@ -70,8 +63,8 @@ def torch_equation(cell, x, eq, h):
 
 @pytest.mark.parametrize("gate", GATES)
 @pytest.mark.parametrize("cls,kw,eq", EQUATIONS)
-def test_compiled_equations_equal_the_torch_step(cls, kw, eq, gate):
-    cell = random_cell(cls, gate, scale=1.5, **kw)
+def test_compiled_equations_equal_the_torch_step(cls, kw, eq, gate, random_one_unit_cell):
+    cell = random_one_unit_cell(cls, gate, models=40, seed=0, scale=1.5, **kw)
     x = torch.randn(cell.models, 1, 1, dtype=torch.float64)
     h = torch.rand(cell.models, 9, dtype=torch.float64) * 2 - 1
     system = ou.one_unit_system(cell, x)
@@ -83,10 +76,10 @@ def test_compiled_equations_equal_the_torch_step(cls, kw, eq, gate):
 
 @pytest.mark.parametrize("gate", GATES)
 @pytest.mark.parametrize("cls,kw,eq", EQUATIONS)
-def test_enclosures_hold_every_value_and_difference_quotient(cls, kw, eq, gate):
+def test_enclosures_hold_every_value_and_difference_quotient(cls, kw, eq, gate, random_one_unit_cell):
     """On random intervals (wide, narrow, across kinks) the value enclosure holds g at 41 points and the derivative
     enclosure every difference quotient between them (mean value theorem; Clarke's derivative across kinks)."""
-    cell = random_cell(cls, gate, models=30, seed=5, scale=2.5, **kw)
+    cell = random_one_unit_cell(cls, gate, models=30, seed=5, scale=2.5, **kw)
     x = torch.randn(cell.models, 1, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     system = ou.one_unit_system(cell, x)
     rng = np.random.default_rng(2)

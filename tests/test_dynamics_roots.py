@@ -17,13 +17,6 @@ KINDS = [(SRNN, {}), (GRU, {"reset_after": True}), (GRU, {"reset_after": False})
 DENSE = 1_000_001
 
 
-def random_cell(cls, gate, models, seed, scale=2.5, **kw):
-    rng = np.random.default_rng(seed)
-    G = cls.n_gates
-    nb = 2 if kw.get("reset_after") else 1
-    return cls(rng.normal(0, scale, (models, 1, G)), rng.normal(0, scale, (models, 1, G)),
-               rng.normal(0, scale, (models, nb, G)), batched=True, recurrent_activation=gate, **kw)
-
 
 def torch_equation(cell, x, period, grad=False):
     """g(h) for h (M, P) through cell.step_batched only (no code shared with the finder): F^p(h) - h for SRNN / GRU;
@@ -72,8 +65,8 @@ def dense_roots(g, M):
 
 @pytest.mark.parametrize("gate", GATES)
 @pytest.mark.parametrize("cls,kw", KINDS)
-def test_every_dense_scan_root_is_found_and_every_found_root_is_a_root(cls, kw, gate):
-    cell = random_cell(cls, gate, 4, seed=11, **kw)
+def test_every_dense_scan_root_is_found_and_every_found_root_is_a_root(cls, kw, gate, random_one_unit_cell):
+    cell = random_one_unit_cell(cls, gate, models=4, seed=11, scale=2.5, **kw)
     periods = (1,) if cls is LSTM else (1, 2)
     table = dy.fixed_points(cell, x=0.2, periods=periods, as_table=True)
     assert table["guaranteed_complete"].all()
@@ -176,13 +169,13 @@ def test_fold_is_a_double_root_and_the_pitchfork_a_triple_root_of_the_kernel():
     assert r.value[2] == 0.0 and r.value[3] == 0.0 and r.certified.all()
 
 
-def test_budget_exhausted_is_flagged_not_certified(monkeypatch):
+def test_budget_exhausted_is_flagged_not_certified(monkeypatch, random_one_unit_cell):
     from dynlatch.dynamics import _fixed_points
 
     original = _fixed_points.certified_roots
     monkeypatch.setattr(_fixed_points, "certified_roots",
                         lambda system, eq, tol: original(system, eq, tol=tol, max_leaves=1))
-    cell = random_cell(SRNN, "sigmoid", 8, seed=3)
+    cell = random_one_unit_cell(SRNN, "sigmoid", models=8, seed=3, scale=2.5)
     with pytest.warns(RuntimeWarning, match="not certified"):
         table = dy.fixed_points(cell, periods=(1,), as_table=True)
     assert not table["guaranteed_complete"].all()
