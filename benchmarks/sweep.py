@@ -38,7 +38,8 @@ from torch import nn
 
 import dynlatch
 from dynlatch import tasks
-from dynlatch.sweep import SweepConfig, read_shard, run_success_sweep, shard_keys, warm_up as warm_kernels
+from dynlatch.studies.latching_sweep import SweepConfig, run_success_sweep, shard_keys, warm_up as warm_kernels
+from dynlatch.sweep import read_shard
 from dynlatch.scripting import ArgumentParser, write_csv, write_summary
 
 

@@ -12,14 +12,15 @@ from .sweep import read_sweep  # noqa: E402
 
 __all__ = [
     "BACKENDS", "GATE_ACTIVATIONS", "GRU", "LOSSES", "LSTM", "READOUTS", "SRNN", "Cell", "EvalResult", "Model",
-    "TrainResult", "bengio", "cells", "dynamics", "evaluate", "landscape", "read_sweep", "scripting", "sweep",
+    "TrainResult", "bengio", "cells", "dynamics", "evaluate", "landscape", "read_sweep", "scripting", "studies", "sweep",
     "symbolic", "tasks", "train",
 ]
 
 
 def __getattr__(name: str):
-    """``dynlatch.symbolic`` is imported on first use (sympy takes a second to load)."""
-    if name == "symbolic":
+    """``dynlatch.symbolic`` (sympy takes a second to load) and ``dynlatch.studies`` (every study, the symbolic
+    derivations among them) are imported on first use."""
+    if name in ("symbolic", "studies"):
         import importlib
 
         return importlib.import_module(".symbolic", __name__)

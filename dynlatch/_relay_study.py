@@ -43,7 +43,7 @@ from ._config import Config, option
 from ._model import Model
 from ._stats import wilson_interval
 from ._train import train
-from .sweep._success import DATA_STREAM, derive_seed
+from .sweep import DATA_STREAM, derive_seed
 
 CELLS: tuple[str, ...] = ("srnn", "lstm", "gru")
 RADIUS_TOLERANCE = 1e-6

@@ -14,7 +14,7 @@ import torch
 import dynlatch
 from dynlatch import cells
 from dynlatch._cli import main as cli, script_package
-from dynlatch.sweep import SweepConfig
+from dynlatch.studies.latching_sweep import SweepConfig
 
 bench = importlib.import_module(script_package("benchmarks").__name__ + ".sweep")
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from dynlatch import _checks
 from dynlatch._config import Config, build_parser, config_from_args, option, provenance
 from dynlatch.scripting import parse_config
-from dynlatch.sweep import SweepConfig
+from dynlatch.studies.latching_sweep import SweepConfig
 
 
 @dataclass(frozen=True)

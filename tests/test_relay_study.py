@@ -173,8 +173,7 @@ def test_shared_blocks_count_once_in_the_mechanism():
 # -- training: the keras2 set-up is the latching sweep ----------------------------------------------------------
 @pytest.mark.parametrize("cell", R.CELLS)
 def test_keras2_setup_reproduces_the_latching_sweep(cell):
-    from dynlatch.sweep import SweepConfig
-    from dynlatch.sweep._success import train_shard
+    from dynlatch.studies.latching_sweep import SweepConfig, train_shard
 
     c = R.RelayStudyConfig(lengths=(6,), ranking_length=6, repeats=2, epochs=2, n=60)
     rows = R.train_block(R.SETUPS["keras2"], cell, 6, c)

@@ -125,7 +125,7 @@ class FixedPointCensusConfig(Config):
 
     def sweep_config(self):
         """The :class:`~dynlatch.sweep.SweepConfig` of the sweep run when ``--sweep`` holds none."""
-        from ..sweep import SweepConfig
+        from ..studies.latching_sweep import SweepConfig
 
         return SweepConfig(cells=self.cells, lengths=self.lengths, repeats=self.repeats, n=self.n, seed=self.seed)
 
@@ -190,6 +190,8 @@ def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *,
     """
     from .. import sweep as sw
     from ..scripting import write_csv
+    from ..studies import latching_sweep
+    from ..studies._runner import write_file
 
     try:
         return sw.read_sweep(config.sweep), str(config.sweep), None
@@ -198,7 +200,7 @@ def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *,
     folder = Path(out) / "sweep"
     sc = config.sweep_config()
     with sw.lock_folder(folder):
-        rows = sw.run_success_sweep(sc, folder, progress=progress)
+        rows = latching_sweep.run_success_sweep(sc, folder, progress=progress)
         write_csv(rows, folder / "runs.csv")
-        sw.write_weights(sc, folder)
+        write_file(folder / sw.WEIGHTS_FILE, latching_sweep.weights_writer(sc, folder))
     return sw.read_sweep(folder), str(folder), reason

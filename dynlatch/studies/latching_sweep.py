@@ -1,20 +1,28 @@
-"""Success frequency versus sequence length: the question's experiment as a resumable, batched sweep.
+"""Success frequency vs sequence length for SRNN, LSTM and GRU on information latching (or bit relay).
 
-For every cell and length T, ``repeats`` models (one batched training run) learn one dataset of the task; a run
-succeeds when its final validation accuracy reaches ``threshold``. Shards are (T, cell) pairs, ordered T-major so
-consecutive shards share their dataset. All cells at a given (T, repeat) share the data and the model seed, which
-fixes each model's data order: the comparison between cells is paired.
+The question's experiment as a resumable, batched sweep. For every cell and length T, ``repeats`` models (one batched
+training run) learn one dataset of the task; a run succeeds when its final validation accuracy reaches ``threshold``.
+Shards are (T, cell) pairs, ordered T-major so consecutive shards share their dataset. All cells at a given
+(T, repeat) share the data and the model seed, which fixes each model's data order: the comparison between cells is
+paired.
+
+Writes ``runs.csv`` (one row per model), ``weights.npz`` (every model's initial and final weights, matched to
+``runs.csv`` by (cell, T, repeat); read it with :func:`dynlatch.read_sweep`), ``summary.json`` (success frequency with
+its Wilson 95% interval per T, the headline at landmark lengths, training and compile time) and
+``success_vs_length.pdf/.png``. Interrupted, the same command resumes from its finished shards.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, BinaryIO, Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from .. import _checks, _faults, tasks
 from .._config import Config, option
@@ -23,7 +31,10 @@ from .._stats import wilson_interval
 from .._train import BACKENDS, resolve_backend, train
 from ..cells import CELL_CLASSES
 from ..cells._init import INIT_SCHEMES
-from ._store import Row, run_shards, shard_seconds
+from ..sweep import (
+    DATA_STREAM, PARAM_NAMES, STAGES, WEIGHTS_FILE, Row, derive_seed, model_arrays, read_shard, run_shards, shard_seconds,
+)
+from ._study import Result, RunContext, Study
 
 QUESTION_LENGTHS: tuple[int, ...] = (2, 5, 8, 10, 15, 20, 25, 30) + tuple(range(30, 210, 10))
 """The question's 26 lengths; 30 appears twice there (``[... 25, 30] + range(30, 210, 10)``)."""
@@ -102,14 +113,6 @@ class SweepConfig(Config):
         return d
 
 
-def derive_seed(*parts: int) -> int:
-    """A 32-bit seed determined by ``parts`` (independent streams for different parts)."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
-
-
-DATA_STREAM = 0xDA7A  # seeds for data sets: derive_seed(seed, DATA_STREAM, T)
-
-
 def shard_keys(config: SweepConfig) -> list[dict[str, Any]]:
     """(T, cell) shards, T-major."""
     return [{"T": int(T), "cell": cell} for T in config.lengths for cell in config.cells]
@@ -120,17 +123,6 @@ def sweep_data(config: SweepConfig, T: int) -> tasks.Dataset:
     c = config
     return tasks.make_task(c.task, length=T, n=c.n, noise=c.noise, val_fraction=c.val_fraction, split=c.split,
                            seed=derive_seed(c.seed, DATA_STREAM, T))
-
-
-PARAM_NAMES: tuple[str, ...] = ("kernel", "recurrent_kernel", "bias", "W_out", "b_out")
-"""A model's arrays as kept in shards and ``weights.npz``: the cell's Keras-layout kernel (M, D, K), recurrent kernel
-(M, n, K) and bias (M, nb, K), and the read-out weight (M, n, C) and bias (M, C)."""
-
-
-def model_arrays(model: Model) -> dict[str, list]:
-    """The parameters of ``model`` by :data:`PARAM_NAMES`, as float64 nested lists (exact for float32 and float64)."""
-    tensors = (*model.cell.params, model.weight, model.bias)
-    return {name: t.detach().cpu().double().numpy().tolist() for name, t in zip(PARAM_NAMES, tensors)}
 
 
 def train_shard(config: SweepConfig, cell: str, T: int, data: tasks.Dataset | None = None, *,
@@ -218,22 +210,16 @@ def summarise_success(rows: Sequence[Row], *, threshold: float = 0.9) -> list[di
     return out
 
 
-def plot_success(summary: Sequence[dict[str, Any]], *, title: str = "") -> Any:
-    """Success frequency (with its Wilson 95% band) and mean val accuracy (+- 1 s.d.) versus T, one curve per cell;
-    returns the figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
-    for g in summary:
-        label = g["cell"].upper() + ("" if len({s["init"] for s in summary}) == 1 else f" ({g['init']})")
+def success_figure(groups: Sequence[dict[str, Any]], *, title: str = "") -> Figure:
+    """Success frequency (with its Wilson 95% band) and mean val accuracy (+- 1 s.d.) versus T, one curve per cell."""
+    fig = Figure(figsize=(10, 3.8))
+    ax1, ax2 = fig.subplots(1, 2, sharex=True)
+    for g in groups:
+        label = g["cell"].upper() + ("" if len({s["init"] for s in groups}) == 1 else f" ({g['init']})")
         color = CELL_COLORS.get(g["cell"])
         ax1.plot(g["T"], g["success_frequency"], "o-", ms=3, color=color, label=label)
-        if "success_ci95" in g:
-            lo, hi = zip(*g["success_ci95"])
-            ax1.fill_between(g["T"], lo, hi, color=color, alpha=0.15, lw=0)
+        lo, hi = zip(*g["success_ci95"])
+        ax1.fill_between(g["T"], lo, hi, color=color, alpha=0.15, lw=0)
         ax2.errorbar(g["T"], g["val_acc_mean"], yerr=g["val_acc_std"], fmt="o-", ms=3, capsize=2, color=color,
                      label=label)
     ax1.set(xlabel="sequence length T", ylabel="success frequency (band: Wilson 95%)", ylim=(-0.03, 1.03))
@@ -246,3 +232,82 @@ def plot_success(summary: Sequence[dict[str, Any]], *, title: str = "") -> Any:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def sweep_arrays(config: SweepConfig, out_dir: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of ``weights.npz`` from the shards of ``config`` under ``out_dir`` (rows in runs.csv order).
+
+    Raises:
+        ValueError: if a shard is missing or holds no weights.
+    """
+    settings = config.settings()
+    cells, Ts, repeats = [], [], []
+    per_kind: dict[str, dict[str, list]] = {}
+    for key in shard_keys(config):
+        shard = read_shard(key, out_dir=out_dir, settings=settings)
+        if shard is None or not isinstance(shard.get("extra"), dict):
+            raise ValueError(f"shard {key} under {out_dir} is missing or holds no weights; rerun the sweep")
+        arrays = per_kind.setdefault(key["cell"], {"row": []})
+        for row in shard["rows"]:
+            arrays["row"].append(len(cells))
+            cells.append(row["cell"])
+            Ts.append(row["T"])
+            repeats.append(row["repeat"])
+        for stage in STAGES:
+            for name in PARAM_NAMES:
+                arrays.setdefault(f"{stage}.{name}", []).extend(shard["extra"][stage][name])
+    out = {"cell": np.array(cells, dtype=str), "T": np.array(Ts, dtype=np.int64),
+           "repeat": np.array(repeats, dtype=np.int64)}
+    for kind, arrays in per_kind.items():
+        out[f"{kind}.row"] = np.array(arrays.pop("row"), dtype=np.int64)
+        out.update({f"{kind}.{k}": np.array(v, dtype=np.float64) for k, v in arrays.items()})
+    return out
+
+
+def weights_writer(config: SweepConfig, out_dir: str | Path):
+    """A writer of ``weights.npz`` (every model's initial and final weights) from the sweep's shards."""
+    arrays = sweep_arrays(config, out_dir)
+
+    def write(f: BinaryIO) -> None:
+        np.savez(f, **arrays)
+    return write
+
+
+HEADLINE_T = (5, 10, 20, 50, 100, 200)
+
+
+def headline(groups: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per cell: mean success frequency over all T and success (with its Wilson 95% interval) at landmark lengths."""
+    out = {}
+    for g in groups:
+        pick = [i for i, T in enumerate(g["T"]) if T in HEADLINE_T]
+        out[g["cell"]] = {"mean_success": sum(g["success_frequency"]) / len(g["T"]),
+                          "success_at_T": {str(g["T"][i]): g["success_frequency"][i] for i in pick},
+                          "success_ci95_at_T": {str(g["T"][i]): g["success_ci95"][i] for i in pick},
+                          "diverged": sum(g["n_diverged"])}
+    return out
+
+
+def run(config: SweepConfig, context: RunContext) -> Result:
+    """Run (or resume) the sweep in the output folder; the result carries its rows, weights, summary and figure."""
+    t0 = time.perf_counter()
+    rows = run_success_sweep(config, context.out, progress=context.progress)
+    elapsed = time.perf_counter() - t0
+    groups = summarise_success(rows, threshold=config.threshold)
+    summary = {"threshold": config.threshold,
+               "models": len(rows), "train_seconds": sweep_seconds(config, context.out),
+               "compile_seconds": sweep_seconds(config, context.out, field="compile_seconds"),
+               "wall_seconds_this_run": elapsed, "headline": headline(groups), "groups": groups}
+    title = (f"{config.task}, {config.hidden} unit(s), init {config.init}, split {config.split}, "
+             f"{config.repeats} repeats x {config.epochs} epochs, N={config.n}")
+    report = [f"{cell:>5}: mean success {h['mean_success']:.2f}   "
+              + "  ".join(f"T={T}: {v:.2f}" for T, v in h["success_at_T"].items())
+              for cell, h in summary["headline"].items()]
+    report.append(f"{len(rows)} models, {summary['train_seconds']:.0f} s of training in all (plus "
+                  f"{summary['compile_seconds']:.0f} s of compilation), this run {elapsed:.0f} s")
+    return Result(summary=summary, tables={"runs": rows},
+                  files={WEIGHTS_FILE: weights_writer(config, context.out)},
+                  figures={"success_vs_length": success_figure(groups, title=title)}, report=report)
+
+
+STUDY = Study(name="latching-sweep", config=SweepConfig, run=run, description=__doc__)

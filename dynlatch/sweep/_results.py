@@ -1,4 +1,6 @@
-"""The trained models of a sweep: ``weights.npz`` beside ``runs.csv``, and :func:`read_sweep` to get them back.
+"""The trained models of a finished sweep (``weights.npz`` beside ``runs.csv``) and :func:`read_sweep` to get them.
+
+The latching sweep (:mod:`dynlatch.studies.latching_sweep`) writes such folders.
 
 ``weights.npz`` (written atomically, read with ``allow_pickle=False``) holds, for the i-th row of ``runs.csv``,
 ``cell[i]``, ``T[i]``, ``repeat[i]``; and for each cell kind ``k`` present, ``k.row`` (the runs.csv row of each of its
@@ -18,54 +20,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .. import _atomic
 from .._model import Model
 from ..cells import CellParams
-from ._store import Row, read_shard
-from ._success import PARAM_NAMES, SweepConfig, shard_keys
+from ._models import PARAM_NAMES
+from ._store import Row
 
 WEIGHTS_FILE = "weights.npz"
 STAGES = ("initial", "final")
-
-
-def sweep_arrays(config: SweepConfig, out_dir: str | Path) -> dict[str, np.ndarray]:
-    """The arrays of ``weights.npz`` from the shards of ``config`` under ``out_dir`` (rows in runs.csv order).
-
-    Raises:
-        ValueError: if a shard is missing or holds no weights.
-    """
-    settings = config.settings()
-    cells, Ts, repeats = [], [], []
-    per_kind: dict[str, dict[str, list]] = {}
-    for key in shard_keys(config):
-        shard = read_shard(key, out_dir=out_dir, settings=settings)
-        if shard is None or not isinstance(shard.get("extra"), dict):
-            raise ValueError(f"shard {key} under {out_dir} is missing or holds no weights; rerun the sweep")
-        arrays = per_kind.setdefault(key["cell"], {"row": []})
-        for r, row in enumerate(shard["rows"]):
-            arrays["row"].append(len(cells))
-            cells.append(row["cell"])
-            Ts.append(row["T"])
-            repeats.append(row["repeat"])
-        for stage in STAGES:
-            for name in PARAM_NAMES:
-                arrays.setdefault(f"{stage}.{name}", []).extend(shard["extra"][stage][name])
-    out = {"cell": np.array(cells, dtype=str), "T": np.array(Ts, dtype=np.int64),
-           "repeat": np.array(repeats, dtype=np.int64)}
-    for kind, arrays in per_kind.items():
-        out[f"{kind}.row"] = np.array(arrays.pop("row"), dtype=np.int64)
-        out.update({f"{kind}.{k}": np.array(v, dtype=np.float64) for k, v in arrays.items()})
-    return out
-
-
-def write_weights(config: SweepConfig, out_dir: str | Path) -> Path:
-    """Write ``out_dir/weights.npz`` atomically from the sweep's shards; returns its path."""
-    path = Path(out_dir) / WEIGHTS_FILE
-    arrays = sweep_arrays(config, out_dir)
-    with _atomic.atomic_path(path, role="weights") as tmp:
-        with open(tmp, "xb") as f:
-            np.savez(f, **arrays)
-    return path
 
 
 def _typed(value: str) -> Any:
@@ -165,4 +126,4 @@ def read_sweep(folder: str | Path) -> SweepResults:
     return SweepResults(folder, rows, settings, float(summary.get("threshold", 0.9)), arrays)
 
 
-__all__: Sequence[str] = ("SweepResults", "read_sweep", "sweep_arrays", "write_weights", "WEIGHTS_FILE")
+__all__: Sequence[str] = ("SweepResults", "read_sweep", "WEIGHTS_FILE", "STAGES")

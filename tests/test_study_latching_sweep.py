@@ -1,4 +1,4 @@
-"""The latching sweep end to end (dynlatch.sweep._success and analyses/latching_sweep.py): the --quick grid, the bug
+"""The latching sweep end to end (dynlatch.studies.latching_sweep, run by dynlatch run latching-sweep): the --quick grid, the bug
 split, resume after an interruption, after SIGKILL mid-sweep and after a kill in every phase, two runs racing on one
 folder, and validation of every flag before anything is written."""
 
@@ -15,7 +15,8 @@ import torch
 
 import dynlatch
 from dynlatch._cli import main as cli
-from dynlatch.sweep import SweepConfig, read_shard, shard_keys, summarise_success, train_shard
+from dynlatch.studies.latching_sweep import SweepConfig, shard_keys, summarise_success, sweep_data, train_shard
+from dynlatch.sweep import read_shard
 
 # tiny and on the torch backend (no numba compile): 2 cells x 2 lengths x 2 repeats, 100 sequences, 1 epoch
 TINY = ["--cells", "srnn,lstm", "--lens", "3,5", "--repeats", "2", "--n", "100", "--epochs", "1", "--quiet",
@@ -93,7 +94,7 @@ def test_keras_tail_split_reproduces_the_bug(tmp_path):
 
 
 def test_interrupt_after_first_shard_then_resume(tmp_path, monkeypatch, clean):
-    import dynlatch.sweep._success as sweep
+    import dynlatch.studies.latching_sweep as sweep
 
     real = sweep.train_shard
     calls = []
@@ -153,7 +154,7 @@ def test_sigkill_mid_sweep_then_resume_recomputes_only_the_unfinished(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("phase", ["train#2", "shard#3", "runs.csv", "weights", "figure#2", "summary.json"])
+@pytest.mark.parametrize("phase", ["train#2", "shard#3", "runs.csv", "weights.npz", "figure#2", "summary.json"])
 def test_kill_in_every_phase_then_rerun_gives_the_same_runs_csv(tmp_path, clean, phase):
     out = tmp_path / "out"
     assert run_forked(["run", "latching-sweep", *TINY, "--out", str(out)], DYNLATCH_KILL_AT=phase) == -signal.SIGKILL
@@ -274,7 +275,7 @@ def test_weights_are_matched_to_runs_csv_and_rebuild_models_that_score_the_recor
             rows, final = res.models(cell, T=T, dtype=torch.float32)
             assert len(rows) == 2 and final.cell.kind == cell and final.models == 2
             # oracle: the rebuilt final models, evaluated afresh on the sweep's validation data, score as runs.csv says
-            data = dynlatch.sweep.sweep_data(TINY_CONFIG, T)
+            data = sweep_data(TINY_CONFIG, T)
             loss, correct = final.losses(data.x_val, data.y_val)
             np.testing.assert_array_equal(correct.numpy() / len(data.y_val), [r["val_acc"] for r in rows])
             np.testing.assert_allclose(loss.numpy(), [r["val_loss"] for r in rows], rtol=1e-5)
