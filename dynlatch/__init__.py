@@ -2,6 +2,10 @@
 
 __version__ = "0.1.0"
 
+from . import _jit  # noqa: E402
+
+_jit.install()  # before any kernel module is imported: compiled kernels are cached by the source they depend on
+
 from . import bengio, cells, dynamics, landscape, scripting, sweep, tasks  # noqa: E402
 from ._activations import GATE_ACTIVATIONS  # noqa: E402
 from ._evaluate import LOSSES, EvalResult, evaluate  # noqa: E402
