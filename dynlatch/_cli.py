@@ -1,4 +1,4 @@
-"""The ``dynlatch`` command: list and run the analyses in ``analyses/`` and the benchmarks in ``benchmarks/``.
+"""The ``dynlatch`` command: list and run the studies (:mod:`dynlatch.studies`) and the benchmarks in ``benchmarks/``.
 
     dynlatch list
     dynlatch run NAME [--quick] [--out DIR] [--seed S] [analysis flags]
@@ -7,10 +7,11 @@
     dynlatch fixed-points --weights FILE [--x X] [--json]
     dynlatch paper [--results DIR] [--run quick|full] [--dest DIR]  (the paper's numbers and figures; --help)
 
-``NAME`` is a script's module name with ``-`` for ``_`` (``latching-sweep`` runs ``analyses/latching_sweep.py``).
-Scripts are found by import: the wheel installs ``analyses/`` and ``benchmarks/`` as the packages
-``dynlatch._analyses`` and ``dynlatch._benchmarks`` (``package-dir`` in pyproject.toml); run from a checkout (its root
-on ``sys.path``) they are that checkout's top-level packages ``analyses`` and ``benchmarks``.
+``dynlatch run NAME`` runs the study ``NAME`` of :data:`dynlatch.studies.STUDIES` (``latching-sweep`` is
+:mod:`dynlatch.studies.latching_sweep`; ``analyses/latching_sweep.py`` is the same study's script entry point).
+Benchmarks are scripts found by import: the wheel installs ``benchmarks/`` as the package ``dynlatch._benchmarks``
+(``package-dir`` in pyproject.toml); run from a checkout (its root on ``sys.path``) they are that checkout's
+top-level package ``benchmarks``.
 """
 
 from __future__ import annotations
@@ -24,15 +25,19 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from ._paper import main as paper_main
+from .dynamics._cli import main as fixed_points_main
 from .scripting import EXIT_USAGE
+from .studies import STUDIES, run_study
+from .symbolic._cli import main as derive_main
 
 USAGE = ("usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | derive CELL [flags] | "
          "fixed-points --weights FILE | paper [flags]}  (dynlatch run NAME --help for flags)")
-PACKAGES = {"analyses": ("dynlatch._analyses", "analyses"), "benchmarks": ("dynlatch._benchmarks", "benchmarks")}
+PACKAGES = {"benchmarks": ("dynlatch._benchmarks", "benchmarks")}
 
 
 def script_package(folder: str) -> ModuleType | None:
-    """The package holding the ``folder`` scripts (``analyses`` or ``benchmarks``).
+    """The package holding the ``folder`` scripts (``benchmarks``).
 
     From a checkout whose root is on ``sys.path`` (``dynlatch/`` beside ``analyses/``) that checkout's top-level
     package wins, so a source tree never runs another tree's scripts through an editable install's mapping; otherwise
@@ -68,15 +73,21 @@ def summary_line(module: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def _run_script(folder: str, name: str, argv: list[str]) -> int:
-    available = scripts(folder)
+def _run_benchmark(name: str, argv: list[str]) -> int:
+    available = scripts("benchmarks")
     if name not in available:
-        known = ", ".join(available) or f"none (no {folder} package found)"
-        what = {"analyses": "analysis", "benchmarks": "benchmark"}[folder]
-        print(f"dynlatch: error: unknown {what} {name!r}; known: {known}", file=sys.stderr)
+        known = ", ".join(available) or "none (no benchmarks package found)"
+        print(f"dynlatch: error: unknown benchmark {name!r}; known: {known}", file=sys.stderr)
         return EXIT_USAGE
     module = importlib.import_module(available[name])
     return int(module.main(argv) or 0)
+
+
+def _run_study(name: str, argv: list[str]) -> int:
+    if name not in STUDIES:
+        print(f"dynlatch: error: unknown study {name!r}; known: {', '.join(STUDIES)}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_study(STUDIES[name], argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,27 +101,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     if command == "list":
-        for folder, verb in (("analyses", "run"), ("benchmarks", "bench")):
-            for name, module in scripts(folder).items():
-                print(f"{verb:5} {name:24} {summary_line(module)}")
+        for name, study in STUDIES.items():
+            print(f"{'run':5} {name:24} {study.headline}")
+        for name, module in scripts("benchmarks").items():
+            print(f"{'bench':5} {name:24} {summary_line(module)}")
         return 0
     if command == "derive":
-        from .symbolic._cli import main as derive_main
-
         return derive_main(rest)
     if command == "fixed-points":
-        from .dynamics._cli import main as fixed_points_main
-
         return fixed_points_main(rest)
     if command == "paper":
-        from ._paper import main as paper_main
-
         return paper_main(rest)
     if command in ("run", "bench"):
         if not rest or rest[0].startswith("-"):
             print(f"dynlatch: error: '{command}' needs a NAME; see 'dynlatch list'", file=sys.stderr)
             return EXIT_USAGE
-        return _run_script("analyses" if command == "run" else "benchmarks", rest[0], rest[1:])
+        return (_run_study if command == "run" else _run_benchmark)(rest[0], rest[1:])
     print(f"dynlatch: error: unknown command {command!r}; {USAGE}", file=sys.stderr)
     return EXIT_USAGE
 

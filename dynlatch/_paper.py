@@ -42,6 +42,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from . import _atomic
 from ._checks import one_line
+from .scripting import EXIT_USAGE, ArgumentParser
+from .studies import STUDIES, run_study
 from .explain import HYPOTHESES
 
 SCALES = ("quick", "full")
@@ -378,8 +380,6 @@ def run_missing(results: Path, scale: str, *, analyses: Sequence[PaperAnalysis] 
     if other:
         raise ValueError(f"--results: {results} holds {', '.join(other)} run at another scale; choose another "
                          f"folder (results/paper-{scale}) or delete those")
-    from ._cli import main as cli
-
     ran = []
     for a in analyses:
         if (results / a.name / "summary.json").is_file():
@@ -387,7 +387,7 @@ def run_missing(results: Path, scale: str, *, analyses: Sequence[PaperAnalysis] 
         argv = a.argv(scale, results) + (["--quiet"] if quiet else [])
         print(f"dynlatch paper: running {a.command(scale, results)}", file=sys.stderr, flush=True)
         try:
-            code = cli(["run", *argv])
+            code = run_study(STUDIES[a.name], argv[1:])
         except SystemExit as e:  # an analysis' own one-line error (already printed) ends it with SystemExit
             code = e.code if isinstance(e.code, int) else 1
         if code:
@@ -401,7 +401,6 @@ def run_missing(results: Path, scale: str, *, analyses: Sequence[PaperAnalysis] 
 def main(argv: Sequence[str] | None = None) -> int:
     """``dynlatch paper [--results DIR] [--run quick|full] [--dest DIR] [--quiet]``: (run the missing analyses,) then
     write the paper's numbers and figures. Errors are one line on stderr, exit code 2."""
-    from .scripting import EXIT_USAGE, ArgumentParser
 
     p = ArgumentParser(prog="dynlatch paper", description="Write paper/generated/ (numbers.tex, figures/, "
                        "derivations) from the analyses' summary.json files in --results; with --run, first run the "
