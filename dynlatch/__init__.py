@@ -1,7 +1,6 @@
 """dynlatch: the dynamics of small recurrent cells, and why a one-unit LSTM latches badly."""
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from . import _jit  # noqa: E402
 
 _jit.install()  # before any kernel module is imported: compiled kernels are cached by the source they depend on

@@ -13,6 +13,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Callable, Sequence
+import torch
 
 
 class CheckError(ValueError):
@@ -93,8 +94,6 @@ def device(name: str, value: Any) -> str | None:
     """A torch device that exists on this machine (None = the CPU); returned as its canonical string."""
     if value is None:
         return None
-    import torch
-
     try:
         dev = torch.device(value)
     except (RuntimeError, TypeError, ValueError):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
+import os
 import platform
 import subprocess
 import sys
@@ -31,7 +32,8 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ._checks import CheckError, one_line
+from ._checks import CheckError, choice, one_line
+from ._version import __version__
 
 Check = Callable[[str, Any], Any]
 _NO_QUICK = object()
@@ -73,8 +75,6 @@ class Config:
             m = _meta(f)
             value = getattr(self, f.name)
             if m["choices"] is not None:
-                from ._checks import choice
-
                 for v in value if isinstance(value, tuple) else (value,):
                     choice(f.name, v, m["choices"])
             if m["check"] is not None:
@@ -234,10 +234,6 @@ def git_commit(package_dir: Path | None = None) -> str | None:
 
 def provenance() -> dict[str, Any]:
     """What produced a result: dynlatch version and git commit, library versions, python and the machine."""
-    from . import __version__
-
-    import os
-
     return {
         "dynlatch": __version__, "git_commit": git_commit(),
         "torch": _version("torch"), "numba": _version("numba"), "numpy": _version("numpy"),

@@ -31,6 +31,7 @@ from ._data_checks import check_arrays, check_target
 from ._model import Model
 from ._train import resolve_backend
 from .cells import Cell, CellParams
+from ._train import BACKENDS
 
 LOSSES: tuple[str, ...] = ("readout", "squared_error")
 DEFAULT_CHUNK: tuple[int, int] = (1024, 64)
@@ -177,8 +178,6 @@ def evaluate(
         ValueError: for bad data (see :func:`dynlatch._data_checks.check_arrays`), a bad ``h0``/``target``, an unknown
             loss or backend, or a read-out loss asked of a bare cell; the message names the argument.
     """
-    from ._train import BACKENDS
-
     cell, with_readout = _split(model)
     chunk_models, chunk_seqs = _check_settings(loss, grad, state_grads, DEFAULT_CHUNK if chunk is None else chunk)
     names = _check_wrt(wrt, cell, loss)

@@ -11,6 +11,9 @@ import torch
 
 from .cells import Cell, cell_class
 from .cells._init import READOUT_STREAM, check_scheme, glorot_uniform, model_rng
+from .cells._io import (
+    WeightFileError, cell_from_record, cell_record, read_record, record_array, record_bool, record_string, write_record,
+)
 
 READOUTS: tuple[str, ...] = ("softmax", "sigmoid")
 """``"softmax"``: Dense(2) + softmax + cross-entropy, as in the question. ``"sigmoid"``: Dense(1) + sigmoid +
@@ -150,8 +153,6 @@ class Model:
         Raises:
             ValueError: for a suffix other than ``.npz`` or ``.json``.
         """
-        from .cells._io import cell_record, write_record
-
         record = cell_record(self.cell)
         record.update(
             format=MODEL_FORMAT,
@@ -177,10 +178,8 @@ class Model:
             WeightFileError: (a ``ValueError``) for a file that is not a readable model, naming it and the problem.
             FileNotFoundError: if ``path`` does not exist.
         """
-        from .cells._io import WeightFileError, _read, cell_from_record, record_array, record_bool, record_string
-
         path = Path(path)
-        data = _read(path)
+        data = read_record(path)
         if record_string(path, data, "format") != MODEL_FORMAT:
             raise WeightFileError(f"{path}: not a dynlatch model file (format must be {MODEL_FORMAT!r})")
         stored = record_string(path, data, "dtype", "float64")

@@ -154,7 +154,8 @@ def _read_npz(path: Path) -> dict[str, Any]:
     return out
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_record(path: Path) -> dict[str, Any]:
+    """The record of a weight file (.json or .npz; Keras .keras/.h5 files are read by :func:`load`), by its suffix."""
     if path.is_dir():
         raise _fail(path, "is a folder, not a weight file")
     suffix = path.suffix.lower()
@@ -236,7 +237,7 @@ def _check_size(path: Path, cell: Cell) -> Cell:
 
 
 def cell_from_record(path: Path, data: dict[str, Any], *, dtype=None, device=None) -> Cell:
-    """A cell from a record read by :func:`_read` (Keras or PyTorch layout; see :func:`load`).
+    """A cell from a record read by :func:`read_record` (Keras or PyTorch layout; see :func:`load`).
 
     Raises:
         WeightFileError: naming ``path`` and the problem.
@@ -329,7 +330,7 @@ def _keras_options(path: Path, entry: dict[str, Any] | None, kind: str, keras3: 
 
 def _h5_datasets(group: Any) -> dict[str, np.ndarray]:
     """All datasets under an h5py group, keyed by their path relative to it."""
-    import h5py
+    import h5py  # lazy: only Keras .h5/.keras files need it, and it costs a tenth of a second to import
 
     found: dict[str, np.ndarray] = {}
 
@@ -426,7 +427,7 @@ def _json_attr(value: Any) -> Any:
 
 
 def _load_keras(path: Path, *, dtype=None, device=None) -> Cell:
-    import h5py
+    import h5py  # lazy: only Keras .h5/.keras files need it, and it costs a tenth of a second to import
 
     raw = _read_bytes(path)
     try:
@@ -497,7 +498,7 @@ def load(path: str | Path, *, dtype=None, device=None) -> Cell:
         if path.is_dir():
             raise _fail(path, "is a folder, not a weight file")
         return _load_keras(path, dtype=dtype, device=device)
-    return cell_from_record(path, _read(path), dtype=dtype, device=device)
+    return cell_from_record(path, read_record(path), dtype=dtype, device=device)
 
 
 def cell_record(cell: Cell) -> dict[str, Any]:

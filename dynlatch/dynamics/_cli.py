@@ -13,6 +13,7 @@ import torch
 
 from ..scripting import EXIT_USAGE, ArgumentParser
 from ._fixed_points import FixedPoint, fixed_points
+from ..cells import WeightFileError, load
 
 PROG = "dynlatch fixed-points"
 
@@ -52,8 +53,6 @@ def _table(points: list[FixedPoint]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (2 for a bad flag or file, with one line on stderr)."""
-    from ..cells import WeightFileError, load
-
     args = _parser().parse_args(argv)
     if not np.isfinite(args.x):
         print(f"{PROG}: error: --x must be finite; got {args.x}", file=sys.stderr)

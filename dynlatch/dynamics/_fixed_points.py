@@ -43,6 +43,7 @@ from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
 from . import _one_unit as ou
 from ._one_unit import OneUnitSystem, one_unit_system
 from ._roots import certified_roots, lstm_cell_at, next_at
+from ._slow_points import slow_point_table
 
 DEFAULT_GRID = 1025
 DEFAULT_TOL = 1e-10
@@ -320,8 +321,6 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
         table = one_unit_table(cell, x=x, periods=periods, grid=int(grid), tol=tol)
         guaranteed = table.pop("certified")
     else:
-        from ._slow_points import slow_point_table
-
         table = slow_point_table(m, x=x, periods=periods, starts=starts, seed=seed)
         guaranteed = False
     table["guaranteed_complete"] = np.broadcast_to(guaranteed, (table["model"].size,)).copy()

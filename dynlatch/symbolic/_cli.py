@@ -22,6 +22,7 @@ from ..scripting import EXIT_USAGE, ArgumentParser
 from ._derive import DERIVATIONS, derive
 from ._functions import GATE_ACTIVATIONS
 from ._systems import MAX_UNITS, SYSTEM_KINDS, System, build_system, system_for_cell
+from ..cells import WeightFileError, load
 
 PROG = "dynlatch derive"
 
@@ -102,8 +103,6 @@ def _resolve(args: Any) -> tuple[System, np.ndarray | None]:
     if args.cell in ("bengio", "pascanu"):
         system = build_system(args.cell)
         return system, _scalar_params(system, args.at)
-    from ..cells import WeightFileError, load
-
     try:
         cell = load(args.at, dtype=None)
     except FileNotFoundError:

@@ -26,6 +26,7 @@ import sympy as sp
 
 from .._activations import check_gate_activation
 from ._functions import gate_expr, sigmoid
+from ..cells import cell_class
 
 SYSTEM_KINDS: tuple[str, ...] = ("srnn", "lstm", "gru", "bengio", "pascanu")
 MAX_UNITS = 2
@@ -124,8 +125,6 @@ class System:
         rows; see ``dynlatch._fastpath.layout``)."""
         if not self.params or not self.params[0].array:
             raise ValueError(f"{self.kind} has no weight-file layout")
-        from ..cells import cell_class
-
         K = cell_class(self.kind).n_gates * self.units
         D, n = self.input_dim, self.units
         base = {"kernel": 0, "recurrent_kernel": D * K, "bias": D * K + n * K}
