@@ -42,7 +42,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from . import _atomic
 from ._checks import one_line
-from .explain import HYPOTHESES
+from .studies.lstm_failure import HYPOTHESES
 
 SCALES = ("quick", "full")
 MANIFEST = "paper-runs.json"
