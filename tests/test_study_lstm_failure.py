@@ -14,6 +14,7 @@ from scipy import stats
 
 from dynlatch import Model, dynamics
 from dynlatch._stats import wilson_interval
+from dynlatch.landscape import Surface
 from dynlatch.studies import _lstm_failure_features as F
 from dynlatch.studies import lstm_failure as S
 
@@ -62,7 +63,7 @@ def test_hypothesis_arms_train_with_the_settings_they_claim(monkeypatch):
         seen.update(kw, n=len(data.y_train) + len(data.y_val), units=model.cell.units)
         raise RuntimeError("stop")
 
-    monkeypatch.setattr(E, "train", fake_train)
+    monkeypatch.setattr(S, "train", fake_train)
     config = S.LstmFailureConfig(n=100)
     expected = {"batch_4": {"batch_size": 4}, "batch_64": {"batch_size": 64}, "beta1_0": {"betas": (0.0, 0.999)},
                 "clip_1": {"clip_norm": 1.0}, "lr_1e-2": {"lr": 1e-2}, "epochs_20": {"epochs": 20},
@@ -268,6 +269,13 @@ def test_quick_end_to_end(tmp_path):
     for stem in ("success_vs_T", "predictor_feature", "landscape_at_start"):
         assert (tmp_path / f"{stem}.png").stat().st_size > 0 and (tmp_path / f"{stem}.pdf").stat().st_size > 0
     assert (tmp_path / "runs.csv").read_text().startswith("arm,cell,T,seed")
+    # the loss surfaces around the typical initial points, one file per class the runs hold, readable as surfaces
+    surfaces = sorted(tmp_path.glob("landscape_*.npz"))
+    assert surfaces
+    assert [p.name for p in surfaces] == [f"landscape_{label}.npz" for label in sorted(s["landscape"]) if label != "T"]
+    for path in surfaces:
+        surface = Surface.load(path)
+        assert (surface.x_name, surface.y_name) == ("b_f", "U_c") and surface.loss.shape == (9, 9)
 
 
 def test_bad_flag_exits_2(capsys):
