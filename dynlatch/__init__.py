@@ -26,5 +26,5 @@ def __getattr__(name: str):
     if name in ("symbolic", "studies"):
         import importlib
 
-        return importlib.import_module(".symbolic", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,7 +44,7 @@ from . import _atomic
 from ._checks import one_line
 from .scripting import EXIT_USAGE, ArgumentParser
 from .studies import STUDIES, run_study
-from .explain import HYPOTHESES
+from .studies.lstm_failure import HYPOTHESES
 
 SCALES = ("quick", "full")
 MANIFEST = "paper-runs.json"

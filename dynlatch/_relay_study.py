@@ -41,7 +41,7 @@ from . import _checks, tasks
 from ._checks import CheckError
 from ._config import Config, option
 from ._model import Model
-from ._stats import wilson_interval
+from ._stats import roc_auc, wilson_interval
 from ._train import train
 from .sweep import DATA_STREAM, derive_seed
 
@@ -234,9 +234,7 @@ def strictly_first(rows: Sequence[dict[str, Any]], setup: str, length: int, cell
 
 def radius_classes(rows: Sequence[dict[str, Any]], *, min_class: int) -> dict[str, Any]:
     """Success for rho >= 1 vs rho < 1 (each with its Wilson interval) and the AUC of rho as a score of success
-    (:func:`dynlatch.explain.roc_auc`), reported only where successes and failures each number >= ``min_class``."""
-    from .explain import roc_auc
-
+    (:func:`dynlatch._stats.roc_auc`), reported only where successes and failures each number >= ``min_class``."""
     past = [r for r in rows if r["at_or_past_bifurcation"]]
     before = [r for r in rows if not r["at_or_past_bifurcation"]]
     wins = sum(r["success"] for r in rows)

@@ -112,7 +112,8 @@ class Surface:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: Any) -> Any:
-        """Write the surface to an ``.npz`` file (atomically; metadata as JSON, no pickles)."""
+        """Write the surface as ``.npz`` (metadata as JSON, no pickles) to a path (atomically) or to an open binary
+        file (``Result.files`` hands its writers one); returns ``path``."""
         from ._atomic import atomic_path
 
         arrays = {"x": self.x, "y": self.y, "loss": self.loss, "grad_norm": self.grad_norm,
@@ -120,6 +121,9 @@ class Surface:
                   "metadata": np.array(json.dumps(self.metadata, sort_keys=True, allow_nan=True))}
         if self.accuracy is not None:
             arrays["accuracy"] = self.accuracy
+        if hasattr(path, "write"):
+            np.savez(path, **arrays)
+            return path
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)

@@ -1,10 +1,12 @@
-"""Wilson score intervals (dynlatch._stats) against hand-computed values and their defining property."""
+"""Wilson score intervals, Newcombe differences and the rank AUC (dynlatch._stats) against hand-computed values,
+published examples and their defining properties."""
 
 import math
 
+import numpy as np
 import pytest
 
-from dynlatch._stats import Z95, wilson_interval
+from dynlatch._stats import Z95, difference_interval, roc_auc, wilson_interval
 
 
 def test_wilson_8_of_10_by_hand():
@@ -29,3 +31,34 @@ def test_wilson_edge_cases_and_bad_counts():
     for k, n in [(-1, 5), (6, 5), (1, -1)]:
         with pytest.raises(ValueError):
             wilson_interval(k, n)
+
+
+def test_auc_hand_checked():
+    # positives 0.35, 0.8; negatives 0.1, 0.4: pairs (0.35 > 0.1), (0.35 < 0.4), (0.8 > 0.1), (0.8 > 0.4) -> 3/4
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    # ties count 1/2: positives 1, 2; negative 1 -> (1/2 + 1) / 2
+    assert roc_auc([1.0, 1.0, 2.0], [0, 1, 1]) == 0.75
+    assert roc_auc([0.0, 1.0], [0, 1]) == 1.0 and roc_auc([1.0, 0.0], [0, 1]) == 0.0
+
+
+def test_auc_equals_brute_force_probability_and_flips():
+    rng = np.random.default_rng(3)
+    s = rng.integers(0, 5, size=40).astype(float)  # many ties
+    y = rng.random(40) < 0.4
+    pos, neg = s[y], s[~y]
+    brute = np.mean([1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg])
+    assert math.isclose(roc_auc(s, y), brute)
+    assert math.isclose(roc_auc(-s, y), 1 - brute)
+
+
+@pytest.mark.parametrize("scores, labels", [([1.0, 2.0], [1, 1]), ([1.0, np.nan], [0, 1]), ([1.0], [0, 1])])
+def test_auc_rejects_bad_input(scores, labels):
+    with pytest.raises(ValueError):
+        roc_auc(scores, labels)
+
+
+def test_difference_interval_newcombe_example():
+    # Newcombe (1998), Stat. Med. 17:873, example (a): 56/70 - 48/80, method 10: 0.0524 to 0.3339
+    d, lo, hi = difference_interval(56, 70, 48, 80)
+    assert math.isclose(d, 0.2)
+    assert abs(lo - 0.0524) < 5e-4 and abs(hi - 0.3339) < 5e-4

@@ -6,13 +6,14 @@ the engine, dynamics, symbolic, landscape, Bengio's theory) imports no study. To
 ``STUDY = Study(...)`` and list it in :data:`STUDIES`.
 """
 
-from . import latching_sweep
+from . import latching_sweep, lstm_failure
 from ._runner import run_study, write_result
 from ._study import Result, RunContext, Study
 
 STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (
     latching_sweep,
+    lstm_failure,
 )}
 """Every study by command name."""
 
-__all__ = ["STUDIES", "Result", "RunContext", "Study", "latching_sweep", "run_study", "write_result"]
+__all__ = ["STUDIES", "Result", "RunContext", "Study", "latching_sweep", "lstm_failure", "run_study", "write_result"]

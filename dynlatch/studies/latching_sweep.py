@@ -32,7 +32,8 @@ from .._train import BACKENDS, resolve_backend, train
 from ..cells import CELL_CLASSES
 from ..cells._init import INIT_SCHEMES
 from ..sweep import (
-    DATA_STREAM, PARAM_NAMES, STAGES, WEIGHTS_FILE, Row, derive_seed, model_arrays, read_shard, run_shards, shard_seconds,
+    DATA_STREAM, PARAM_NAMES, STAGES, WEIGHTS_FILE, Row, derive_seed, model_arrays, read_shard, run_shards,
+    shard_seconds,
 )
 from ._study import Result, RunContext, Study
 

@@ -1,5 +1,7 @@
-"""Why a one-unit LSTM latches worse than a one-unit SimpleRNN (issue 12): controlled experiments, a predictor from
-the initial dynamics, and the intervention the mechanism suggests.
+"""Why the one-unit LSTM latches worse than the SimpleRNN: controlled experiments, a predictor, an intervention.
+
+Controlled experiments with Wilson intervals (one change to the question's set-up at a time), a predictor of success
+from the initial dynamics scored on fresh seeds, and the edge-of-memory intervention the mechanism suggests.
 
 The mechanism (stated in ``docs/explanation.md``). At the start state s = (h, c) = 0 with zero input the Jacobian of
 the one-unit LSTM's autonomous map is, with i0, f0, o0 the gate values there and b_c = 0,
@@ -13,49 +15,55 @@ contracting map, far from the bifurcation. The Keras-2 SimpleRNN(1) starts with 
 i.e. exactly at the pitchfork (U = 1) or flip (U = -1) bifurcation. The Keras-2 GRU (reset before the matmul; b = 0) has
 lambda = z0 + (1 - z0) r0 U_h = 0.5 + 0.25 U_h in [0.25, 0.75]: contracting as well. The intervention puts the LSTM at
 the edge of memory: b_f = 3 makes the hard forget gate exactly 1 near the origin (0.2 * 3 + 0.5 >= 1), so the cell
-state integrates (c_t = c_(t-1) + i g) and lambda = 1 + o0 i0 U_c = 1 + 0.25 U_c straddles 1 as the SimpleRNN's +-1 does;
-the GRU analogue is b_z = 3 (z0 = 1: h_t = h_(t-1) near 0, a segment of fixed points, lambda = 1).
+state integrates (c_t = c_(t-1) + i g) and lambda = 1 + o0 i0 U_c = 1 + 0.25 U_c straddles 1 as the SimpleRNN's +-1
+does; the GRU analogue is b_z = 3 (z0 = 1: h_t = h_(t-1) near 0, a segment of fixed points, lambda = 1).
 
 Everything here trains with :func:`dynlatch.train` (numba backend, float64) and measures success as validation
 accuracy >= ``success_threshold`` on a correct (shuffled, stratified) split.
+
+Writes ``runs.csv`` (one row per trained model of the controlled experiments), ``predictor_runs.csv`` (the broadened
+populations the predictor is fitted and scored on), ``handmade_latches.csv``, ``landscape_success.npz`` /
+``landscape_failure.npz`` (:class:`dynlatch.landscape.Surface`), ``summary.json`` and the figures ``success_vs_T``,
+``predictor_feature`` and ``landscape_at_start``.
+
+Cost (numba backend, measured on 2 cores shared with other jobs): the medium run --repeats 30 --n 4000 with the
+default T in {5, 20, 50, 100, 200}, 15 hypotheses and the predictor for 3 cells at T in {50, 100, 200} (60 fitting + 100
+fresh models each) took 14 minutes; the default (n = 10000) scales with n, about 35 minutes there (less on free
+cores). The 100-unit arm (3 models at T = 20 and 50 on n = 2000 sequences, with a one-unit baseline on the same data)
+adds about 10 minutes. --quick (4 repeats, n = 2000, T in {5, 50}, 4 hypotheses, LSTM predictor at T = 50) takes
+about a minute.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from scipy import optimize
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
-from . import _checks
-from ._checks import CheckError
-from ._config import Config, option
-from ._evaluate import evaluate
-from ._model import Model
-from ._stats import wilson_interval
-from ._train import train
-from .cells._init import model_rng
-from .tasks import latching
+from .. import _checks
+from .._checks import CheckError
+from .._config import Config, option
+from .._evaluate import evaluate
+from .._model import Model
+from .._stats import difference_interval, roc_auc, wilson_interval
+from .._train import train
+from ..cells.handmade import HandmadeLatchesConfig, score_handmade
+from ..landscape import parameter_surface
+from ..tasks import latching
+from ._lstm_failure_features import (
+    BROADENED_POPULATIONS, LogisticFit, attractor_counts, changed_cell, dynamical_features, edge_of_memory_changes,
+    fit_logistic, origin_jacobian_eigenvalue,
+)
+from ._study import Result, RunContext, Study
 
 CELLS: tuple[str, ...] = ("srnn", "gru", "lstm")
-BROADENED_STREAM = 1201
-"""Random stream (of each model's seed, :func:`dynlatch.cells._init.model_rng`) of the broadened parameters."""
-CHRONO_STREAM = 1202
-"""Random stream of the chrono forget-gate biases."""
 FRESH_SEED_LIMIT = 900_000_000
 """Fresh (held-out) seeds are drawn from [0, FRESH_SEED_LIMIT); fitting seeds are FRESH_SEED_LIMIT + k, so the two
 sets are disjoint by construction."""
-
-BROADENED_POPULATIONS: dict[str, dict[str, tuple[float, float]]] = {
-    "lstm": {"b_f": (-1.0, 4.0), "U_c": (-2.0, 2.0)},
-    "gru": {"b_z": (-1.0, 4.0), "U_h": (-2.0, 2.0)},
-    "srnn": {"U": (-2.0, 2.0)},
-}
-"""The broadened initial populations the predictor is scored on: the named parameters drawn uniformly on the stated
-ranges (per model, from the model seed's :data:`BROADENED_STREAM`), everything else Keras-2 defaults."""
 
 PREDICTOR_FEATURES: tuple[str, ...] = ("retention", "stable_fixed_points")
 """``retention`` = T log|lambda_max| at the origin (log of the predicted retention of the start state over T steps);
@@ -103,7 +111,7 @@ HYPOTHESES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class LstmFailureConfig(Config):
-    """Settings of ``dynlatch run lstm-failure`` (issue 12)."""
+    """Settings of ``dynlatch run lstm-failure``."""
 
     lengths: tuple[int, ...] = option((5, 20, 50, 100, 200), flag="--lens", help="sequence lengths T",
                                       check=_lengths, quick=(5, 50))
@@ -145,39 +153,6 @@ class LstmFailureConfig(Config):
     device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
 
 
-# -- statistics ------------------------------------------------------------------------------------------------
-def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
-    """Area under the ROC curve by ranks: P(score of a random positive > score of a random negative), ties 1/2
-    (the Mann-Whitney U statistic over n_pos n_neg; Hanley & McNeil 1982).
-
-    Raises:
-        ValueError: if the lengths differ, a score is not finite, or either class is empty.
-    """
-    s = np.asarray(scores, dtype=float)
-    y = np.asarray(labels, dtype=bool)
-    if s.shape != y.shape or s.ndim != 1:
-        raise ValueError(f"scores and labels must be 1-D of equal length; got {s.shape} and {y.shape}")
-    if not np.isfinite(s).all():
-        raise ValueError("scores must be finite")
-    pos, neg = s[y], s[~y]
-    if pos.size == 0 or neg.size == 0:
-        raise ValueError("labels must contain both classes")
-    greater = (pos[:, None] > neg[None, :]).sum()
-    ties = (pos[:, None] == neg[None, :]).sum()
-    return float((greater + 0.5 * ties) / (pos.size * neg.size))
-
-
-def difference_interval(k1: int, n1: int, k0: int, n0: int) -> tuple[float, float, float]:
-    """Difference p1 - p0 of two proportions with Newcombe's (1998, method 10) hybrid Wilson 95% interval.
-
-    Returns:
-        (difference, low, high).
-    """
-    p1, p0 = k1 / n1, k0 / n0
-    l1, u1 = wilson_interval(k1, n1)
-    l0, u0 = wilson_interval(k0, n0)
-    d = p1 - p0
-    return d, d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
 
 
 # -- arms: how each controlled experiment changes the set-up --------------------------------------------------
@@ -198,8 +173,8 @@ class Arm:
     beta1: float = 0.9
     clip_norm: float | None = None
     params: str | None = None
-    """Named parameter changes, comma-separated: ``"b_f=3"``, ``"b_f=3,U_c=abs"`` (U_c -> |U_c|), ``"chrono"``,
-    ``"U*0.5"``, ``"b_z=3"``, ``"broadened"``."""
+    """Named parameter changes, comma-separated (:func:`~dynlatch.studies._lstm_failure_features.changed_cell`):
+    ``"b_f=3"``, ``"b_f=3,U_c=abs"`` (U_c -> |U_c|), ``"chrono"``, ``"U*0.5"``, ``"b_z=3"``, ``"broadened"``."""
     n: int | None = None
     """Sequences per data set, when not the config's ``n`` (the 100-unit arm and its baseline)."""
 
@@ -212,10 +187,10 @@ BASE_ARMS: dict[str, Arm] = {
 
 
 def intervention_arms(bias: float = 3.0) -> dict[str, Arm]:
-    """The edge-of-memory arms (:func:`edge_of_memory`): LSTM b_f = ``bias`` with U_c -> |U_c|, GRU b_z = ``bias``
-    (hard sigmoid, Keras-2 otherwise)."""
-    return {"lstm_intervention": Arm("lstm_intervention", "lstm", params=f"b_f={bias:g},U_c=abs"),
-            "gru_intervention": Arm("gru_intervention", "gru", params=f"b_z={bias:g}")}
+    """The edge-of-memory arms (:func:`~dynlatch.studies._lstm_failure_features.edge_of_memory`): LSTM b_f = ``bias``
+    with U_c -> |U_c|, GRU b_z = ``bias`` (hard sigmoid, Keras-2 otherwise)."""
+    return {f"{cell}_intervention": Arm(f"{cell}_intervention", cell, params=edge_of_memory_changes(cell, bias))
+            for cell in ("lstm", "gru")}
 
 
 def hypothesis_arm(name: str, *, small_n: int = 2000) -> tuple[Arm, Arm, str]:
@@ -257,81 +232,13 @@ def hypothesis_arm(name: str, *, small_n: int = 2000) -> tuple[Arm, Arm, str]:
     return arm, baseline, what
 
 
-def broadened_values(cell: str, seeds: Sequence[int]) -> dict[str, np.ndarray]:
-    """The broadened parameters of :data:`BROADENED_POPULATIONS` for each seed: U(lo, hi) draws, one per model."""
-    if cell not in BROADENED_POPULATIONS:
-        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(BROADENED_POPULATIONS)}")
-    out: dict[str, list[float]] = {k: [] for k in BROADENED_POPULATIONS[cell]}
-    for s in seeds:
-        rng = model_rng(int(s), BROADENED_STREAM)
-        for name, (lo, hi) in BROADENED_POPULATIONS[cell].items():
-            out[name].append(rng.uniform(lo, hi))
-    return {k: np.asarray(v) for k, v in out.items()}
-
-
-def chrono_biases(seeds: Sequence[int], length: int) -> np.ndarray:
-    """Chrono initialisation (Tallec & Ollivier 2018): b_f = log u, u ~ U[1, T - 1] per model (one unit)."""
-    if length < 2:
-        raise ValueError(f"length must be >= 2 for the chrono initialisation; got {length}")
-    return np.asarray([math.log(model_rng(int(s), CHRONO_STREAM).uniform(1.0, length - 1.0)) for s in seeds])
-
-
-def edge_of_memory(model: Model, *, bias: float = 3.0) -> Model:
-    """The intervention: start every model at or past the bifurcation that creates two attractors.
-
-    LSTM: every forget-gate bias b_f = ``bias`` and U_c -> |U_c|. With the hard sigmoid and ``bias`` >= 2.5 the forget
-    gate is exactly 1 while |preactivation - bias| <= bias - 2.5, so the cell state integrates (c_t = c_(t-1) + i g) and
-    the eigenvalue at the origin is lambda = 1 + o0 i0 U_c (i0 = o0 = 0.5 for Keras 2): b_f alone centres lambda on 1
-    (half the models still contract), the sign change of U_c puts every model at lambda >= 1 (positive feedback from h
-    into the candidate), the one-unit analogue of a SimpleRNN at U >= 1. GRU: every update-gate input bias
-    b_z = ``bias`` (and the recurrent one ``br_z`` = 0 for reset_after): z = 1, the state is held (h_t = h_(t-1), a
-    segment of fixed points through the origin, lambda = 1 whatever U_h). Everything else is left as it is.
-
-    Raises:
-        ValueError: for a cell other than LSTM or GRU, or a non-finite bias.
-    """
-    if not math.isfinite(bias):
-        raise ValueError(f"bias must be finite; got {bias}")
-    kind = model.cell.kind
-    if kind not in ("lstm", "gru"):
-        raise ValueError(f"edge_of_memory needs an LSTM or GRU; got {kind!r}")
-    return replace(model, cell=_changed(model.cell, intervention_arms(bias)[f"{kind}_intervention"].params))
-
-
-def _changed(cell: Any, params: str, *, seeds: Sequence[int] = (), length: int = 2) -> Any:
-    """``cell`` with the comma-separated parameter changes of :attr:`Arm.params` applied in order."""
-    M, n = cell.models, cell.units
-    for change in params.split(","):
-        if change == "broadened":
-            values = broadened_values(cell.kind, seeds)
-            cell = cell.with_params(**{k: torch.as_tensor(v).reshape(M, *cell.block_shape(k))
-                                       for k, v in values.items()})
-        elif change == "chrono":
-            bf = torch.as_tensor(chrono_biases(seeds, length)).reshape(M, 1).expand(M, n)
-            cell = cell.with_params(b_f=bf, b_i=-bf)
-        elif change.startswith("U*"):
-            cell = cell.with_params(U=cell.named_params()["U"] * float(change[2:]))
-        elif change.endswith("=abs"):
-            name = change[:-4]
-            cell = cell.with_params(**{name: cell.named_params()[name].abs()})
-        elif "=" in change:
-            name, value = change.split("=")
-            values = {name: torch.full((M, n), float(value), dtype=torch.float64)}
-            if name == "b_z" and "br_z" in cell.param_names():
-                values["br_z"] = torch.zeros((M, n), dtype=torch.float64)
-            cell = cell.with_params(**values)
-        else:
-            raise ValueError(f"unknown parameter change {change!r}")
-    return cell
-
-
 def build_models(arm: Arm, seeds: Sequence[int], *, length: int, device: Any = None) -> Model:
     """The initial models of ``arm`` for ``seeds`` (one per seed) at sequence length ``length``."""
     model = Model.init(arm.cell, seeds=seeds, units=arm.units, init=arm.init, readout=arm.readout,
                        recurrent_activation=arm.recurrent_activation, dtype=torch.float64, device=device)
     if arm.params is None:
         return model
-    return replace(model, cell=_changed(model.cell, arm.params, seeds=seeds, length=length))
+    return replace(model, cell=changed_cell(model.cell, arm.params, seeds=seeds, length=length))
 
 
 # -- training --------------------------------------------------------------------------------------------------
@@ -345,23 +252,6 @@ def model_seeds(seed: int, length: int, repeats: int) -> list[int]:
     return [base + k for k in range(repeats)]
 
 
-def attractor_counts(model: Model) -> np.ndarray:
-    """Number of point attractors (M,) of each model's two-step autonomous map F o F (x = 0): stable fixed points
-    of F plus two per stable 2-cycle of F (its two phases store a bit as well as two fixed points do), from
-    :func:`dynlatch.dynamics.fixed_points`; NaN for a model with non-finite parameters. A latch needs >= 2 (Bengio
-    et al. 1994)."""
-    from . import dynamics
-
-    finite = np.asarray([all(bool(torch.isfinite(t[m]).all()) for t in model.parameters())
-                         for m in range(model.models)])
-    out = np.full(model.models, np.nan)
-    idx = np.flatnonzero(finite)
-    if idx.size:
-        cell = model.cell[list(idx)].to(torch.float64)
-        for k, pts in zip(idx, dynamics.fixed_points(cell, periods=(1, 2))):
-            out[k] = (sum(bool(p.stable) for p in pts if p.period == 1)
-                      + 2 * len({p.orbit for p in pts if p.period == 2 and p.stable}))
-    return out
 
 
 def train_arm(arm: Arm, seeds: Sequence[int], *, length: int, config: LstmFailureConfig,
@@ -400,123 +290,8 @@ def success_rate(rows: Sequence[dict[str, Any]], arm: str, length: int) -> tuple
     return int(sum(sel)), len(sel)
 
 
-# -- dynamical features at initialisation ----------------------------------------------------------------------
-def origin_jacobian_eigenvalue(model: Any) -> np.ndarray:
-    """Largest |eigenvalue| (M,) of the autonomous map's Jacobian at the start state (h = c = 0, x = 0) of a
-    :class:`Model`'s cell or of a cell."""
-    from . import dynamics
-
-    cell = (model.cell if isinstance(model, Model) else model).to(torch.float64)
-    J = dynamics.jacobian(cell, torch.zeros(cell.state_dim, dtype=torch.float64), torch.zeros(cell.input_dim))
-    return torch.linalg.eigvals(J).abs().max(-1).values.numpy()
-
-
-def gate_at_origin(model: Model) -> np.ndarray:
-    """The memory gate at the origin (M,): LSTM forget gate f0, GRU update gate z0, SimpleRNN NaN (no gate)."""
-    cell = model.cell.to(torch.float64)
-    p = cell.named_params()
-    if cell.kind == "lstm":
-        pre = p["b_f"][:, 0]
-    elif cell.kind == "gru":
-        pre = p["b_z"][:, 0] + (p["br_z"][:, 0] if "br_z" in p else 0.0)
-    else:
-        return np.full(model.models, np.nan)
-    return cell.gate(pre).numpy()
-
-
-def dynamical_features(model: Model, *, length: int) -> dict[str, np.ndarray]:
-    """Per-model features of the initial dynamics (one-unit cells).
-
-    Returns:
-        ``eig_origin`` |lambda_max| at the origin; ``retention`` T log|lambda_max| (log of the predicted retention of
-        a start-state perturbation over T steps); ``gate_origin`` (:func:`gate_at_origin`); ``stable_fixed_points``
-        the number of stable fixed points (and continua) of the autonomous map (:func:`dynlatch.dynamics.fixed_points`);
-        ``decay_rate`` the measured per-step log rate of ||ds_T/ds_t|| after a +1 pulse (noiseless latching input) and
-        ``attractor_log_rate`` the rate the Jacobian at the attractor it settles in predicts
-        (:func:`dynlatch.dynamics.gradient_decay`).
-    """
-    from . import dynamics
-
-    if model.cell.units != 1:
-        raise ValueError(f"dynamical features are for one-unit cells; got {model.cell.units} units")
-    eig = origin_jacobian_eigenvalue(model)
-    cell = model.cell.to(torch.float64)
-    points = dynamics.fixed_points(cell, periods=(1,))
-    stable = np.asarray([sum(bool(p.stable) for p in pts) for pts in points], dtype=float)
-    pulse = torch.zeros(length, 1, dtype=torch.float64)
-    pulse[0, 0] = 1.0
-    decay = dynamics.gradient_decay(cell, torch.zeros(cell.state_dim, dtype=torch.float64), inputs=pulse)
-    return {"eig_origin": eig, "retention": length * np.log(np.maximum(eig, 1e-300)),
-            "gate_origin": gate_at_origin(model), "stable_fixed_points": stable,
-            "decay_rate": decay.fitted_log_rate, "attractor_log_rate": decay.predicted_log_rate}
-
 
 # -- predictor -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LogisticFit:
-    """A logistic regression P(success) = sigmoid(intercept + sum_k coef_k (x_k - mean_k) / scale_k)."""
-
-    features: tuple[str, ...]
-    intercept: float
-    coefficients: tuple[float, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-
-    def score(self, X: np.ndarray) -> np.ndarray:
-        Z = (np.asarray(X, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return self.intercept + Z @ np.asarray(self.coefficients)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "LogisticFit":
-        """The inverse of :meth:`as_dict` (e.g. from a stored ``summary.json``)."""
-        features = tuple(d["feature_mean"])
-        return cls(features, float(d["intercept"]), tuple(float(d[f]) for f in features),
-                   tuple(float(d["feature_mean"][f]) for f in features),
-                   tuple(float(d["feature_scale"][f]) for f in features))
-
-    def probability(self, X: np.ndarray) -> np.ndarray:
-        """P(success) for feature rows ``X``."""
-        return 0.5 * (1.0 + np.tanh(0.5 * self.score(X)))
-
-    def as_dict(self) -> dict[str, float]:
-        """Coefficients per standardised feature, plus the intercept and the standardisation."""
-        out = {f: c for f, c in zip(self.features, self.coefficients)}
-        out["intercept"] = self.intercept
-        out["feature_mean"] = dict(zip(self.features, self.mean))
-        out["feature_scale"] = dict(zip(self.features, self.scale))
-        return out
-
-
-def fit_logistic(X: np.ndarray, y: np.ndarray, *, features: Sequence[str], l2: float = 1e-2) -> LogisticFit:
-    """Maximum (L2-penalised, ``l2 ||coef||^2 / 2``) likelihood logistic regression on standardised features,
-    by L-BFGS on the exact log-likelihood. A function of (X, y) only.
-
-    Raises:
-        ValueError: for shapes that disagree or non-finite features.
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if X.ndim != 2 or X.shape[0] != y.shape[0] or X.shape[1] != len(features):
-        raise ValueError(f"X must be (runs, {len(features)}) and y (runs,); got {X.shape} and {y.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("features must be finite")
-    mean = X.mean(0)
-    scale = np.where(X.std(0) > 0, X.std(0), 1.0)
-    Z = (X - mean) / scale
-
-    def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = w[0] + Z @ w[1:]
-        loss = np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * l2 * np.sum(w[1:] ** 2)
-        p = 0.5 * (1.0 + np.tanh(0.5 * eta))
-        g = np.concatenate([[np.sum(p - y)], Z.T @ (p - y) + l2 * w[1:]])
-        return loss, g
-
-    res = optimize.minimize(nll, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B")
-    w = res.x
-    return LogisticFit(tuple(features), float(w[0]), tuple(float(v) for v in w[1:]), tuple(mean.tolist()),
-                       tuple(scale.tolist()))
-
-
 def fit_seeds(cell: str, length: int, count: int) -> list[int]:
     """The predictor's fitting seeds: fixed (independent of ``--seed``) and >= :data:`FRESH_SEED_LIMIT`."""
     base = FRESH_SEED_LIMIT + 1_000_000 * (CELLS.index(cell) + 1) + 1000 * length
@@ -597,8 +372,9 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
     """Run the controlled experiments, the predictor and the intervention.
 
     Returns:
-        ``{"runs": rows, "predictor_runs": rows, "summary": {...}}``; the summary holds the contract keys
-        ``hypotheses``, ``predictor``, ``success`` (see issue 12).
+        ``{"runs": rows, "predictor_runs": rows, "latch_runs": rows, "surfaces": {...}, "summary": {...}}``
+        (surfaces: :func:`initial_landscapes`); the summary holds the contract keys ``hypotheses``, ``predictor``,
+        ``success``.
     """
     say = progress or (lambda _msg: None)
     arms = {**BASE_ARMS, **intervention_arms(config.intervention_bias)}
@@ -722,8 +498,6 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
 def handmade_robustness(config: LstmFailureConfig) -> list[dict[str, Any]]:
     """Accuracy of every hand-built latch (:data:`dynlatch.cells.handmade.HANDMADE`) on latching data at the config's
     T and ``latch_sigmas``, with the read-out set from its attractors: tidy rows (latch, cell, T, sigma, accuracy)."""
-    from .cells.handmade import HandmadeLatchesConfig, score_handmade
-
     return score_handmade(HandmadeLatchesConfig(lengths=config.lengths, sigmas=config.latch_sigmas, n=1000,
                                                 seed=config.seed))
 
@@ -766,8 +540,6 @@ def initial_landscapes(rows: Sequence[dict[str, Any]], config: LstmFailureConfig
     typical failed one-unit LSTM at T = ``landscape_length`` (from the Keras-2 and intervention arms), on 1000
     validation sequences. Returns ``{"success" | "failure": {"surface": Surface, "eig_origin": (H, G) array,
     "point": {...}}}``; a class without runs is left out."""
-    from .landscape import parameter_surface
-
     T = config.landscape_length
     arms = {**BASE_ARMS, **intervention_arms(config.intervention_bias)}
     pool = [r for r in rows if r["T"] == T and r["arm"] in ("lstm", "lstm_intervention")]
@@ -797,3 +569,122 @@ def initial_landscapes(rows: Sequence[dict[str, Any]], config: LstmFailureConfig
                  "loss_range_on_surface": [float(np.nanmin(surface.loss)), float(np.nanmax(surface.loss))]}
         out[label] = {"surface": surface, "eig_origin": eig, "point": point}
     return out
+
+
+# -- figures, report and the study -----------------------------------------------------------------------------
+COLOURS = {"srnn": "tab:blue", "gru": "tab:green", "lstm": "tab:red", "lstm_intervention": "darkred",
+           "gru_intervention": "darkgreen"}
+
+
+def success_figure(summary: dict[str, Any], config: LstmFailureConfig) -> Figure:
+    """Success rate (with its Wilson 95% interval) against T for the default cells and the interventions."""
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
+    Ts = list(config.lengths)
+    for k, (name, per_T) in enumerate(summary["success_intervals"].items()):
+        rate = np.array([per_T[str(T)]["rate"] for T in Ts])
+        lo = np.array([per_T[str(T)]["ci"][0] for T in Ts])
+        hi = np.array([per_T[str(T)]["ci"][1] for T in Ts])
+        x = np.array(Ts) * (1 + 0.03 * (k - 2))
+        style = "--" if "intervention" in name else "-"
+        labels = {"lstm_intervention": f"LSTM, b_f = {config.intervention_bias:g}, U_c -> |U_c| (edge of memory)",
+                  "gru_intervention": f"GRU, b_z = {config.intervention_bias:g} (edge of memory)"}
+        label = labels.get(name, name.upper())
+        ax.errorbar(x, rate, yerr=[rate - lo, hi - rate], fmt="o" + style, color=COLOURS[name], capsize=3,
+                    label=label)
+    ax.set_xscale("log")
+    ax.set_xticks(Ts)
+    ax.set_xticklabels([str(T) for T in Ts])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set(xlabel="sequence length T", ylabel=f"success rate (val acc >= {config.success_threshold:g}), 95% Wilson",
+           ylim=(-0.03, 1.03),
+           title=f"one-unit cells, Keras-2 init, {config.repeats} models, n = {config.n}, {config.epochs} epochs")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def predictor_figure(pred_rows: Sequence[dict[str, Any]], summary: dict[str, Any],
+                     config: LstmFailureConfig) -> Figure:
+    """Success (jittered) against |lambda_max| at the origin for the broadened populations, per (cell, T)."""
+    cells = list(config.predictor_cells)
+    Ts = list(config.predictor_lengths)
+    fig = Figure(figsize=(3.6 * len(Ts), 2.8 * len(cells)))
+    axes = fig.subplots(len(cells), len(Ts), squeeze=False)
+    rng = np.random.default_rng(0)
+    for i, cell in enumerate(cells):
+        for j, T in enumerate(Ts):
+            ax = axes[i, j]
+            rows = [r for r in pred_rows if r["cell"] == cell and r["T"] == T]
+            for role, marker in (("fit", "o"), ("fresh", "x")):
+                sel = [r for r in rows if r["role"] == role]
+                e = np.array([r["eig_origin"] for r in sel])
+                s = np.array([r["success"] for r in sel], dtype=float)
+                ax.scatter(e, s + rng.uniform(-0.08, 0.08, s.size), marker=marker, s=14, alpha=0.6,
+                           label=f"{role} seeds")
+            ax.axvline(1.0, color="k", lw=0.8, ls=":")
+            auc = summary["predictor"]["auc_heldout"][cell][str(T)]
+            ax.set(title=f"{cell.upper()} T={T}: held-out AUC " + ("n/a" if auc is None else f"{auc:.2f}"),
+                   xlabel="|lambda_max| of the Jacobian at the origin", ylabel="succeeded (jittered)",
+                   yticks=[0, 1], yticklabels=["no", "yes"])
+            ax.grid(alpha=0.3)
+            if i == 0 and j == 0:
+                ax.legend(fontsize=7)
+    fig.suptitle("broadened initial populations: success against the distance to the bifurcation |lambda| = 1",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def landscape_figure(surfaces: dict[str, Any], config: LstmFailureConfig) -> Figure:
+    """The loss over (b_f, U_c) around the typical successful and failed initial LSTM, with |lambda| = 1 marked."""
+    fig = Figure(figsize=(5.4 * len(surfaces), 4.4))
+    axes = fig.subplots(1, len(surfaces), squeeze=False)
+    for ax, (label, entry) in zip(axes[0], surfaces.items()):
+        s, p = entry["surface"], entry["point"]
+        loss = np.where(np.isfinite(s.loss), s.loss, np.nan)
+        cs = ax.contourf(s.x, s.y, loss, levels=30, cmap="viridis")
+        fig.colorbar(cs, ax=ax, label="validation loss (cross-entropy)")
+        ax.contour(s.x, s.y, entry["eig_origin"], levels=[1.0], colors="w", linewidths=1.5, linestyles="--")
+        ax.plot([], [], "w--", label="|lambda| = 1 at the origin")
+        ax.plot(p["b_f"], p["U_c"], "r*", ms=14, mec="k", label=f"initial point ({p['arm']})")
+        ax.set(xlabel="forget-gate bias b_f", ylabel="U_c",
+               title=f"typical {label}: val acc {p['val_acc']:.2f}, |lambda| = {p['eig_origin']:.2f},\n"
+                     f"|grad| at start {p['grad_norm']:.2g}")
+        ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"one-unit LSTM at T = {config.landscape_length}: loss over (b_f, U_c), other parameters at their "
+                 "initial values", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def report(summary: dict[str, Any]) -> list[str]:
+    """The headline in words: success per cell and T, each hypothesis' verdict, the predictor's held-out AUC."""
+    lines = [f"{name:18s} " + "  ".join(f"T={T}: {v:.2f}" for T, v in per_T.items())
+             for name, per_T in summary["success"].items()]
+    lines += [f"{h:18s} {v['verdict']}" for h, v in summary["hypotheses"].items()]
+    lines.append("held-out AUC: " + "; ".join(f"{c} " + ", ".join(f"T={T}: {'n/a' if a is None else f'{a:.2f}'}"
+                                                                  for T, a in per_T.items())
+                                              for c, per_T in summary["predictor"]["auc_heldout"].items()))
+    return lines
+
+
+def run(config: LstmFailureConfig, context: RunContext) -> Result:
+    """Run the study (:func:`lstm_failure`); the result carries its rows, surfaces, summary, figures and report."""
+    result = lstm_failure(config, progress=context.say)
+    summary, surfaces = result["summary"], result["surfaces"]
+    figures = {"success_vs_T": success_figure(summary, config)}
+    if surfaces:
+        figures["landscape_at_start"] = landscape_figure(surfaces, config)
+    if result["predictor_runs"]:
+        figures["predictor_feature"] = predictor_figure(result["predictor_runs"], summary, config)
+    return Result(summary=summary,
+                  tables={"runs": result["runs"], "predictor_runs": result["predictor_runs"],
+                          "handmade_latches": result["latch_runs"]},
+                  files={f"landscape_{label}.npz": entry["surface"].save
+                         for label, entry in surfaces.items()},
+                  figures=figures, report=report(summary))
+
+
+STUDY = Study(name="lstm-failure", config=LstmFailureConfig, run=run, description=__doc__)

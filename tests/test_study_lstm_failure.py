@@ -1,10 +1,11 @@
-"""Tests of dynlatch.explain (issue 12): AUC, intervals, the intervention's initialiser, the broadened and chrono
-distributions, the predictor's separation from the fresh seeds, and the summary contract."""
+"""The lstm-failure study (dynlatch.studies.lstm_failure, run by dynlatch run lstm-failure): the intervention's
+initialiser, the broadened and chrono distributions, the predictor's separation from the fresh seeds, and the summary
+contract. The statistics it uses (AUC, Newcombe intervals) are tested in test_stats.py."""
 
 from __future__ import annotations
 
 import json
-import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,46 +13,17 @@ import torch
 from scipy import stats
 
 from dynlatch import Model, dynamics
-from dynlatch import explain as E
-
-
-# -- statistics ------------------------------------------------------------------------------------------------
-def test_auc_hand_checked():
-    # positives 0.35, 0.8; negatives 0.1, 0.4: pairs (0.35 > 0.1), (0.35 < 0.4), (0.8 > 0.1), (0.8 > 0.4) -> 3/4
-    assert E.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
-    # ties count 1/2: positives 1, 2; negative 1 -> (1/2 + 1) / 2
-    assert E.roc_auc([1.0, 1.0, 2.0], [0, 1, 1]) == 0.75
-    assert E.roc_auc([0.0, 1.0], [0, 1]) == 1.0 and E.roc_auc([1.0, 0.0], [0, 1]) == 0.0
-
-
-def test_auc_equals_brute_force_probability_and_flips():
-    rng = np.random.default_rng(3)
-    s = rng.integers(0, 5, size=40).astype(float)  # many ties
-    y = rng.random(40) < 0.4
-    pos, neg = s[y], s[~y]
-    brute = np.mean([1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg])
-    assert math.isclose(E.roc_auc(s, y), brute)
-    assert math.isclose(E.roc_auc(-s, y), 1 - brute)
-
-
-@pytest.mark.parametrize("scores, labels", [([1.0, 2.0], [1, 1]), ([1.0, np.nan], [0, 1]), ([1.0], [0, 1])])
-def test_auc_rejects_bad_input(scores, labels):
-    with pytest.raises(ValueError):
-        E.roc_auc(scores, labels)
-
-
-def test_difference_interval_newcombe_example():
-    # Newcombe (1998), Stat. Med. 17:873, example (a): 56/70 - 48/80, method 10: 0.0524 to 0.3339
-    d, lo, hi = E.difference_interval(56, 70, 48, 80)
-    assert math.isclose(d, 0.2)
-    assert abs(lo - 0.0524) < 5e-4 and abs(hi - 0.3339) < 5e-4
+from dynlatch._stats import wilson_interval
+from dynlatch.landscape import Surface
+from dynlatch.studies import _lstm_failure_features as F
+from dynlatch.studies import lstm_failure as S
 
 
 # -- the intervention and the initial distributions -------------------------------------------------------------
 def test_lstm_edge_of_memory_initialiser():
     seeds = list(range(50))
     base = Model.init("lstm", seeds=seeds, dtype=torch.float64)
-    model = E.edge_of_memory(base, bias=3.0)
+    model = F.edge_of_memory(base, bias=3.0)
     new, old = model.cell.named_params(), base.cell.named_params()
     assert torch.all(new["b_f"] == 3.0)
     # U_c -> |U_c|: the Keras-2 magnitudes, every sign made positive (the Keras-2 signs are mixed)
@@ -61,14 +33,14 @@ def test_lstm_edge_of_memory_initialiser():
             assert torch.equal(new[name], old[name]), name
     assert torch.equal(model.weight, base.weight) and torch.equal(model.bias, base.bias)
     # hard sigmoid: f0 = clip(0.2 * 3 + 0.5, 0, 1) = 1 exactly
-    assert np.all(E.gate_at_origin(model) == 1.0)
+    assert np.all(F.gate_at_origin(model) == 1.0)
     # closed form at the origin: eigenvalues 0 and f0 + o0 i0 U_c with i0 = o0 = 0.5 (b_i = b_o = 0): every model
     # at or past the bifurcation
     lam = 1.0 + 0.25 * new["U_c"].reshape(-1).numpy()
-    np.testing.assert_allclose(E.origin_jacobian_eigenvalue(model), lam, rtol=1e-12)
+    np.testing.assert_allclose(F.origin_jacobian_eigenvalue(model), lam, rtol=1e-12)
     assert np.all(lam >= 1.0)
     # and the Keras-2 default: f0 = hard_sigmoid(1) = 0.7
-    np.testing.assert_allclose(E.origin_jacobian_eigenvalue(base),
+    np.testing.assert_allclose(F.origin_jacobian_eigenvalue(base),
                                np.abs(0.7 + 0.25 * old["U_c"].reshape(-1).numpy()), rtol=1e-12)
 
 
@@ -76,7 +48,7 @@ def test_lstm_edge_of_memory_initialiser():
                                              ("b_f=0", {"b_f"})])
 def test_parameter_changes_touch_only_what_they_name(params, changed):
     base = Model.init("lstm", seeds=range(8), dtype=torch.float64)
-    new = E.build_models(E.Arm("a", "lstm", params=params), list(range(8)), length=10).cell.named_params()
+    new = S.build_models(S.Arm("a", "lstm", params=params), list(range(8)), length=10).cell.named_params()
     old = base.cell.named_params()
     for name in old:
         assert torch.equal(new[name], old[name]) == (name not in changed), name
@@ -91,44 +63,44 @@ def test_hypothesis_arms_train_with_the_settings_they_claim(monkeypatch):
         seen.update(kw, n=len(data.y_train) + len(data.y_val), units=model.cell.units)
         raise RuntimeError("stop")
 
-    monkeypatch.setattr(E, "train", fake_train)
-    config = E.LstmFailureConfig(n=100)
+    monkeypatch.setattr(S, "train", fake_train)
+    config = S.LstmFailureConfig(n=100)
     expected = {"batch_4": {"batch_size": 4}, "batch_64": {"batch_size": 64}, "beta1_0": {"betas": (0.0, 0.999)},
                 "clip_1": {"clip_norm": 1.0}, "lr_1e-2": {"lr": 1e-2}, "epochs_20": {"epochs": 20},
                 "units_100": {"units": 100, "n": 60}, "units_10": {"units": 10, "n": 100}}
     for name, want in expected.items():
-        arm, baseline, _ = E.hypothesis_arm(name, small_n=60)
+        arm, baseline, _ = S.hypothesis_arm(name, small_n=60)
         seen.clear()
         with pytest.raises(RuntimeError, match="stop"):
-            E.train_arm(arm, [0], length=5, config=config)
+            S.train_arm(arm, [0], length=5, config=config)
         assert {k: seen[k] for k in want} == want, name
         # the 100-unit arm is compared with one unit on its own (smaller) data
         assert baseline.units == 1 and baseline.n == (60 if name == "units_100" else None)
 
 
 def test_representability_verdict_from_latch_rows():
-    config = E.LstmFailureConfig(lengths=(5, 50), latch_sigmas=(0.1, 0.5))
+    config = S.LstmFailureConfig(lengths=(5, 50), latch_sigmas=(0.1, 0.5))
     rows = [{"latch": name, "cell": cell, "T": T, "sigma": s, "accuracy": acc}
             for name, cell in (("srnn_latch", "srnn"), ("lstm_a", "lstm"), ("lstm_b", "lstm"))
             for T in (5, 50) for s in (0.1, 0.5)
             for acc in [{"lstm_a": 0.95 if s == 0.1 else 0.6, "lstm_b": 0.99 if T == 5 else 0.7}.get(name, 1.0)]]
-    r = E.representability(rows, config)
+    r = S.representability(rows, config)
     assert r["effect"]["5"]["best_lstm_latch_accuracy"] == 0.99
     assert r["effect"]["50"]["best_lstm_latch_accuracy"] == 0.95
     assert r["effect"]["50"]["largest_sigma_at_threshold"] == {"lstm_a": 0.1, "lstm_b": None}
     assert r["effect"]["5"]["largest_sigma_at_threshold"] == {"lstm_a": 0.1, "lstm_b": 0.5}
     assert r["verdict"].startswith("rejected")
     bad = [dict(row, accuracy=0.5) if row["cell"] == "lstm" else row for row in rows]
-    assert E.representability(bad, config)["verdict"].startswith("not rejected")
+    assert S.representability(bad, config)["verdict"].startswith("not rejected")
 
 
 def test_gru_edge_of_memory_is_a_line_of_fixed_points():
     base = Model.init("gru", seeds=range(20), dtype=torch.float64)
-    model = E.edge_of_memory(base, bias=3.0)
+    model = F.edge_of_memory(base, bias=3.0)
     p = model.cell.named_params()
     assert torch.all(p["b_z"] == 3.0) and torch.all(p.get("br_z", torch.zeros(1)) == 0.0)
-    assert np.all(E.gate_at_origin(model) == 1.0)
-    np.testing.assert_allclose(E.origin_jacobian_eigenvalue(model), 1.0, rtol=0, atol=1e-14)
+    assert np.all(F.gate_at_origin(model) == 1.0)
+    np.testing.assert_allclose(F.origin_jacobian_eigenvalue(model), 1.0, rtol=0, atol=1e-14)
     # z = 1 near the origin: h' = h for small h (a continuum of fixed points)
     h = torch.full((20, 1, 1), 0.05, dtype=torch.float64)
     out = model.cell.step_batched(h, torch.zeros(20, 1, 1, dtype=torch.float64))
@@ -137,26 +109,26 @@ def test_gru_edge_of_memory_is_a_line_of_fixed_points():
 
 def test_edge_of_memory_rejects_srnn():
     with pytest.raises(ValueError, match="LSTM or GRU"):
-        E.edge_of_memory(Model.init("srnn", seeds=[0]))
+        F.edge_of_memory(Model.init("srnn", seeds=[0]))
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "srnn"])
 def test_broadened_population_is_uniform_on_its_ranges(cell):
     seeds = list(range(3000))
-    values = E.broadened_values(cell, seeds)
-    for name, (lo, hi) in E.BROADENED_POPULATIONS[cell].items():
+    values = F.broadened_values(cell, seeds)
+    for name, (lo, hi) in F.BROADENED_POPULATIONS[cell].items():
         v = values[name]
         assert v.min() >= lo and v.max() <= hi
         assert stats.kstest((v - lo) / (hi - lo), "uniform").pvalue > 1e-3
-    model = E.build_models(E.Arm("b", cell, params="broadened"), seeds[:7], length=10)
+    model = S.build_models(S.Arm("b", cell, params="broadened"), seeds[:7], length=10)
     p = model.cell.named_params()
-    for name in E.BROADENED_POPULATIONS[cell]:
+    for name in F.BROADENED_POPULATIONS[cell]:
         np.testing.assert_allclose(p[name].reshape(-1).numpy(), values[name][:7])
 
 
 def test_chrono_distribution():
     seeds, T = list(range(3000)), 50
-    model = E.build_models(E.Arm("c", "lstm", params="chrono"), seeds, length=T)
+    model = S.build_models(S.Arm("c", "lstm", params="chrono"), seeds, length=T)
     p = model.cell.named_params()
     bf = p["b_f"].reshape(-1).numpy()
     np.testing.assert_allclose(p["b_i"].reshape(-1).numpy(), -bf)
@@ -167,14 +139,16 @@ def test_chrono_distribution():
 
 # -- the predictor ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", [0, 1, 12345])
-@pytest.mark.parametrize("cell", E.CELLS)
+@pytest.mark.parametrize("cell", S.CELLS)
 def test_fit_and_fresh_seeds_are_disjoint(seed, cell):
     for T in (50, 100, 200):
-        fit, fresh = E.fit_seeds(cell, T, 500), E.fresh_seeds(seed, cell, T, 500)
+        fit, fresh = S.fit_seeds(cell, T, 500), S.fresh_seeds(seed, cell, T, 500)
         assert not set(fit) & set(fresh)
         assert len(set(fresh)) == 500
-    assert E.fit_seeds(cell, 50, 10) == E.fit_seeds(cell, 50, 10)  # fitting seeds do not depend on --seed
-    assert E.fresh_seeds(seed, cell, 50, 10) != E.fresh_seeds(seed + 1, cell, 50, 10)
+    # the fitting seeds are fixed numbers, the same whatever --seed: 900_000_000 + 10^6 (cell's place + 1) + 1000 T + k
+    first = {"srnn": 901_050_000, "gru": 902_050_000, "lstm": 903_050_000}[cell]
+    assert S.fit_seeds(cell, 50, 10) == list(range(first, first + 10))
+    assert S.fresh_seeds(seed, cell, 50, 10) != S.fresh_seeds(seed + 1, cell, 50, 10)
 
 
 def _rows(rng, n, slope=3.0):
@@ -187,8 +161,8 @@ def _rows(rng, n, slope=3.0):
 def test_predictor_fit_never_sees_fresh_rows():
     rng = np.random.default_rng(0)
     fit = _rows(rng, 200)
-    a = E.predictor(fit, _rows(rng, 100), min_class=10)
-    b = E.predictor(fit, _rows(rng, 100, slope=-3.0), min_class=10)
+    a = S.predictor(fit, _rows(rng, 100), min_class=10)
+    b = S.predictor(fit, _rows(rng, 100, slope=-3.0), min_class=10)
     assert a["coefficients"] == b["coefficients"]
     assert a["auc_heldout"] > 0.8 and b["auc_heldout"] < 0.2
 
@@ -197,7 +171,7 @@ def test_predictor_reports_auc_only_with_enough_runs_per_class():
     rng = np.random.default_rng(1)
     fresh = _rows(rng, 30)
     fresh = [dict(r, success=(k < 5)) for k, r in enumerate(fresh)]  # 5 successes
-    assert E.predictor(_rows(rng, 100), fresh, min_class=10)["auc_heldout"] is None
+    assert S.predictor(_rows(rng, 100), fresh, min_class=10)["auc_heldout"] is None
 
 
 def test_fit_logistic_recovers_generating_coefficients():
@@ -205,7 +179,7 @@ def test_fit_logistic_recovers_generating_coefficients():
     X = rng.normal(size=(20000, 2)) * [2.0, 0.5]
     eta = -0.5 + 1.5 * X[:, 0] - 2.0 * X[:, 1]
     y = rng.random(20000) < 1 / (1 + np.exp(-eta))
-    fit = E.fit_logistic(X, y, features=("a", "b"), l2=0.0)
+    fit = F.fit_logistic(X, y, features=("a", "b"), l2=0.0)
     raw = np.asarray(fit.coefficients) / np.asarray(fit.scale)
     np.testing.assert_allclose(raw, [1.5, -2.0], atol=0.1)
     np.testing.assert_allclose(fit.score(X), fit.intercept + ((X - fit.mean) / fit.scale) @ fit.coefficients)
@@ -213,7 +187,7 @@ def test_fit_logistic_recovers_generating_coefficients():
 
 def test_dynamical_features_of_keras2_srnn():
     model = Model.init("srnn", seeds=range(10), dtype=torch.float64)
-    f = E.dynamical_features(model, length=20)
+    f = F.dynamical_features(model, length=20)
     U = model.cell.named_params()["U"].reshape(-1).numpy()
     np.testing.assert_allclose(f["eig_origin"], np.abs(U), rtol=1e-12)  # b = 0: J = U tanh'(0) = U
     np.testing.assert_allclose(np.abs(U), 1.0, rtol=1e-6)  # orthogonal 1 x 1: exactly at the bifurcation
@@ -227,13 +201,14 @@ def test_dynamical_features_of_keras2_srnn():
                                 {"success_threshold": 1.5}, {"fit_seeds": 2}])
 def test_config_rejects_bad_values(kw):
     with pytest.raises(ValueError):
-        E.LstmFailureConfig(**kw)
+        S.LstmFailureConfig(**kw)
 
 
 def test_summary_contract_keys():
-    config = E.LstmFailureConfig(lengths=(5,), repeats=2, n=40, epochs=1, hypotheses=("split_bug", "forget_bias_3"),
+    config = S.LstmFailureConfig(lengths=(5,), repeats=2, n=40, epochs=1, hypotheses=("split_bug", "forget_bias_3"),
                                  predictor_cells=("lstm",), predictor_lengths=(5,), fit_seeds=4, fresh_seeds=4)
-    s = E.lstm_failure(config)["summary"]
+    result = S.lstm_failure(config)
+    s = result["summary"]
     assert {"hypotheses", "predictor", "success"} <= set(s)
     for h in ("split_bug", "forget_bias_3"):
         assert {"effect", "verdict"} <= set(s["hypotheses"][h])
@@ -247,14 +222,31 @@ def test_summary_contract_keys():
     for entry in s["predictor"]["predicted_vs_observed"].get("lstm", {}).values():
         assert 0 <= entry["predicted"] <= 1 and entry["observed"] == s["success"]["lstm"]["5"]
     json.dumps(s)
+    # the values against the rows they summarise: rates, Wilson intervals and effects recounted from runs.csv's rows
+    def counted(arm):
+        wins = [r["success"] for r in result["runs"] if r["arm"] == arm and r["T"] == 5]
+        return sum(wins), len(wins)
+
+    for arm, per_T in s["success_intervals"].items():
+        k, n = counted(arm)
+        assert n == 2 and per_T["5"]["successes"] == k and per_T["5"]["runs"] == n
+        assert s["success"][arm]["5"] == pytest.approx(k / n, rel=1e-15)
+        assert per_T["5"]["ci"] == pytest.approx(list(wilson_interval(k, n)), rel=1e-15)
+    for h, baseline in (("split_bug", "lstm"), ("forget_bias_3", "lstm")):
+        e = s["hypotheses"][h]["effect"]["5"]
+        (k1, n1), (k0, n0) = counted(h), counted(baseline)
+        assert e["arm"] == pytest.approx(k1 / n1) and e["baseline"] == pytest.approx(k0 / n0)
+        assert e["effect"] == pytest.approx(k1 / n1 - k0 / n0, abs=1e-15)
+    roles = [r["role"] for r in result["predictor_runs"]]
+    assert roles.count("fit") == 4 and roles.count("fresh") == 4
 
 
 def test_units_100_runs_only_at_its_lengths():
-    config = E.LstmFailureConfig(lengths=(5, 6), repeats=1, n=40, epochs=1, hypotheses=("units_100",),
+    config = S.LstmFailureConfig(lengths=(5, 6), repeats=1, n=40, epochs=1, hypotheses=("units_100",),
                                  units_100_n=40, units_100_repeats=1, units_100_lengths=(5,),
                                  predictor_cells=("lstm",), predictor_lengths=(5,), fit_seeds=4, fresh_seeds=4,
                                  landscape_length=6, landscape_resolution=3)
-    result = E.lstm_failure(config)
+    result = S.lstm_failure(config)
     s = result["summary"]
     assert set(s["hypotheses"]["units_100"]["effect"]) == {"5"}
     assert sorted({(r["arm"], r["T"]) for r in result["runs"] if r["arm"] in ("units_100", "lstm_n40")}) == [
@@ -277,6 +269,13 @@ def test_quick_end_to_end(tmp_path):
     for stem in ("success_vs_T", "predictor_feature", "landscape_at_start"):
         assert (tmp_path / f"{stem}.png").stat().st_size > 0 and (tmp_path / f"{stem}.pdf").stat().st_size > 0
     assert (tmp_path / "runs.csv").read_text().startswith("arm,cell,T,seed")
+    # the loss surfaces around the typical initial points, one file per class the runs hold, readable as surfaces
+    surfaces = sorted(tmp_path.glob("landscape_*.npz"))
+    assert surfaces
+    assert [p.name for p in surfaces] == [f"landscape_{label}.npz" for label in sorted(s["landscape"]) if label != "T"]
+    for path in surfaces:
+        surface = Surface.load(path)
+        assert (surface.x_name, surface.y_name) == ("b_f", "U_c") and surface.loss.shape == (9, 9)
 
 
 def test_bad_flag_exits_2(capsys):
@@ -290,10 +289,10 @@ def test_bad_flag_exits_2(capsys):
 
 @pytest.mark.parametrize("name", ["lstm_intervention", "gru_intervention"])
 def test_intervention_arms_train_the_edge_of_memory_models(name):
-    arm = E.intervention_arms(3.0)[name]
+    arm = S.intervention_arms(3.0)[name]
     seeds = list(range(6))
-    built = E.build_models(arm, seeds, length=50)
-    claimed = E.edge_of_memory(Model.init(arm.cell, seeds=seeds, dtype=torch.float64), bias=3.0)
+    built = S.build_models(arm, seeds, length=50)
+    claimed = F.edge_of_memory(Model.init(arm.cell, seeds=seeds, dtype=torch.float64), bias=3.0)
     for a, b in zip(built.parameters(), claimed.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
@@ -303,9 +302,7 @@ def test_attractor_counts_of_hand_built_srnn():
     # attractors of the two-step map: also a latch)
     base = Model.init("srnn", seeds=[0, 1, 2], dtype=torch.float64)
     cell = base.cell.with_params(U=torch.tensor([2.0, 0.5, -2.0]), b=torch.zeros(3, 1))
-    from dataclasses import replace
-
-    counts = E.attractor_counts(replace(base, cell=cell))
+    counts = F.attractor_counts(replace(base, cell=cell))
     np.testing.assert_array_equal(counts, [2, 1, 2])
 
 
@@ -313,7 +310,7 @@ def test_logistic_fit_round_trips_through_its_dict():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 2))
     y = rng.random(300) < 1 / (1 + np.exp(-2 * X[:, 0]))
-    fit = E.fit_logistic(X, y, features=E.PREDICTOR_FEATURES)
-    again = E.LogisticFit.from_dict(json.loads(json.dumps(fit.as_dict())))
+    fit = F.fit_logistic(X, y, features=S.PREDICTOR_FEATURES)
+    again = F.LogisticFit.from_dict(json.loads(json.dumps(fit.as_dict())))
     np.testing.assert_allclose(again.score(X), fit.score(X), rtol=1e-12)
     np.testing.assert_allclose(again.probability(X), 1 / (1 + np.exp(-fit.score(X))), rtol=1e-12)
