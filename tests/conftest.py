@@ -37,6 +37,24 @@ def usage_error(tmp_path, capsys):
     return run
 
 
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """``quick_run(name)``: the output folder of ``dynlatch run NAME --quick --quiet``, run once per test session and
+    shared by every test that reads it (each end-to-end study runs once; tests must not change the folder)."""
+    from dynlatch._cli import main
+
+    done: dict[str, object] = {}
+
+    def run(name: str):
+        if name not in done:
+            out = tmp_path_factory.mktemp(name) / "out"
+            assert main(["run", name, "--quick", "--quiet", "--out", str(out)]) == 0
+            done[name] = out
+        return done[name]
+
+    return run
+
+
 @pytest.fixture
 def latex_tools():
     """Paths of pdflatex and latexmk; skips the test where LaTeX is not installed (``make latex`` installs it from
