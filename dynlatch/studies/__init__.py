@@ -6,13 +6,14 @@ the engine, dynamics, symbolic, landscape, Bengio's theory) imports no study. To
 ``STUDY = Study(...)`` and list it in :data:`STUDIES`.
 """
 
-from . import latching_sweep
+from . import cliff_vs_length, latching_landscape, latching_sweep, pascanu_cliff
 from ._runner import run_study, write_result
 from ._study import Result, RunContext, Study
 
 STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (
-    latching_sweep,
+    latching_sweep, pascanu_cliff, cliff_vs_length, latching_landscape,
 )}
 """Every study by command name."""
 
-__all__ = ["STUDIES", "Result", "RunContext", "Study", "latching_sweep", "run_study", "write_result"]
+__all__ = ["STUDIES", "Result", "RunContext", "Study", "cliff_vs_length", "latching_landscape", "latching_sweep",
+           "pascanu_cliff", "run_study", "write_result"]
