@@ -13,7 +13,8 @@ Closed forms used as overlays (REFERENCES; derivation in :mod:`dynlatch.symbolic
 * the fold curve (multiplier +1), parametrised by the fixed point: ``w = 1 / s'(x*)``, ``b = x* - w s(x*)``; two
   stable fixed points coexist between its two branches (``w > 4``);
 * the basin boundary through ``x_0``: in the bistable region the unstable middle fixed point separates the basins,
-  and it equals ``x_0`` exactly when ``b = x_0 - w s(x_0)`` with ``w s'(x_0) > 1``.
+  and it equals ``x_0`` exactly when ``b = x_0 - w s(x_0)`` with ``w s'(x_0) > 1``; across it the wall steepens with
+  T at ``log(w s'(x_0))`` per step.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from . import _checks
-from ._checks import CheckError
-from ._config import Config, option
+from ._atomic import atomic_path
+from ._evaluate import evaluate
+from ._model import Model
+from .bengio import latch_cost
+from .cells import CellParams
 
 PASCANU = {"x0": 0.5, "target": 0.7, "steps": 50}
 """Pascanu et al. (2013), Fig. 6: initial state, target of sigmoid(x_T), number of steps."""
@@ -71,6 +74,15 @@ def pascanu_basin_boundary(w: np.ndarray, *, x0: float = 0.5) -> np.ndarray:
     return np.where(w * s * (1 - s) > 1, x0 - w * s, np.nan)
 
 
+def pascanu_boundary_rate(w: float, *, x0: float = 0.5) -> float:
+    """``log(w s'(x0))``, the log multiplier of ``x0`` as the unstable fixed point on the basin boundary
+    (:func:`pascanu_basin_boundary`): a perturbation of ``b`` there grows by ``w s'(x0)`` per step, so the wall's
+    gradient norm grows, and its width shrinks, at this rate per step of T. Positive where ``w s'(x0) > 1``, the only
+    case with such a boundary."""
+    s = _sigmoid(x0)
+    return float(np.log(w * s * (1 - s)))
+
+
 def pascanu_fold_b(w: float) -> tuple[float, float]:
     """The two fold values of ``b`` at a given ``w > 4`` (lower, upper), between which two attractors coexist.
 
@@ -111,16 +123,20 @@ class Surface:
     accuracy: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def save(self, path: Any) -> Any:
-        """Write the surface as ``.npz`` (metadata as JSON, no pickles) to a path (atomically) or to an open binary
-        file (``Result.files`` hands its writers one); returns ``path``."""
-        from ._atomic import atomic_path
-
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of the surface's ``.npz`` file (what :meth:`save` writes and :meth:`load` reads): the axes'
+        values and names, loss, gradient norm, accuracy if any, and the metadata as a JSON string (no pickles)."""
         arrays = {"x": self.x, "y": self.y, "loss": self.loss, "grad_norm": self.grad_norm,
                   "axes": np.array([self.x_name, self.y_name]),
                   "metadata": np.array(json.dumps(self.metadata, sort_keys=True, allow_nan=True))}
         if self.accuracy is not None:
             arrays["accuracy"] = self.accuracy
+        return arrays
+
+    def save(self, path: Any) -> Any:
+        """Write the surface as ``.npz`` (:meth:`arrays`) to a path (atomically) or to an open binary file (a
+        study's :class:`~dynlatch.studies.Result` hands its file writers one); returns ``path``."""
+        arrays = self.arrays()
         if hasattr(path, "write"):
             np.savez(path, **arrays)
             return path
@@ -227,9 +243,6 @@ def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[st
         ValueError: for a batched model, unknown names, blocks of more than one element, bad axes or an unknown
             ``grad_wrt``.
     """
-    from ._evaluate import evaluate
-    from ._model import Model
-
     cell = model.cell if isinstance(model, Model) else model
     if cell.models != 1:
         raise ValueError(f"parameter_surface needs a single model; got {cell.models}")
@@ -271,8 +284,6 @@ def bengio_surface(w: Any, h: Any, *, steps: int = 20, noise_variance: float = 0
     """Bengio et al. (1994)'s cost over (recurrent weight ``w``, trained input ``h``): class +1 sequences start with
     input ``+h``, class -1 with ``-h``, then ``steps - 1`` steps of N(0, noise_variance) noise (one fixed draw shared by
     every grid point), targets +-0.8, ``C = 1/2 sum_p (tanh(a_T) - d)^2`` (:func:`dynlatch.bengio.latch_cost`)."""
-    from .bengio import latch_cost
-
     if steps < 1 or sequences < 2 or not noise_variance >= 0:
         raise ValueError("need steps >= 1, sequences >= 2 and noise_variance >= 0")
     g = torch.Generator().manual_seed(int(seed))
@@ -299,8 +310,6 @@ def model_directions(model: Any, x: Any, y: Any, *, kind: str = "random", seed: 
     Raises:
         ValueError: for a batched model or an unknown kind.
     """
-    from ._model import Model
-
     if not isinstance(model, Model) or model.models != 1:
         raise ValueError("directions need a single-model dynlatch.Model")
     params = [p.detach().to(torch.float64) for p in model.parameters()]
@@ -316,8 +325,6 @@ def model_directions(model: Any, x: Any, y: Any, *, kind: str = "random", seed: 
     X, Y = torch.as_tensor(np.asarray(x), dtype=torch.float64), torch.as_tensor(np.asarray(y))
 
     def loss_of(ps: list[torch.Tensor]) -> torch.Tensor:
-        from .cells import CellParams
-
         m = Model(model.cell.to(torch.float64).replace(CellParams(*ps[:3])), ps[3], ps[4], None, model.readout)
         return m.losses(X, Y)[0].sum()
 
@@ -344,10 +351,6 @@ def direction_surface(model: Any, x: Any, y: Any, *, directions: tuple[list[torc
     """Loss, gradient norm and accuracy at ``theta0 + a d1 + b d2`` for ``a, b`` in ``[-span, span]``: the surface
     around a trained point along two directions (:func:`model_directions`), every grid point one model of a batched
     :func:`dynlatch.evaluate`."""
-    from ._evaluate import evaluate
-    from ._model import Model
-    from .cells import CellParams
-
     if not isinstance(model, Model) or model.models != 1:
         raise ValueError("direction_surface needs a single-model dynlatch.Model")
     if not span > 0 or resolution < 2:
@@ -494,18 +497,31 @@ def gradient_descent(w0: float, b0: float, *, lr: float, iterations: int, clip: 
 
 
 # -- plotting ----------------------------------------------------------------------------------------------------
+# matplotlib (a third of a second to import) is imported by the plotting helpers on first use, so that
+# ``import dynlatch`` does not load it.
 def plot_surface(surface: Surface, *, ax: Any = None, what: str = "loss", log: bool = True, levels: int = 30,
                  cmap: str = "viridis") -> Any:
-    """Filled contours of ``surface.loss`` (or ``grad_norm``) with a log colour scale (cliffs span decades)."""
-    import matplotlib
+    """Filled contours of ``surface.loss`` (or ``grad_norm``) with a log colour scale (cliffs span decades).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
+    Args:
+        surface: the surface.
+        ax: the matplotlib axes to draw on (None: the axes of a new 5 x 4 inch :class:`matplotlib.figure.Figure`,
+            ``ax.figure``); a colour bar is added beside it.
+        what: ``"loss"`` or ``"grad_norm"``.
+        log: log colour scale (non-positive values left blank).
+        levels: number of contour levels.
+        cmap: colour map.
+
+    Returns:
+        The axes drawn on.
+    """
+    from matplotlib.colors import LogNorm  # matplotlib on first use (see above)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
     z = getattr(surface, what)
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+        ax = Figure(figsize=(5, 4)).subplots()
     if log:
         zpos = np.where(z > 0, z, np.nan)
         lo, hi = np.nanpercentile(zpos, 0.5), np.nanmax(zpos)
@@ -515,8 +531,6 @@ def plot_surface(surface: Surface, *, ax: Any = None, what: str = "loss", log: b
         cs = ax.contourf(surface.x, surface.y, z, levels=levels, cmap=cmap)
     bar = ax.figure.colorbar(cs, ax=ax, label=what.replace("_", " ") + (" (log scale)" if log else ""))
     if log:
-        from matplotlib.ticker import LogFormatterSciNotation, LogLocator
-
         bar.ax.yaxis.set_major_locator(LogLocator(base=10))
         bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation(base=10))
     ax.set(xlabel=surface.x_name, ylabel=surface.y_name)
@@ -524,256 +538,25 @@ def plot_surface(surface: Surface, *, ax: Any = None, what: str = "loss", log: b
 
 
 def plot_surface_3d(surface: Surface, *, what: str = "loss", log: bool = True, ax: Any = None) -> Any:
-    """A 3-D view of the surface (log10 of the values when ``log``)."""
-    import matplotlib
+    """A 3-D view of the surface (log10 of the values when ``log``).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Args:
+        surface: the surface.
+        what: ``"loss"`` or ``"grad_norm"``.
+        log: plot log10 of the values (non-positive values left blank).
+        ax: 3-D axes to draw on (None: those of a new 5.5 x 4.5 inch :class:`matplotlib.figure.Figure`,
+            ``ax.figure``).
+
+    Returns:
+        The axes drawn on.
+    """
+    from matplotlib.figure import Figure  # matplotlib on first use (see above)
 
     z = getattr(surface, what)
     z = np.log10(np.where(z > 0, z, np.nan)) if log else z
     if ax is None:
-        ax = plt.figure(figsize=(5.5, 4.5)).add_subplot(projection="3d")
+        ax = Figure(figsize=(5.5, 4.5)).add_subplot(projection="3d")
     X, Y = np.meshgrid(surface.x, surface.y)
     ax.plot_surface(X, Y, z, cmap="viridis", linewidth=0, antialiased=True, rcount=120, ccount=120)
     ax.set(xlabel=surface.x_name, ylabel=surface.y_name, zlabel=("log10 " if log else "") + what.replace("_", " "))
     return ax
-
-
-# -- analysis configs ----------------------------------------------------------------------------------------------
-def _pairs(name: str, values: Any) -> tuple[float, ...]:
-    if len(values) < 2 or len(values) % 2:
-        raise CheckError(name, f"must be w0,b0 pairs (an even number of values); got {list(values)}")
-    return tuple(_checks.number(name, v) for v in values)
-
-
-def _lengths(name: str, values: Any) -> tuple[int, ...]:
-    for v in values:
-        _checks.integer(name, v, minimum=1)
-    if len(set(values)) < 2:
-        raise CheckError(name, f"needs at least two different lengths to fit a rate; got {list(values)}")
-    return tuple(values)
-
-
-@dataclass(frozen=True)
-class PascanuCliffConfig(Config):
-    """Settings of ``dynlatch run pascanu-cliff`` (Pascanu et al. 2013, Fig. 6). The paper does not state its plotted
-    ranges; the defaults show the plateau, the wall and both fold branches up to w = 12."""
-
-    w_min: float = option(0.0, help="smallest w of the surface", check=_checks.number_in())
-    w_max: float = option(12.0, help="largest w of the surface", check=_checks.number_in())
-    b_min: float = option(-10.0, help="smallest b of the surface", check=_checks.number_in())
-    b_max: float = option(1.0, help="largest b of the surface", check=_checks.number_in())
-    resolution: int = option(512, help="grid points per axis", check=_checks.integer_at_least(8), quick=96)
-    steps: int = option(50, help="steps T of the map (Pascanu et al.: 50)", check=_checks.integer_at_least(1))
-    x0: float = option(0.5, help="initial state x_0 (Pascanu et al.: 0.5)", check=_checks.number_in())
-    target: float = option(0.7, help="target of sigmoid(x_T) (Pascanu et al.: 0.7)", check=_checks.number_in(above=0, below=1))
-    wall_points: int = option(24, help="values of w (in (4.6, w_max]) at which the wall is located by root finding",
-                              check=_checks.integer_at_least(1), quick=8)
-    lr: float = option(1.0, help="gradient-descent learning rate", check=_checks.number_in(above=0))
-    iterations: int = option(100, help="gradient-descent iterations per start", check=_checks.integer_at_least(1), quick=30)
-    clip: float = option(0.5, help="gradient-norm clipping threshold of the dashed trajectories", check=_checks.number_in(above=0))
-    starts: tuple[float, ...] = option((6.0, -3.5, 7.0, -4.2, 8.0, -4.7, 10.0, -6.0),
-                                       help="gradient-descent starts as w0,b0 pairs", check=_pairs)
-    seed: int = option(0, help="seed (the analysis is deterministic; kept for a uniform interface)",
-                       check=_checks.seed)
-    device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
-
-    def check_together(self) -> None:
-        if not self.w_max > self.w_min:
-            raise CheckError("w_max", f"must exceed w_min ({self.w_min}); got {self.w_max}")
-        if not self.b_max > self.b_min:
-            raise CheckError("b_max", f"must exceed b_min ({self.b_min}); got {self.b_max}")
-        if not self.w_max > 4.6:
-            raise CheckError("w_max", f"must exceed 4.6 so that the surface has a wall (bistability needs w > 4); "
-                                      f"got {self.w_max}")
-
-
-@dataclass(frozen=True)
-class CliffVsLengthConfig(Config):
-    """Settings of ``dynlatch run cliff-vs-length``: the wall of Pascanu's map at one w as T grows."""
-
-    lengths: tuple[int, ...] = option((5, 10, 20, 50, 100, 200), flag="--lens", help="numbers of steps T",
-                                      check=_lengths)
-    w: float = option(5.0, help="w at which the wall is followed (> 4, bistable; a small w keeps the wall resolvable "
-                                "in float64 up to T = 200)", check=_checks.number_in(above=4))
-    b_min: float = option(-10.0, help="smallest b searched", check=_checks.number_in())
-    b_max: float = option(1.0, help="largest b searched", check=_checks.number_in())
-    x0: float = option(0.5, help="initial state x_0", check=_checks.number_in())
-    target: float = option(0.7, help="target of sigmoid(x_T)", check=_checks.number_in(above=0, below=1))
-    resolution: int = option(160, help="grid points per axis of the small surfaces", check=_checks.integer_at_least(8), quick=48)
-    seed: int = option(0, help="seed (the analysis is deterministic; kept for a uniform interface)",
-                       check=_checks.seed)
-
-    def check_together(self) -> None:
-        if not self.b_max > self.b_min:
-            raise CheckError("b_max", f"must exceed b_min ({self.b_min}); got {self.b_max}")
-
-
-# -- the analyses ----------------------------------------------------------------------------------------------------
-def wall_row(w: float, *, b_range: tuple[float, float], steps: int, x0: float, target: float) -> dict[str, Any]:
-    """The wall of Pascanu's map at one ``w``, with where the theory puts it: the located ``b`` (NaN if none), the
-    basin boundary through ``x0``, the two fold values of ``b``, the distances to them (in ``b``), and the wall's
-    width and peak gradient norm (:func:`pascanu_wall_profile`)."""
-    walls = pascanu_wall(w, b_range=b_range, steps=steps, x0=x0)
-    boundary = float(pascanu_basin_boundary(w, x0=x0))
-    folds = pascanu_fold_b(w) if w > 4 else (np.nan, np.nan)
-    row: dict[str, Any] = {"w": float(w), "b": np.nan, "basin_boundary_b": boundary, "fold_b_lower": folds[0],
-                           "fold_b_upper": folds[1], "distance_to_basin_boundary": np.nan,
-                           "distance_to_fold": np.nan, "width": np.nan, "grad_norm": np.nan, "walls_found": len(walls)}
-    if walls:
-        b = walls[0]
-        profile = pascanu_wall_profile(w, b, steps=steps, x0=x0, target=target)
-        row.update(b=b, distance_to_basin_boundary=abs(b - boundary), width=profile["width"],
-                   grad_norm=profile["grad_norm"], distance_to_fold=float(np.nanmin(np.abs(np.subtract(folds, b)))))
-    return row
-
-
-def pascanu_cliff(config: PascanuCliffConfig) -> dict[str, Any]:
-    """Everything ``dynlatch run pascanu-cliff`` reports: the surface, the located wall with the theory's curves,
-    and gradient-descent trajectories with and without clipping.
-
-    Returns:
-        ``{"surface": Surface, "wall": [row per w], "trajectories": [row per (start, clipped, iteration)],
-        "summary": {...}}``; the summary's keys are the issue's contract (``wall``, ``max_distance_to_basin_boundary``,
-        ``median_distance_to_fold``, ``grad_norm_on_wall``, ``final_loss``).
-    """
-    c = config
-    kw = dict(steps=c.steps, x0=c.x0, target=c.target)
-    surface = pascanu_surface(np.linspace(c.w_min, c.w_max, c.resolution), np.linspace(c.b_min, c.b_max, c.resolution),
-                              device=c.device, **kw)
-    ws = np.linspace(max(c.w_min, 4.6), c.w_max, c.wall_points + 1)[1:]
-    wall = [wall_row(w, b_range=(c.b_min, c.b_max), **kw) for w in ws]
-    found = [r for r in wall if np.isfinite(r["b"])]
-    trajectories, finals = [], {"unclipped": [], "clipped": []}
-    for k in range(0, len(c.starts), 2):
-        for label, clip in (("unclipped", None), ("clipped", c.clip)):
-            path = gradient_descent(c.starts[k], c.starts[k + 1], lr=c.lr, iterations=c.iterations, clip=clip, **kw)
-            finite = path[np.isfinite(path[:, 2])]
-            finals[label].append(float(finite[-1, 2]) if len(finite) else np.nan)
-            trajectories += [{"start": k // 2, "w0": c.starts[k], "b0": c.starts[k + 1], "clipped": clip is not None,
-                              "iteration": i, "w": p[0], "b": p[1], "loss": p[2]} for i, p in enumerate(path)]
-    summary = {
-        "wall": {"w": [r["w"] for r in found], "b": [r["b"] for r in found]},
-        "max_distance_to_basin_boundary": float(max(r["distance_to_basin_boundary"] for r in found)) if found
-        else np.nan,
-        "median_distance_to_fold": float(np.median([r["distance_to_fold"] for r in found])) if found else np.nan,
-        "grad_norm_on_wall": float(np.median([r["grad_norm"] for r in found])) if found else np.nan,
-        "final_loss": {k: float(np.nanmean(v)) for k, v in finals.items()},
-        "wall_points_located": len(found), "wall_points_tried": len(wall),
-        "max_grad_norm_on_grid": float(np.nanmax(surface.grad_norm)),
-    }
-    return {"surface": surface, "wall": wall, "trajectories": trajectories, "summary": summary}
-
-
-def cliff_vs_length(config: CliffVsLengthConfig) -> dict[str, Any]:
-    """How the wall of Pascanu's map forms as T grows, at one ``w``: per T its position, width and peak gradient
-    norm (:func:`pascanu_steepest`), and their per-step exponential rates fitted over the T where the wall is
-    resolved and steep (gradient norm > 10), against the rate the Jacobian predicts: ``log(w s'(x0))``, the log multiplier of the unstable fixed point
-    ``x0`` on the basin boundary (a perturbation of ``b`` there grows by that factor per step).
-
-    Returns:
-        ``{"rows": [row per T], "surfaces": {T: Surface}, "summary": {"growth": {"w", "measured_rate",
-        "predicted_rate", ...}, ...}}``.
-    """
-    c = config
-    rows, surfaces = [], {}
-    boundary = float(pascanu_basin_boundary(c.w, x0=c.x0))
-    span = max(1.0, 3 * abs(boundary - np.mean(pascanu_fold_b(c.w))))
-    for T in c.lengths:
-        steep = pascanu_steepest(c.w, b_range=(c.b_min, c.b_max), steps=T, x0=c.x0, target=c.target)
-        rows.append({"T": int(T), "w": float(c.w), **steep, "basin_boundary_b": boundary,
-                     "distance_to_basin_boundary": abs(steep["b"] - boundary)})
-        surfaces[int(T)] = pascanu_surface(np.linspace(max(c.w - 2, 0), c.w + 2, c.resolution),
-                                           np.linspace(boundary - span, boundary + span, c.resolution), steps=T,
-                                           x0=c.x0, target=c.target)
-    fit = [r for r in rows if r["resolved"] and r["grad_norm"] > 10]  # a wall, not the plateau's gentle slope
-    s = _sigmoid(c.x0)
-    predicted = float(np.log(c.w * s * (1 - s)))
-    if len(fit) >= 2:
-        Ts = np.array([r["T"] for r in fit], dtype=float)
-        grad_rate = float(np.polyfit(Ts, np.log([r["grad_norm"] for r in fit]), 1)[0])
-        width_rate = float(-np.polyfit(Ts, np.log([r["width"] for r in fit]), 1)[0])
-    else:
-        grad_rate = width_rate = np.nan
-    summary = {"growth": {"w": float(c.w), "measured_rate": grad_rate, "predicted_rate": predicted,
-                          "measured_width_rate": width_rate, "lengths_fitted": [r["T"] for r in fit]},
-               "basin_boundary_b": boundary}
-    return {"rows": rows, "surfaces": surfaces, "summary": summary}
-
-
-# -- latching landscapes -------------------------------------------------------------------------------------------
-LATCHING_PAIRS: dict[str, tuple[tuple[str, tuple[float, float]], tuple[str, tuple[float, float]]]] = {
-    "srnn:U,W": (("U", (-3.0, 3.0)), ("W", (-3.0, 3.0))),
-    "srnn:U,b": (("U", (-3.0, 3.0)), ("b", (-2.0, 2.0))),
-    "lstm:b_f,U_c": (("b_f", (-3.0, 5.0)), ("U_c", (-4.0, 4.0))),
-    "lstm:W_c,b_i": (("W_c", (-3.0, 3.0)), ("b_i", (-3.0, 3.0))),
-}
-"""The planes of ``dynlatch run latching-landscape``: ``cell:x,y`` with the swept ranges."""
-
-
-def _pairs(name: str, values: Any) -> tuple[str, ...]:
-    return tuple(_checks.choice(name, v, tuple(LATCHING_PAIRS)) for v in _checks.distinct(name, values))
-
-
-@dataclass(frozen=True)
-class LatchingLandscapeConfig(Config):
-    """Settings of ``dynlatch run latching-landscape``: loss surfaces of the question's latching task (Dense(2) +
-    softmax read-out, noise 0.1) around a Keras-2 initialised model, over pairs of its parameters."""
-
-    pairs: tuple[str, ...] = option(tuple(LATCHING_PAIRS), help="planes cell:x,y", check=_pairs)
-    lengths: tuple[int, ...] = option((5, 20, 100), flag="--lens", help="sequence lengths T", check=_lengths,
-                                      quick=(5, 20))
-    resolution: int = option(64, help="grid points per axis", check=_checks.integer_at_least(8), quick=20)
-    n: int = option(1000, help="latching sequences the loss is taken on", check=_checks.integer_at_least(1), quick=300)
-    init_points: int = option(200, help="Keras-2 initial models drawn on each plane", check=_checks.integer_at_least(1), quick=50)
-    seed: int = option(0, help="seed of the base model (Keras-2 init) and of the data", check=_checks.seed)
-
-
-def latching_landscape(config: LatchingLandscapeConfig) -> dict[str, Any]:
-    """Surfaces of every plane and T in ``config``, each with the number of stable fixed points (x = 0) of the cell at
-    every grid point and the Keras-2 initial values of the two parameters.
-
-    Returns:
-        ``{"surfaces": {(pair, T): Surface}, "stable_points": {pair: (H, G) int array}, "init": {pair: (k, 2)},
-        "rows": tidy rows per (pair, T), "summary": {...}}``.
-    """
-    from . import dynamics, tasks
-    from ._model import Model
-
-    c = config
-    surfaces, stable, init, rows = {}, {}, {}, []
-    for pair in c.pairs:
-        kind, _ = pair.split(":")
-        (nx, rx), (ny, ry) = LATCHING_PAIRS[pair]
-        xs, ys = np.linspace(*rx, c.resolution), np.linspace(*ry, c.resolution)
-        base = Model.init(kind, seeds=[c.seed], init="keras2", dtype=torch.float64)
-        U, V = np.meshgrid(xs, ys)
-        grid = base.cell.with_params(**{nx: torch.as_tensor(U.reshape(-1)), ny: torch.as_tensor(V.reshape(-1))})
-        found = dynamics.fixed_points(grid, x=0.0, periods=(1,))
-        stable[pair] = np.array([sum(p.stable for p in fps) for fps in found]).reshape(U.shape)
-        sample = Model.init(kind, seeds=range(1000 + c.seed, 1000 + c.seed + c.init_points), init="keras2",
-                            dtype=torch.float64).cell
-        named = sample.named_params()
-        init_bistable = float(np.mean([sum(p.stable for p in fps) >= 2
-                                       for fps in dynamics.fixed_points(sample, x=0.0, periods=(1,))]))
-        init[pair] = np.stack([named[nx].reshape(-1).numpy(), named[ny].reshape(-1).numpy()], axis=1)
-        for T in c.lengths:
-            data = tasks.latching(length=int(T), n=c.n, val_fraction=0.5, seed=c.seed)
-            x = np.concatenate([data.x_train, data.x_val])
-            y = np.concatenate([data.y_train, data.y_val])
-            s = parameter_surface(base, x, y, axes=((nx, xs), (ny, ys)))
-            surfaces[(pair, int(T))] = s
-            bistable = stable[pair] >= 2
-            rows.append({
-                "pair": pair, "cell": kind, "T": int(T), "min_loss": float(np.nanmin(s.loss)),
-                "fraction_bistable": float(bistable.mean()),
-                "fraction_accuracy_0.9": float(np.mean(s.accuracy >= 0.9)),
-                "accuracy_0.9_in_bistable": float(np.mean(s.accuracy[bistable] >= 0.9)) if bistable.any() else np.nan,
-                "accuracy_0.9_elsewhere": float(np.mean(s.accuracy[~bistable] >= 0.9)) if (~bistable).any()
-                else np.nan,
-                "keras2_init_models_bistable": init_bistable,
-            })
-    summary = {"planes": {f"{r['pair']}@T={r['T']}": {k: v for k, v in r.items() if k not in ("pair", "T", "cell")}
-                          for r in rows}}
-    return {"surfaces": surfaces, "stable_points": stable, "init": init, "rows": rows, "summary": summary}

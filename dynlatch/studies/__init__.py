@@ -6,14 +6,19 @@ the engine, dynamics, symbolic, landscape, Bengio's theory) imports no study. To
 ``STUDY = Study(...)`` and list it in :data:`STUDIES`.
 """
 
-from . import latching_sweep, lstm_failure
+from . import (
+    cliff_vs_length, latching_landscape, latching_sweep, lstm_failure, pascanu_cliff,
+)
 from ._runner import run_study, write_result
 from ._study import Result, RunContext, Study
 
-STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (
-    latching_sweep,
-    lstm_failure,
-)}
+STUDY_MODULES = (
+    latching_sweep, pascanu_cliff, cliff_vs_length, latching_landscape, lstm_failure,
+)
+"""The study modules, in the order ``dynlatch list`` shows them."""
+
+STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in STUDY_MODULES}
 """Every study by command name."""
 
-__all__ = ["STUDIES", "Result", "RunContext", "Study", "latching_sweep", "lstm_failure", "run_study", "write_result"]
+__all__ = ["STUDIES", "STUDY_MODULES", "Result", "RunContext", "Study", "run_study", "write_result",
+           *(m.__name__.rpartition(".")[2] for m in STUDY_MODULES)]

@@ -1,0 +1,190 @@
+"""Loss surfaces of the latching task for the one-unit SRNN and LSTM, with the cell's stable fixed points and the Keras-2 initial points overlaid.
+
+For each plane ``cell:x,y`` (two parameters of a Keras-2 initialised one-unit model, every other parameter fixed) and
+each length T: the loss, gradient norm and accuracy of the question's latching task (Dense(2) + softmax read-out,
+noise 0.1) over the plane (:func:`dynlatch.landscape.parameter_surface`, each grid point one model of a batched
+program); the number of stable fixed points at zero input at every grid point
+(:func:`dynlatch.dynamics.fixed_points`); and where ``init_points`` Keras-2 initial models fall on the plane.
+
+Writes ``runs.csv`` (one row per plane and T: the bistable fraction of the plane and how often accuracy 0.9 is reached
+inside and outside it), one ``surface_CELL_X-Y_TT.npz`` per plane and T (:meth:`dynlatch.landscape.Surface.load`
+reads them), ``summary.json`` and ``latching_landscape.pdf/.png``. About a minute at ``--quick``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from .. import _checks, dynamics, tasks
+from .._checks import CheckError
+from .._config import Config, option
+from .._model import Model
+from ..landscape import Surface, parameter_surface
+from ._study import Result, RunContext, Study
+
+Plane = tuple[tuple[str, tuple[float, float]], tuple[str, tuple[float, float]]]
+
+LATCHING_PAIRS: dict[str, Plane] = {
+    "srnn:U,W": (("U", (-3.0, 3.0)), ("W", (-3.0, 3.0))),
+    "srnn:U,b": (("U", (-3.0, 3.0)), ("b", (-2.0, 2.0))),
+    "lstm:b_f,U_c": (("b_f", (-3.0, 5.0)), ("U_c", (-4.0, 4.0))),
+    "lstm:W_c,b_i": (("W_c", (-3.0, 3.0)), ("b_i", (-3.0, 3.0))),
+}
+"""The planes of ``dynlatch run latching-landscape``: ``cell:x,y`` with the swept ranges."""
+
+INIT_SEED_OFFSET = 1000
+"""The Keras-2 initial models drawn on each plane have seeds ``INIT_SEED_OFFSET + seed + k``, apart from the base
+model's ``seed``."""
+
+
+def _pairs(name: str, values: Any) -> tuple[str, ...]:
+    return tuple(_checks.choice(name, v, tuple(LATCHING_PAIRS)) for v in _checks.distinct(name, values))
+
+
+def _lengths(name: str, values: Any) -> tuple[int, ...]:
+    for v in values:
+        _checks.integer(name, v, minimum=1)
+    if len(set(values)) < 2:
+        raise CheckError(name, f"needs at least two different lengths; got {list(values)}")
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class LatchingLandscapeConfig(Config):
+    """Settings of ``dynlatch run latching-landscape``: loss surfaces of the question's latching task (Dense(2) +
+    softmax read-out, noise 0.1) around a Keras-2 initialised model, over pairs of its parameters."""
+
+    pairs: tuple[str, ...] = option(tuple(LATCHING_PAIRS), help="planes cell:x,y", check=_pairs)
+    lengths: tuple[int, ...] = option((5, 20, 100), flag="--lens", help="sequence lengths T", check=_lengths,
+                                      quick=(5, 20))
+    resolution: int = option(64, help="grid points per axis", check=_checks.integer_at_least(8), quick=20)
+    n: int = option(1000, help="latching sequences the loss is taken on", check=_checks.integer_at_least(1),
+                    quick=300)
+    init_points: int = option(200, help="Keras-2 initial models drawn on each plane",
+                              check=_checks.integer_at_least(1), quick=50)
+    seed: int = option(0, help="seed of the base model (Keras-2 init) and of the data", check=_checks.seed)
+
+
+@dataclass(frozen=True)
+class LatchingLandscape:
+    """What :func:`latching_landscape` computes.
+
+    Attributes:
+        surfaces: by (pair, T).
+        stable_points: by pair, (H, G) number of stable fixed points (x = 0) at every grid point.
+        init: by pair, (init_points, 2) Keras-2 initial values of the two parameters.
+        rows: one row per (pair, T).
+        summary: ``planes``: the rows by ``PAIR@T=T``.
+    """
+
+    surfaces: dict[tuple[str, int], Surface]
+    stable_points: dict[str, np.ndarray]
+    init: dict[str, np.ndarray]
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def stable_point_counts(cell: Any) -> np.ndarray:
+    """Number of stable fixed points at zero input (period 1) of each model of a batched one-unit cell, (M,)."""
+    return np.array([sum(p.stable for p in fps) for fps in dynamics.fixed_points(cell, x=0.0, periods=(1,))])
+
+
+def plane_row(pair: str, T: int, surface: Surface, bistable: np.ndarray, init_bistable: float) -> dict[str, Any]:
+    """One row of ``runs.csv``: the plane's smallest loss, its bistable fraction, how often accuracy 0.9 is reached on
+    the whole plane, inside and outside the bistable region, and the fraction of bistable Keras-2 initial models."""
+    s = surface
+    return {
+        "pair": pair, "cell": pair.split(":")[0], "T": int(T), "min_loss": float(np.nanmin(s.loss)),
+        "fraction_bistable": float(bistable.mean()),
+        "fraction_accuracy_0.9": float(np.mean(s.accuracy >= 0.9)),
+        "accuracy_0.9_in_bistable": float(np.mean(s.accuracy[bistable] >= 0.9)) if bistable.any() else np.nan,
+        "accuracy_0.9_elsewhere": float(np.mean(s.accuracy[~bistable] >= 0.9)) if (~bistable).any() else np.nan,
+        "keras2_init_models_bistable": init_bistable,
+    }
+
+
+def latching_landscape(config: LatchingLandscapeConfig, *, say: Callable[[str], None] = lambda _: None
+                       ) -> LatchingLandscape:
+    """Surfaces of every plane and T in ``config``, each with the number of stable fixed points (x = 0) of the cell at
+    every grid point and the Keras-2 initial values of the two parameters; ``say`` reports progress."""
+    c = config
+    surfaces, stable, init, rows = {}, {}, {}, []
+    for pair in c.pairs:
+        kind, _ = pair.split(":")
+        (nx, rx), (ny, ry) = LATCHING_PAIRS[pair]
+        say(f"plane {pair}")
+        xs, ys = np.linspace(*rx, c.resolution), np.linspace(*ry, c.resolution)
+        base = Model.init(kind, seeds=[c.seed], init="keras2", dtype=torch.float64)
+        U, V = np.meshgrid(xs, ys)
+        grid = base.cell.with_params(**{nx: torch.as_tensor(U.reshape(-1)), ny: torch.as_tensor(V.reshape(-1))})
+        stable[pair] = stable_point_counts(grid).reshape(U.shape)
+        first = INIT_SEED_OFFSET + c.seed
+        sample = Model.init(kind, seeds=range(first, first + c.init_points), init="keras2", dtype=torch.float64).cell
+        named = sample.named_params()
+        init_bistable = float(np.mean(stable_point_counts(sample) >= 2))
+        init[pair] = np.stack([named[nx].reshape(-1).numpy(), named[ny].reshape(-1).numpy()], axis=1)
+        for T in c.lengths:
+            data = tasks.latching(length=int(T), n=c.n, val_fraction=0.5, seed=c.seed)
+            x = np.concatenate([data.x_train, data.x_val])
+            y = np.concatenate([data.y_train, data.y_val])
+            s = parameter_surface(base, x, y, axes=((nx, xs), (ny, ys)))
+            surfaces[(pair, int(T))] = s
+            rows.append(plane_row(pair, T, s, stable[pair] >= 2, init_bistable))
+    summary = {"planes": {f"{r['pair']}@T={r['T']}": {k: v for k, v in r.items() if k not in ("pair", "T", "cell")}
+                          for r in rows}}
+    return LatchingLandscape(surfaces, stable, init, rows, summary)
+
+
+def surface_file(pair: str, T: int) -> str:
+    """The name of the ``.npz`` file of the surface of ``pair`` at length ``T``: ``surface_srnn_U-W_T5.npz``."""
+    return f"surface_{pair.replace(':', '_').replace(',', '-')}_T{T}.npz"
+
+
+def npz_writer(arrays: dict[str, np.ndarray]) -> Callable[[BinaryIO], None]:
+    """A writer of an ``.npz`` file holding ``arrays`` to an open binary file."""
+    def write(f: BinaryIO) -> None:
+        np.savez(f, **arrays)
+    return write
+
+
+def landscape_figure(result: LatchingLandscape, config: LatchingLandscapeConfig) -> Figure:
+    """One panel per plane (rows) and T (columns): log10 of the loss, the boundary of the bistable region, the
+    accuracy-0.9 contour and the Keras-2 initial points."""
+    pairs, Ts = list(config.pairs), list(config.lengths)
+    fig = Figure(figsize=(3.6 * len(Ts), 3.1 * len(pairs)))
+    axes = fig.subplots(len(pairs), len(Ts), squeeze=False)
+    for r, pair in enumerate(pairs):
+        for k, T in enumerate(Ts):
+            ax = axes[r][k]
+            s = result.surfaces[(pair, T)]
+            cs = ax.contourf(s.x, s.y, np.log10(s.loss), levels=24, cmap="viridis")
+            fig.colorbar(cs, ax=ax, label="log10 loss" if k == len(Ts) - 1 else None)
+            ax.contour(s.x, s.y, result.stable_points[pair], levels=[1.5], colors="white", linewidths=1.2)
+            ax.contour(s.x, s.y, s.accuracy, levels=[0.9], colors="orange", linewidths=0.9, linestyles="--")
+            pts = result.init[pair]
+            ax.plot(pts[:, 0], pts[:, 1], "r.", ms=2.5, alpha=0.7)
+            ax.set(xlim=(s.x[0], s.x[-1]), ylim=(s.y[0], s.y[-1]), xlabel=s.x_name, ylabel=s.y_name,
+                   title=f"{pair.split(':')[0].upper()}, T = {T}")
+    fig.suptitle("loss of the latching task around a Keras-2 initial model; white: boundary of the region with two "
+                 "stable fixed points (x = 0); orange dashed: accuracy 0.9; red: Keras-2 initial values", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def run(config: LatchingLandscapeConfig, context: RunContext) -> Result:
+    """Compute every plane's surfaces; the result carries the rows, the surfaces, the summary and the figure."""
+    result = latching_landscape(config, say=context.say)
+    files = {surface_file(pair, T): npz_writer(s.arrays()) for (pair, T), s in result.surfaces.items()}
+    report = [f"{row['pair']:>14} T={row['T']:<4} bistable {row['fraction_bistable']:.2f} of the plane; accuracy >= "
+              f"0.9 on {row['accuracy_0.9_in_bistable']:.2f} of it vs {row['accuracy_0.9_elsewhere']:.2f} elsewhere; "
+              f"Keras-2 inits bistable: {row['keras2_init_models_bistable']:.2f}" for row in result.rows]
+    return Result(summary=result.summary, tables={"runs": result.rows}, files=files,
+                  figures={"latching_landscape": landscape_figure(result, config)}, report=report)
+
+
+STUDY = Study(name="latching-landscape", config=LatchingLandscapeConfig, run=run, description=__doc__)
