@@ -6,13 +6,16 @@ the engine, dynamics, symbolic, landscape, Bengio's theory) imports no study. To
 ``STUDY = Study(...)`` and list it in :data:`STUDIES`.
 """
 
-from . import latching_sweep
+from . import bifurcations, bit_relay, fixed_point_census, gradient_decay, latching_sweep
 from ._runner import run_study, write_result
 from ._study import Result, RunContext, Study
 
 STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (
-    latching_sweep,
+    latching_sweep, gradient_decay, bifurcations, fixed_point_census, bit_relay,
 )}
 """Every study by command name."""
 
-__all__ = ["STUDIES", "Result", "RunContext", "Study", "latching_sweep", "run_study", "write_result"]
+__all__ = [
+    "STUDIES", "Result", "RunContext", "Study", "bifurcations", "bit_relay", "fixed_point_census", "gradient_decay",
+    "latching_sweep", "run_study", "write_result",
+]
