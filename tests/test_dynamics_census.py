@@ -1,4 +1,4 @@
-"""The fixed-point census (dynlatch.dynamics._census) and ``dynlatch run fixed-point-census``.
+"""The fixed-point census of a cell's models (dynlatch.dynamics._census).
 
 Oracles: closed forms of one-unit SRNNs (h = tanh(U h) has two stable fixed points iff U > 1, a stable 2-cycle iff
 U < -1; the Jacobian at 0 is U), the hand-built latches' documented structure, finite differences of the cell's step
@@ -8,17 +8,13 @@ for the origin eigenvalues, a hand-computed AUC and a brute-force pair count.
 from __future__ import annotations
 
 import itertools
-import json
 
 import numpy as np
 import pytest
 import torch
 
-from analyses import fixed_point_census as script
 from dynlatch.cells import LSTM, SRNN, handmade, stack
-from dynlatch.dynamics import (
-    FixedPointCensusConfig, census_of_cell, fixed_point_census, fixed_points, rank_auc, summarise_census,
-)
+from dynlatch.dynamics import census_of_cell, fixed_points, rank_auc
 from dynlatch.dynamics._census import classify_structure
 
 F64 = torch.float64
@@ -107,96 +103,9 @@ def test_origin_eigenvalues_match_finite_differences(kind):
     np.testing.assert_allclose([r["origin_min_abs_eig"] for r in rows], expected.min(1), atol=1e-8)
 
 
-class _FakeSweep:
-    """The part of SweepResults the census reads, over hand-built SRNNs (final = initial with U doubled)."""
-
-    def __init__(self, Us, ok):
-        self.rows = tuple({"cell": "srnn", "T": 5 + 5 * (i % 2), "repeat": i, "seed": i, "val_acc": 0.95 if s else 0.5}
-                          for i, s in enumerate(ok))
-        self.Us, self.ok = Us, ok
-
-    def select(self, cell, *, T=None, succeeded=None):
-        return [i for i, r in enumerate(self.rows) if r["cell"] == cell and (T is None or r["T"] == T)
-                and (succeeded is None or self.ok[i] == succeeded)]
-
-    def models(self, cell, *, T=None, stage="final"):
-        idx = self.select(cell, T=T)
-        scale = 2.0 if stage == "final" else 1.0
-        return [self.rows[i] for i in idx], type("M", (), {"cell": stack([_srnn(scale * self.Us[i]) for i in idx])})
-
-
-def test_fixed_point_census_and_summary_on_known_models():
-    Us = [0.9, 0.4, 0.6, 0.3, 0.8, 0.2]
-    ok = [True, False, True, False, False, True]
-    rows = fixed_point_census(_FakeSweep(Us, ok), cells=["srnn"])
-    assert len(rows) == 12
-    for r in rows:
-        U = Us[r["repeat"]] * (2.0 if r["stage"] == "final" else 1.0)
-        assert r["succeeded"] == ok[r["repeat"]] and r["T"] == 5 + 5 * (r["repeat"] % 2)
-        assert r["two_stable_states"] == (U > 1)
-        assert r["origin_max_abs_eig"] == pytest.approx(U, abs=1e-12)
-    s = summarise_census(rows)
-    g = {(x["T"], x["stage"], x["succeeded"]): x for x in s["groups"]}
-    # T = 5: repeats 0 (0.9, ok), 2 (0.6, ok), 4 (0.8, fail); final U = 1.8, 1.2, 1.6 -> all bistable
-    assert g[(5, "final", True)]["two_stable_states"] == 2 and g[(5, "final", False)]["two_stable_states"] == 1
-    assert g[(5, "initial", True)]["two_stable_states"] == 0
-    # T = 10: repeats 1 (0.4 fail), 3 (0.3 fail), 5 (0.2 ok); final 0.8, 0.6, 0.4 -> none
-    assert g[(10, "final", False)]["fraction_two_stable_states"] == 0.0
-    assert g[(5, "initial", True)]["median_origin_max_abs_eig"] == pytest.approx(0.75)
-    auc = s["origin_eig_auc_initial"]["srnn"]
-    assert auc["auc"] == pytest.approx(rank_auc([0.9, 0.6, 0.2], [0.4, 0.3, 0.8]))
-    assert auc["auc"] == pytest.approx(5 / 9)  # 0.9 beats 3, 0.6 beats 2, 0.2 beats 0
-    assert (auc["succeeded"], auc["failed"]) == (3, 3)
-    assert auc["by_T"]["5"]["auc"] == pytest.approx(0.5)  # 0.9 > 0.8, 0.6 < 0.8
-
-
 def test_structure_precedence():
     table = {"model": np.zeros(3, int), "period": np.array([1, 2, 2]), "orbit": np.array([0, 1, 1]),
              "kind": np.array(["point"] * 3, dtype=object), "stable": np.array([True, True, True]),
              "guaranteed_complete": np.ones(3, bool)}
     (r,) = classify_structure(table, 1)
     assert (r["structure"], r["n_stable_fixed_points"], r["n_stable_2cycles"]) == ("stable 2-cycle", 1, 1)
-
-
-def test_config_checks_and_sweep_config():
-    c = FixedPointCensusConfig(lengths=(5, 20), repeats=3, n=100, seed=2)
-    sc = c.sweep_config()
-    assert (sc.lengths, sc.repeats, sc.n, sc.seed, sc.cells) == ((5, 20), 3, 100, 2, ("srnn", "lstm", "gru"))
-
-
-@pytest.mark.parametrize("argv", [["--lens", "1"], ["--cells", "srnn,foo"], ["--repeats", "0"], ["--n", "x"],
-                                  ["--seed", "-1"], ["--lens", "5,5"]])
-def test_bad_flags_exit_2_with_one_line(argv, usage_error):
-    usage_error("fixed-point-census", argv)
-
-
-@pytest.mark.slow
-def test_tiny_sweep_end_to_end_matches_direct_check(tmp_path):
-    from dynlatch.sweep import read_sweep
-
-    out = tmp_path / "census"
-    argv = ["--quiet", "--out", str(out), "--sweep", str(tmp_path / "none"), "--cells", "srnn,lstm", "--lens", "5",
-            "--repeats", "3", "--n", "200"]
-    assert script.main(argv) == 0
-    s = json.loads((out / "summary.json").read_text())
-    assert s["sweep"] == str(out / "sweep") and "missing" in s["sweep_not_used"]
-    res = read_sweep(out / "sweep")
-    csv_rows = (out / "runs.csv").read_text().strip().splitlines()
-    assert len(csv_rows) == 1 + 2 * 3 * 2  # header, 2 cells x 3 repeats x 2 stages
-    for cell in ("srnn", "lstm"):
-        for stage in ("initial", "final"):
-            runs, model = res.models(cell, T=5, stage=stage)
-            direct = [sum(p.period == 1 and p.stable and p.kind == "point" for p in pts) >= 2
-                      or any(p.period == 2 and p.stable for p in pts) or any(p.kind == "continuum" for p in pts)
-                      for pts in fixed_points(model.cell, x=0.0)]
-            n = sum(g["two_stable_states"] for g in s["groups"] if g["cell"] == cell and g["stage"] == stage)
-            assert n == sum(direct)
-        assert 0.0 <= s["origin_eig_auc_initial"][cell]["auc"] <= 1.0 or np.isnan(
-            s["origin_eig_auc_initial"][cell]["auc"])
-    # a second run reads the finished sweep it was pointed at
-    assert script.main(["--quiet", "--cells", "srnn,lstm", "--sweep", str(out / "sweep"), "--out",
-                        str(tmp_path / "again")]) == 0
-    again = json.loads((tmp_path / "again" / "summary.json").read_text())
-    assert again["sweep"] == str(out / "sweep") and again["sweep_not_used"] is None
-    assert again["groups"] == s["groups"]
-    assert not (tmp_path / "again" / "sweep").exists()

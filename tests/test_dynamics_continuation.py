@@ -7,8 +7,6 @@ refinement (SRNN in b, closed form)."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import scipy.optimize
@@ -269,39 +267,3 @@ def test_bad_arguments_raise():
         dy.locate_bifurcation(srnn(-2.0), parameter="x", state=[0.5], value=0.0, period=3)
     with pytest.raises(ValueError, match="threshold"):
         dy.passage_time(srnn(2.0), [0.1], threshold=0.0)
-
-
-@pytest.mark.slow
-def test_quick_analysis_end_to_end(tmp_path):
-    from dynlatch._cli import main as cli
-
-    out = tmp_path / "bif"
-    assert cli(["run", "bifurcations", "--quick", "--quiet", "--out", str(out)]) == 0
-    s = json.loads((out / "summary.json").read_text())
-    assert {"config", "provenance", "events", "srnn_fold_b", "passage_time", "border_collisions"} <= set(s)
-    assert s["srnn_fold_b"]["max_error"] < 1e-8 and abs(s["srnn_fold_b"]["bengio_h_star"] - h_star(2.0)) < 1e-12
-    assert abs(s["srnn_pitchfork_U"][0] - 1) < 1e-8 and abs(s["srnn_flip_U"][0] + 1) < 1e-8
-    assert abs(s["passage_time"]["exponent"] + 0.5) < 0.05 and s["border_collisions"]
-    assert s["srnn_fold_curve_max_error"] < 1e-8 and s["lstm_fold_curve_max_error"] < 1e-8
-    # the 2-cycle events against their closed forms: the logistic map's flip at 1 + sqrt(6), a fold of cycles at 0
-    c = s["cycle_checks"]
-    assert len(c["logistic_flip_r"]) == 1 and len(c["odd_cycle_map_fold_p"]) == 1 and c["max_error"] < 1e-8
-    assert {(e["diagram"], e["kind"]) for e in s["cycle_events"]} == {
-        ("logistic_r", "flip"), ("odd_cycle_map_p", "fold"), ("gru_U_h", "flip")}
-    # the GRU's: -6.159895323528681549... by mpmath on the closed equations (test_gru_two_cycle_flip_matches_sympy...)
-    assert len(c["gru_flip_U_h"]) == 1 and abs(c["gru_flip_U_h"][0] + 6.1598953235286815) < 1e-8
-    for name in ("runs.csv", "events.csv", "curves.csv", "passage.csv", "bifurcations.png", "bifurcations.pdf",
-                 "basins.png", "cycle_bifurcations.png", "cycle_bifurcations.pdf"):
-        assert (out / name).exists(), name
-
-
-@pytest.mark.parametrize("argv", [["--points", "3"], ["--u-max", "-5"], ["--bf-max", "3"], ["--srnn-u", "0.5"]])
-def test_bad_flags_exit_2(argv, tmp_path, capsys):
-    from dynlatch._cli import main as cli
-
-    with pytest.raises(SystemExit) as e:
-        cli(["run", "bifurcations", "--out", str(tmp_path / "x"), *argv])
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "error" in err[0]
-    assert not (tmp_path / "x").exists()

@@ -1,5 +1,6 @@
-r"""The fixed-point census behind ``dynlatch run fixed-point-census``: the attractor structure at zero input of the
-latching sweep's models before and after training, and the Jacobian at the start state h = c = 0.
+r"""The fixed-point census of a cell's models: the attractor structure at zero input (used on the latching sweep's
+models before and after training by ``dynlatch run fixed-point-census``), and the Jacobian at the start state
+h = c = 0.
 
 A one-unit cell can latch the sign of its first input only if its zero-input map holds two states apart
 (Bengio, Simard & Frasconi 1994): two stable fixed points, a stable 2-cycle (the sign kept modulo parity), or a
@@ -9,15 +10,11 @@ Jacobian there says how far the map is from the bifurcation (|lambda| = 1) that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from .. import _checks
-from .._config import Config, option
 from ._fixed_points import fixed_points
 from ._jacobian import jacobian
 from ._maps import as_map
@@ -97,39 +94,6 @@ def census_of_cell(cell: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _lengths(name: str, values: Sequence[int]) -> tuple[int, ...]:
-    return tuple(_checks.integer(name, v, minimum=2) for v in _checks.distinct(name, values))
-
-
-def _kinds(name: str, values: Sequence[str]) -> tuple[str, ...]:
-    from ..cells import kinds
-
-    return tuple(_checks.choice(name, v, tuple(kinds())) for v in _checks.distinct(name, values))
-
-
-@dataclass(frozen=True)
-class FixedPointCensusConfig(Config):
-    """Settings of ``dynlatch run fixed-point-census``. The sweep settings (lengths, repeats, n, seed) are used only
-    when ``--sweep`` holds no finished sweep and a small one is run into ``OUT/sweep``."""
-
-    sweep: str = option("results/latching-sweep", help="folder of a finished latching sweep to analyse")
-    cells: tuple[str, ...] = option(("srnn", "lstm", "gru"), help="cells to analyse (and train, if no sweep)",
-                                    check=_kinds)
-    lengths: tuple[int, ...] = option((5, 20, 50, 100), flag="--lens", check=_lengths, quick=(5, 20, 50),
-                                      help="lengths T of the sweep run when --sweep has none")
-    repeats: int = option(30, help="models per (cell, T) of the sweep run when --sweep has none",
-                          check=lambda k, v: _checks.integer(k, v, minimum=1), quick=8)
-    n: int = option(10000, help="sequences per data set of the sweep run when --sweep has none",
-                    check=lambda k, v: _checks.integer(k, v, minimum=20), quick=2000)
-    seed: int = option(0, help="base seed of the sweep run when --sweep has none", check=_checks.seed)
-
-    def sweep_config(self):
-        """The :class:`~dynlatch.sweep.SweepConfig` of the sweep run when ``--sweep`` holds none."""
-        from ..studies.latching_sweep import SweepConfig
-
-        return SweepConfig(cells=self.cells, lengths=self.lengths, repeats=self.repeats, n=self.n, seed=self.seed)
-
-
 def fixed_point_census(results: Any, *, cells: Sequence[str]) -> list[dict[str, Any]]:
     """One tidy row per (model, stage) of a read sweep (:class:`~dynlatch.sweep.SweepResults`): its run (cell, T,
     repeat, seed, val_acc, succeeded), stage ``initial`` / ``final`` and :func:`census_of_cell`'s columns."""
@@ -146,61 +110,3 @@ def fixed_point_census(results: Any, *, cells: Sequence[str]) -> list[dict[str, 
                     rows.append({"cell": cell, "T": int(T), "repeat": int(run["repeat"]), "seed": int(run["seed"]),
                                  "stage": stage, "val_acc": float(run["val_acc"]), "succeeded": i in success, **c})
     return rows
-
-
-def summarise_census(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Per (cell, T, stage, succeeded): models, how many hold two stable states (and each structure), the median
-    largest |eigenvalue| at the origin; per cell (and per (cell, T)) the rank AUC of the initial model's largest
-    |eigenvalue| at the origin as a predictor of success (> 0.5: larger eigenvalues succeed more)."""
-    groups = []
-    order = {c: i for i, c in enumerate(dict.fromkeys(r["cell"] for r in rows))}
-    keys = sorted({(r["cell"], r["T"], r["stage"], r["succeeded"]) for r in rows},
-                  key=lambda k: (order[k[0]], k[1], k[2] != "initial", k[3]))
-    for cell, T, stage, ok in keys:
-        mine = [r for r in rows if (r["cell"], r["T"], r["stage"], r["succeeded"]) == (cell, T, stage, ok)]
-        n2 = sum(r["two_stable_states"] for r in mine)
-        groups.append({"cell": cell, "T": T, "stage": stage, "succeeded": ok, "models": len(mine),
-                       "two_stable_states": n2, "fraction_two_stable_states": n2 / len(mine),
-                       "structures": {s: sum(r["structure"] == s for r in mine) for s in STRUCTURES},
-                       "median_origin_max_abs_eig": float(np.median([r["origin_max_abs_eig"] for r in mine]))})
-    auc: dict[str, Any] = {}
-    for cell in dict.fromkeys(r["cell"] for r in rows):
-        init = [r for r in rows if r["cell"] == cell and r["stage"] == "initial"]
-
-        def one(sel: list[dict[str, Any]]) -> dict[str, Any]:
-            pos = [r["origin_max_abs_eig"] for r in sel if r["succeeded"]]
-            neg = [r["origin_max_abs_eig"] for r in sel if not r["succeeded"]]
-            return {"auc": rank_auc(pos, neg), "succeeded": len(pos), "failed": len(neg)}
-
-        auc[cell] = {**one(init), "by_T": {str(T): one([r for r in init if r["T"] == T])
-                                           for T in sorted({r["T"] for r in init})}}
-    return {"groups": groups, "origin_eig_auc_initial": auc}
-
-
-def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *,
-                      progress: bool = True) -> tuple[Any, str, str | None]:
-    """The sweep at ``config.sweep`` if it is finished, else a small one (:meth:`FixedPointCensusConfig.sweep_config`)
-    run (or resumed) into ``out/sweep``.
-
-    Returns:
-        (results, the folder they came from, why ``config.sweep`` was not used or None).
-
-    Raises:
-        dynlatch.sweep.SweepSettingsError, dynlatch.sweep.SweepLockedError: from the sweep run into ``out/sweep``.
-    """
-    from .. import sweep as sw
-    from ..scripting import write_csv
-    from ..studies import latching_sweep
-    from ..studies._runner import write_file
-
-    try:
-        return sw.read_sweep(config.sweep), str(config.sweep), None
-    except ValueError as e:
-        reason = str(e)
-    folder = Path(out) / "sweep"
-    sc = config.sweep_config()
-    with sw.lock_folder(folder):
-        rows = latching_sweep.run_success_sweep(sc, folder, progress=progress)
-        write_csv(rows, folder / "runs.csv")
-        write_file(folder / sw.WEIGHTS_FILE, latching_sweep.weights_writer(sc, folder))
-    return sw.read_sweep(folder), str(folder), reason

@@ -1,5 +1,5 @@
 """Bifurcations of one-parameter families: branches of fixed points and 2-cycles, fold / flip / border-collision
-points, two-parameter fold curves, basins of attraction and ghost passage times (issue 8, item 5).
+points, two-parameter fold curves, basins of attraction and ghost passage times.
 
 Method. Every value of the parameter is one model (``cell.with_params(name=values)`` or ``map.with_params``), so one
 call of the guaranteed one-unit finder (:func:`dynlatch.dynamics.fixed_points`) gives every branch point at every
@@ -33,11 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .. import _checks
 from .._activations import HARD_SIGMOID_SLOPE
-from ..bengio import noise_threshold
-from .._checks import CheckError
-from .._config import Config, option
 from ._bifurcation import solve_augmented
 from ._jacobian import period_jacobian
 from ._fixed_points import _single_thread, fixed_points
@@ -826,61 +822,7 @@ def scaling_exponent(distance: Any, steps: Any) -> float:
     return float(np.polyfit(np.log(d[ok]), np.log(T[ok]), 1)[0])
 
 
-# -- the analysis (``dynlatch run bifurcations``) -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class BifurcationsConfig(Config):
-    """Settings of ``dynlatch run bifurcations``: one-unit SRNN and LSTM bifurcation diagrams with the Keras-2 initial
-    distributions drawn on them, two-parameter fold/flip curves and the ghost's passage time."""
-
-    points: int = option(241, help="parameter values per one-parameter diagram", check=_checks.integer_at_least(8), quick=41)
-    u_min: float = option(-3.0, help="smallest SRNN U", check=_checks.number_in())
-    u_max: float = option(3.0, help="largest SRNN U", check=_checks.number_in())
-    srnn_u: float = option(2.0, help="SRNN U of the diagram in b (> 1: bistable; Bengio's threshold +-h*(U))",
-                           check=lambda n, v: _checks.number(n, v, above=1))
-    b_max: float = option(1.0, help="SRNN b in [-b_max, b_max]", check=lambda n, v: _checks.number(n, v, above=0))
-    uc_min: float = option(-8.0, help="smallest LSTM U_c", check=_checks.number_in())
-    uc_max: float = option(4.0, help="largest LSTM U_c", check=_checks.number_in())
-    bf_min: float = option(-3.0, help="smallest LSTM b_f", check=_checks.number_in())
-    bf_max: float = option(2.4, help="largest LSTM b_f (< 2.5: a hard forget gate at 1 makes a line of fixed points)",
-                           check=lambda n, v: _checks.number(n, v, below=2.5))
-    lstm_uc: float = option(1.0, help="LSTM U_c of the diagram in b_f (1: the largest Keras-2 value)", check=_checks.number_in())
-    curve_points: int = option(16, help="values of the first parameter of each two-parameter curve", check=_checks.integer_at_least(2),
-                               quick=5)
-    keras_samples: int = option(2000, help="Keras-2 initialisations drawn per cell kind", check=_checks.integer_at_least(2), quick=200)
-    passage_points: int = option(10, help="distances to the fold of the passage-time fit", check=_checks.integer_at_least(2), quick=6)
-    seed: int = option(0, help="first seed of the Keras-2 draws", check=_checks.seed)
-
-    def check_together(self) -> None:
-        for lo, hi in (("u_min", "u_max"), ("uc_min", "uc_max"), ("bf_min", "bf_max")):
-            if not getattr(self, hi) > getattr(self, lo):
-                raise CheckError(hi, f"must exceed {lo} ({getattr(self, lo)}); got {getattr(self, hi)}")
-
-
-def lstm_fold_bf(u_c: Any, *, flip: bool = False) -> np.ndarray:
-    """Closed-form pitchfork (fold) / flip curve at h = c = 0 of the one-unit LSTM with Keras-2 hard gates, constant
-    i = o = 0.5 (U_i = U_f = U_o = 0, b_i = b_o = 0) and x = 0: the Jacobian at 0 is [[U_c/4, f/2], [U_c/2, f]], so
-    det(J - I) = 1 - f - U_c/4 and det(J + I) = 1 + f + U_c/4 give f = 1 - U_c/4 (fold) and f = -1 - U_c/4 (flip),
-    b_f = (f - 0.5) / 0.2, in the linear part 0 < f < 1 of the hard sigmoid."""
-    u = np.asarray(u_c, dtype=np.float64)
-    f = (-1 - u / 4) if flip else (1 - u / 4)
-    return np.where((f > 0) & (f < 1), (f - 0.5) / 0.2, np.nan)
-
-
-def _srnn(U: float, b: float = 0.0) -> Any:
-    from ..cells import SRNN
-
-    return SRNN([[1.0]], [[U]], [b], dtype=DTYPE)
-
-
-def _lstm_keras_gates(U_c: float, b_f: float = 1.0, *, U_i: float = 0.0, b_i: float = 0.0, b_o: float = 0.0) -> Any:
-    from ..cells import LSTM
-
-    c = LSTM.init(seed=0, recurrent_activation="hard_sigmoid", dtype=DTYPE)
-    t = lambda v: torch.tensor([[v]], dtype=DTYPE)  # noqa: E731
-    return c.with_params(U_i=t(U_i), U_f=t(0.0), U_o=t(0.0), U_c=t(U_c), b_i=t(b_i)[0], b_f=t(b_f)[0],
-                         b_o=t(b_o)[0], b_c=t(0.0)[0])
-
-
+# -- example maps ----------------------------------------------------------------------------------------------------
 def logistic_map(r: float = 3.0) -> Map:
     """The logistic map x -> r x (1 - x) (parameter ``r``): its 2-cycle, born at the fixed point's flip r = 3, doubles
     its period at r = 1 + sqrt(6) (May, Nature 261, 1976)."""
@@ -892,119 +834,3 @@ def odd_cycle_map(p: float = 0.0) -> Map:
     s^2 = 1 +- sqrt(p), a stable and an unstable one born in a fold of 2-cycles at p = 0, s = +-1 (closed form)."""
     return Map(lambda q, s, x: -s + s * (q["p"][:, None, None] - (s**2 - 1) ** 2), state_dim=1, params={"p": p},
                name="odd cycle map")
-
-
-def gru_cycle_flip_cell(U_h: float = -6.0) -> Any:
-    """A one-unit GRU (Keras, reset_after=False, hard gates, x = 0) whose 2-cycle, born at its fixed point's flip near
-    U_h = -4.32, doubles its period near U_h = -6.16 (gates in their linear part: a smooth flip of the cycle)."""
-    from ..cells import GRU
-
-    t = lambda v: torch.tensor([[v]], dtype=DTYPE)  # noqa: E731
-    return GRU.init(seed=0, scheme="keras2", reset_after=False, recurrent_activation="hard_sigmoid",
-                    dtype=DTYPE).with_params(U_z=t(2.465), U_r=t(-1.771), U_h=t(U_h), b_z=t(-0.841)[0],
-                                             b_r=t(2.115)[0], b_h=t(1.34)[0])
-
-
-def _events(diagram: str, br: Branches) -> list[dict[str, Any]]:
-    return [{"diagram": diagram, "parameter": br.parameter, "kind": e["kind"], "period": e["period"],
-             "value": e["value"], "state": e.get("state"), "cycle": e.get("cycle"), "method": e["method"],
-             "gate": e.get("gate"), "preactivation": e.get("preactivation"), "kink": e.get("kink")}
-            for e in br.events]
-
-
-def bifurcations(config: BifurcationsConfig) -> dict[str, Any]:
-    """Everything ``dynlatch run bifurcations`` shows: diagrams, Keras-2 initial values, curves, passage times.
-
-    Returns:
-        dict with ``diagrams`` (name -> :class:`Branches`), ``cycle_diagrams`` (the logistic map's 2-cycle flip and
-        a fold of 2-cycles, against closed forms; a GRU's 2-cycle flip), ``keras2`` (name -> initial values), ``curves``
-        (name -> rows), ``passage`` (rows) and ``summary``.
-    """
-    from ..cells import LSTM, SRNN
-
-    c = config
-    diagrams = {
-        "srnn_U": branches(_srnn(1.0), "U", np.linspace(c.u_min, c.u_max, c.points)),
-        "srnn_b": branches(_srnn(c.srnn_u), "b", np.linspace(-c.b_max, c.b_max, c.points)),
-        "lstm_U_c": branches(_lstm_keras_gates(1.0), "U_c", np.linspace(c.uc_min, c.uc_max, c.points)),
-        "lstm_b_f": branches(_lstm_keras_gates(c.lstm_uc), "b_f", np.linspace(c.bf_min, c.bf_max, c.points),
-                             periods=(1,)),
-        "lstm_hard_input_gate_U_c": branches(_lstm_keras_gates(1.0, -10.0, U_i=5.0, b_o=10.0), "U_c",
-                                             np.linspace(-3.0, 3.0, c.points), periods=(1,)),
-    }
-    cycle_diagrams = {  # the 2-cycle events against closed forms (one-unit SRNNs have none: a monotone tanh map's
-        # 2-cycle multiplier F'(h1) F'(h2) > 0 cannot pass -1, and its flips are supercritical)
-        "logistic_r": branches(logistic_map(), "r", np.linspace(2.8, 3.6, c.points), state_range=(-0.25, 1.25)),
-        "odd_cycle_map_p": branches(odd_cycle_map(), "p", np.linspace(-0.3, 0.3, c.points), state_range=(-1.6, 1.6)),
-        "gru_U_h": branches(gru_cycle_flip_cell(), "U_h", np.linspace(-8.0, -3.0, c.points)),
-    }
-    seeds = list(range(c.seed, c.seed + c.keras_samples))
-    srnn0 = SRNN.init(seed=seeds, scheme="keras2", dtype=DTYPE)
-    lstm0 = LSTM.init(seed=seeds, scheme="keras2", dtype=DTYPE)
-    keras2 = {"srnn_U": srnn0.named_params()["U"].reshape(-1).numpy(),
-              "lstm_U_c": lstm0.named_params()["U_c"].reshape(-1).numpy(),
-              "lstm_b_f": lstm0.named_params()["b_f"].reshape(-1).numpy()}
-    census = fixed_points(lstm0, x=0.0, periods=(1,), as_table=True)
-    n_fixed = np.bincount(census["model"], minlength=lstm0.models)
-    n_stable = np.bincount(census["model"][census["stable"]], minlength=lstm0.models)
-
-    us = np.linspace(1.05, max(3.0, c.srnn_u), c.curve_points)
-    srnn_curve = fold_curve_2d(_srnn(2.0), "U", us, "b", np.linspace(-1.6, 1.6, 161))
-    ucs = np.linspace(c.uc_min, c.uc_max, c.curve_points)
-    lstm_curve = fold_curve_2d(_lstm_keras_gates(1.0), "U_c", ucs, "b_f", np.linspace(c.bf_min, c.bf_max, 109))
-
-    w = c.srnn_u
-    h_star = float(noise_threshold(w))
-    a_fold = float(np.arccosh(np.sqrt(w)))
-    eps = np.logspace(-7, -3, c.passage_points)
-    ghost = bengio_neuron_family(w, -(h_star + eps))
-    steps = passage_time(ghost, [a_fold], x=(-(h_star + eps))[:, None], threshold=1.0, max_steps=200000)
-    exponent = scaling_exponent(eps, steps)
-    passage = [{"distance_to_fold": float(e), "steps": int(t)} for e, t in zip(eps, steps)]
-
-    srnn_b_folds = sorted(e["value"] for e in diagrams["srnn_b"].events if e["kind"] == "fold")
-    curve_err_srnn = max((abs(abs(r["value2"]) - float(noise_threshold(r["value1"]))) for r in srnn_curve
-                          if r["kind"] == "fold"), default=float("nan"))
-    lstm_err = [abs(r["value2"] - float(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))) for r in lstm_curve
-                if r["kind"] in ("fold", "flip") and np.isfinite(lstm_fold_bf(r["value1"], flip=r["kind"] == "flip"))]
-    events = [ev for name, br in {**diagrams, **cycle_diagrams}.items() for ev in _events(name, br)]
-    cyc = {name: [e for e in br.events if e["period"] == 2] for name, br in cycle_diagrams.items()}
-    cycle_checks = {
-        "logistic_flip_r": [e["value"] for e in cyc["logistic_r"] if e["kind"] == "flip"], "logistic_closed_form":
-        1 + np.sqrt(6), "odd_cycle_map_fold_p": [e["value"] for e in cyc["odd_cycle_map_p"] if e["kind"] == "fold"],
-        "odd_cycle_map_closed_form": 0.0,
-        "gru_flip_U_h": [e["value"] for e in cyc["gru_U_h"] if e["kind"] == "flip"]}
-    cycle_checks["max_error"] = max(
-        [abs(v - cycle_checks["logistic_closed_form"]) for v in cycle_checks["logistic_flip_r"]]
-        + [abs(v) for v in cycle_checks["odd_cycle_map_fold_p"]], default=float("nan"))
-    summary = {
-        "events": events,
-        "srnn_pitchfork_U": [e["value"] for e in diagrams["srnn_U"].events if e["kind"] == "fold"],
-        "srnn_flip_U": [e["value"] for e in diagrams["srnn_U"].events if e["kind"] == "flip"],
-        "srnn_fold_b": {"U": w, "located": srnn_b_folds, "bengio_h_star": h_star,
-                        "max_error": max((abs(abs(v) - h_star) for v in srnn_b_folds), default=float("nan"))},
-        "srnn_fold_curve_max_error": curve_err_srnn,
-        "lstm_fold_curve_max_error": max(lstm_err, default=float("nan")),
-        "border_collisions": [e for e in events if e["kind"] == "border_collision"],
-        "cycle_events": [e for e in events if e["period"] == 2],
-        "cycle_checks": cycle_checks,
-        "refinement": {name: {"values": int(br.values.size), "finder_misses": br.missed}
-                       for name, br in {**diagrams, **cycle_diagrams}.items()},
-        "passage_time": {"w": w, "exponent": exponent, "predicted": -0.5, "distances": eps.tolist(),
-                         "steps": steps.tolist()},
-        "keras2": {"srnn_U_values": sorted(set(np.round(keras2["srnn_U"], 12).tolist())),
-                   "lstm_U_c_max_abs": float(np.abs(keras2["lstm_U_c"]).max()),
-                   "lstm_b_f_values": sorted(set(keras2["lstm_b_f"].tolist())),
-                   "lstm_fraction_bistable_at_init": float(np.mean(n_stable >= 2)),
-                   "lstm_fraction_one_fixed_point_at_init": float(np.mean(n_fixed == 1))},
-    }
-    return {"diagrams": diagrams, "cycle_diagrams": cycle_diagrams, "keras2": keras2,
-            "curves": {"srnn_U_b": srnn_curve, "lstm_U_c_b_f": lstm_curve},
-            "passage": passage, "summary": summary}
-
-
-def bengio_neuron_family(w: float, h: np.ndarray) -> Map:
-    """Bengio's neuron with one model per input value (the input is given as ``x`` to the tools)."""
-    from ._maps import bengio_neuron
-
-    return bengio_neuron(np.full(np.asarray(h).size, float(w)))

@@ -3,22 +3,27 @@
 ``dynlatch run NAME`` finds ``NAME`` in :data:`STUDIES` and hands it to :func:`run_study`. A study owns its config
 (its flags), its run, its summary and its figures (see :mod:`dynlatch.studies._study`); the library below (cells,
 the engine, dynamics, symbolic, landscape, Bengio's theory) imports no study. To add one, write a module exposing
-``STUDY = Study(...)`` and list it in :data:`STUDIES`.
+``STUDY = Study(...)`` and list it in :data:`STUDY_MODULES`.
 """
 
 from . import (
-    cliff_vs_length, latching_landscape, latching_sweep, lstm_failure, pascanu_cliff,
+    bifurcations, bit_relay, cliff_vs_length, fixed_point_census, gradient_decay, latching_landscape, latching_sweep,
+    lstm_failure, pascanu_cliff,
 )
 from ._runner import run_study, write_result
 from ._study import Result, RunContext, Study
 
 STUDY_MODULES = (
-    latching_sweep, pascanu_cliff, cliff_vs_length, latching_landscape, lstm_failure,
+    latching_sweep, pascanu_cliff, cliff_vs_length, latching_landscape, gradient_decay, bifurcations,
+    fixed_point_census, lstm_failure, bit_relay,
 )
 """The study modules, in the order ``dynlatch list`` shows them."""
 
 STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in STUDY_MODULES}
 """Every study by command name."""
 
-__all__ = ["STUDIES", "STUDY_MODULES", "Result", "RunContext", "Study", "run_study", "write_result",
-           *(m.__name__.rpartition(".")[2] for m in STUDY_MODULES)]
+__all__ = [
+    "STUDIES", "STUDY_MODULES", "Result", "RunContext", "Study", "bifurcations", "bit_relay", "cliff_vs_length",
+    "fixed_point_census", "gradient_decay", "latching_landscape", "latching_sweep", "lstm_failure", "pascanu_cliff",
+    "run_study", "write_result",
+]

@@ -1,4 +1,4 @@
-"""The gradient-decay study (dynlatch.dynamics._decay_study) and ``dynlatch run gradient-decay``.
+"""The gradient-decay study (dynlatch.studies.gradient_decay, ``dynlatch run gradient-decay``).
 
 Oracles: the closed form w (1 - xbar^2) of Bengio's latch (xbar by scipy's brentq), and ds_T/ds_0 of one-unit SRNNs
 as the product of U (1 - h_{t+1}^2) along a trajectory simulated in numpy from the cell's named parameters.
@@ -6,6 +6,7 @@ as the product of U (1 - h_{t+1}^2) along a trajectory simulated in numpy from t
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -16,7 +17,7 @@ from scipy.optimize import brentq
 
 from analyses import gradient_decay as script
 from dynlatch.cells import SRNN
-from dynlatch.dynamics import GradientDecayConfig, decay_study, srnn_latch_w2_rates, summarise_decay
+from dynlatch.studies.gradient_decay import GradientDecayConfig, decay_study, srnn_latch_w2_rates, summarise_decay
 
 LN_0166 = math.log(0.166)
 
@@ -96,6 +97,15 @@ def test_script_writes_the_summary_contract(tmp_path):
         assert {"median_measured_log_rate", "median_predicted_log_rate"} <= set(v)
     lines = (out / "runs.csv").read_text().strip().splitlines()
     assert len(lines) == 1 + 2 * 2 + 2 * 2  # header, 2 hand-built x 2 drives, 2 kinds x 2 models
+    rows = list(csv.DictReader(open(out / "runs.csv")))
+    for kind, v in s["keras2"].items():  # the medians are those of runs.csv's rows
+        mine = [r for r in rows if r["source"] == "keras2" and r["cell"] == kind]
+        assert v["models"] == len(mine) == 2
+        for key in ("measured_log_rate", "predicted_log_rate"):
+            assert v[f"median_{key}"] == pytest.approx(np.median([float(r[key]) for r in mine]), rel=1e-12)
+    curves = list(csv.DictReader(open(out / "curves.csv")))
+    assert len(curves) == 8 * 31  # every (model, drive) row's log norm at t = 0..30
+    assert all(float(r["log_norm"]) == 0.0 for r in curves if r["steps_back"] == "0")  # ds_T/ds_T = I
     for ext in ("pdf", "png"):
         assert (out / f"gradient_decay.{ext}").stat().st_size > 1000
 

@@ -1,5 +1,6 @@
-"""Bit relay with 8 units (issue 12, item 3): which set-up gives which ranking of SRNN, LSTM and GRU, and whether the
-one-unit mechanism (start at or past the bifurcation) carries over to n units.
+"""Bit relay with 8 units: which set-up (Keras 2 / PyTorch / Keras 3 defaults, tweaked training, edge-of-memory
+biases) ranks SRNN, LSTM and GRU how, and whether success tracks the initial spectral radius at the origin: does the
+one-unit mechanism (start at or past the bifurcation) carry over to n units?
 
 The thread reports two different outcomes for the answer's "task 2" (bit relay: label 1 iff sign(x_0) =
 sign(x_{T//2}), :func:`dynlatch.tasks.bit_relay`): the answerer, who "tweaked some parameters (such as the learning
@@ -26,24 +27,35 @@ For one unit rho is the |lambda| of ``docs/explanation.md``. For n units at the 
   (hard z0 = 1) J = I: rho = 1 exactly.
 
 Success is validation accuracy >= the threshold (0.9, the latching sweep's), with Wilson 95% intervals.
+
+Cost (numba backend, 2 cores shared with other jobs): one (cell, set-up, T = 100) block of 10 models with 8 units,
+n = 10000 and 10 epochs took about 40-50 s (SRNN), 100-180 s (GRU) and 160-240 s (LSTM) at load 6-10; T = 5 costs
+~1/20 of that. The default (5 set-ups, T in {5, 100}; the SRNN of keras3 and edge is the keras2 one, trained once) took
+36 minutes at load ~10 (less on free cores: scale n down, e.g. --n 6000, for a ~20 minute run); tweaked_long at
+T = 100 alone took 13 minutes. --quick (n = 200, T in {5, 20}, 2 repeats, 2 epochs) takes seconds once the numba
+kernels are compiled (their first compilation takes minutes).
+
+Writes ``runs.csv`` (one row per trained model and set-up), ``summary.json`` and ``bit_relay.pdf/.png``.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
-from . import _checks, tasks
-from ._checks import CheckError
-from ._config import Config, option
-from ._model import Model
-from ._stats import roc_auc, wilson_interval
-from ._train import train
-from .sweep import DATA_STREAM, derive_seed
+from .. import _checks, tasks
+from .._checks import CheckError
+from .._config import Config, option
+from .._model import Model
+from .._stats import roc_auc, wilson_interval
+from .._train import train
+from ..dynamics import jacobian
+from ..sweep import DATA_STREAM, derive_seed
+from ._study import Result, RunContext, Study
 
 CELLS: tuple[str, ...] = ("srnn", "lstm", "gru")
 RADIUS_TOLERANCE = 1e-6
@@ -162,10 +174,8 @@ def setup_model(setup: Setup, cell: str, seeds: Sequence[int], *, units: int, ed
 def spectral_radius_at_origin(model: Model) -> np.ndarray:
     """rho (M,): the largest |eigenvalue| of each model's autonomous-map Jacobian at the start state (h = c = 0,
     x = 0), from the exact Jacobian of :func:`dynlatch.dynamics.jacobian` (n x n, or 2n x 2n for the LSTM)."""
-    from . import dynamics
-
     cell = model.cell.to(torch.float64)
-    J = dynamics.jacobian(cell, torch.zeros(cell.state_dim, dtype=torch.float64),
+    J = jacobian(cell, torch.zeros(cell.state_dim, dtype=torch.float64),
                           torch.zeros(cell.input_dim, dtype=torch.float64))
     return torch.linalg.eigvals(J).abs().max(-1).values.numpy()
 
@@ -249,7 +259,7 @@ def radius_classes(rows: Sequence[dict[str, Any]], *, min_class: int) -> dict[st
 
 def summarise(rows: Sequence[dict[str, Any]], config: RelayStudyConfig) -> dict[str, Any]:
     """The summary: the contract keys ``setups``, ``ranking_at_T100``, ``which_setup_gives_gru_best`` and
-    ``mechanism_8_units`` (see issue 12), plus intervals, radii and descriptions. Rows copied from a block another
+    ``mechanism_8_units``, plus intervals, radii and descriptions. Rows copied from a block another
     set-up trained (``trained_as`` differs from ``setup``) count in every set-up's rates but once in the mechanism."""
     cells, L = list(config.cells), config.ranking_length
     sel = lambda s, c, T: [r for r in rows if r["setup"] == s and r["cell"] == c and r["T"] == T]  # noqa: E731
@@ -304,3 +314,82 @@ def relay_study(config: RelayStudyConfig, *, progress: Callable[[str], None] | N
                     done[key] = train_block(setup, cell, T, config, data)
                 rows.extend({**r, "setup": name} for r in done[key])  # "trained_as" keeps the trainer
     return {"runs": rows, "summary": summarise(rows, config)}
+
+
+# -- the figure and the run ------------------------------------------------------------------------------------
+COLOURS = {"srnn": "tab:orange", "lstm": "tab:blue", "gru": "tab:green"}
+
+
+def relay_figure(rows: Sequence[dict[str, Any]], summary: dict[str, Any], config: RelayStudyConfig) -> Figure:
+    """Success rate per set-up and cell at the ranking length (Wilson 95% bars), and final validation accuracy
+    against the initial spectral radius at the origin."""
+    L = config.ranking_length
+    cells, setups = list(config.cells), list(config.setups)
+    fig = Figure(figsize=(12, 4.4))
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
+    width = 0.8 / len(cells)
+    for j, cell in enumerate(cells):
+        per = [summary["setup_intervals"][s][cell][str(L)] for s in setups]
+        r = np.array([p["rate"] for p in per])
+        lo = np.array([p["ci"][0] for p in per])
+        hi = np.array([p["ci"][1] for p in per])
+        x = np.arange(len(setups)) + (j - (len(cells) - 1) / 2) * width
+        ax.bar(x, r, width, color=COLOURS[cell], label=cell.upper(), alpha=0.85)
+        ax.errorbar(x, r, yerr=[r - lo, hi - r], fmt="none", ecolor="k", capsize=2, lw=0.8)
+    ax.set_xticks(np.arange(len(setups)))
+    ax.set_xticklabels(setups)
+    ax.set(ylim=(0, 1.02), ylabel=f"success rate (val acc >= {config.threshold:g}), 95% Wilson",
+           title=f"bit relay, {config.units} units, T = {L}: {config.repeats} models per bar, n = {config.n}")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+
+    rng = np.random.default_rng(0)
+    markers = dict(zip(setups, "osD^vP*X"))
+    for cell in cells:
+        for s in setups:
+            sel = [r for r in rows if r["cell"] == cell and r["setup"] == s and r["T"] == L]
+            if not sel:
+                continue
+            rho = np.array([r["radius"] for r in sel]) * (1 + rng.uniform(-0.004, 0.004, len(sel)))
+            bx.scatter(rho, [r["val_acc"] for r in sel], s=18, alpha=0.7, color=COLOURS[cell], marker=markers[s],
+                       label=f"{cell.upper()} {s}")
+    bx.axvline(1.0, color="k", ls=":", lw=0.8)
+    bx.axhline(config.threshold, color="grey", ls="--", lw=0.8)
+    m = summary["mechanism_8_units"]["by_T"][str(L)]
+    past, before = m["radius_at_least_1"], m["radius_below_1"]
+    fmt = lambda p: "n/a" if p["rate"] is None else f"{p['rate']:.2f} ({p['successes']}/{p['runs']})"  # noqa: E731
+    auc = "n/a" if m["auc"] is None else f"{m['auc']:.2f}"
+    bx.set(xlabel="initial spectral radius at the origin, rho (jittered 0.4%)", ylabel="final validation accuracy",
+           title=f"T = {L}: success rho >= 1: {fmt(past)}; rho < 1: {fmt(before)}; AUC {auc}")
+    bx.title.set_fontsize(9)
+    bx.set_ylim(top=1.02)
+    bx.grid(alpha=0.3)
+    bx.legend(fontsize=6, ncol=len(setups), loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    fig.tight_layout()
+    return fig
+
+
+def report_lines(summary: dict[str, Any], config: RelayStudyConfig) -> list[str]:
+    """The headline in words: per set-up its success rates and ranking, where the GRU is first, rho against success."""
+    s, L = summary, config.ranking_length
+    lines = [f"{setup:12s} " + "  ".join(f"{c} " + "/".join(f"{v:.2f}" for v in per.values())
+                                         for c, per in by_cell.items())
+             + f"   ranking at T={L}: {' > '.join(s['ranking_at_T100'][setup])}"
+             for setup, by_cell in s["setups"].items()]
+    lines.append(f"GRU strictly first at T={L} in: {', '.join(s['which_setup_gives_gru_best']) or 'no set-up'}")
+    for T, m in s["mechanism_8_units"]["by_T"].items():
+        a, b = m["radius_at_least_1"], m["radius_below_1"]
+        lines.append(f"T={T}: success rho >= 1 {a['successes']}/{a['runs']}, rho < 1 {b['successes']}/{b['runs']}, "
+                     f"AUC {'n/a' if m['auc'] is None else format(m['auc'], '.2f')}")
+    return lines
+
+
+def run(config: RelayStudyConfig, context: RunContext) -> Result:
+    """Train every block of ``config``; the result carries the rows, the summary, the figure and the headline."""
+    result = relay_study(config, progress=context.say)
+    rows, summary = result["runs"], result["summary"]
+    return Result(summary=summary, tables={"runs": rows}, figures={"bit_relay": relay_figure(rows, summary, config)},
+                  report=report_lines(summary, config))
+
+
+STUDY = Study(name="bit-relay", config=RelayStudyConfig, run=run, description=__doc__)

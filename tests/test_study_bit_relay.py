@@ -1,5 +1,5 @@
-"""The bit-relay study (dynlatch._relay_study, ``dynlatch run bit-relay``): the initial spectral radius against closed
-forms and numpy eigenvalues, the set-up table against the parameters it claims, the keras2 set-up against the
+"""The bit-relay study (dynlatch.studies.bit_relay, ``dynlatch run bit-relay``): the initial spectral radius against
+closed forms and numpy eigenvalues, the set-up table against the parameters it claims, the keras2 set-up against the
 latching sweep, and the quick run end to end."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from dynlatch import _relay_study as R
+from dynlatch.studies import bit_relay as R
 from dynlatch._checks import CheckError
 
 SEEDS = [3, 14, 15, 92]
@@ -207,6 +207,11 @@ def test_quick_run_end_to_end(tmp_path):
     assert min(edge_lstm) > 1.0
     assert (out / "bit_relay.png").exists() and (out / "bit_relay.pdf").exists()
     assert sorted(s["ranking_at_T100"]["keras2"]) == sorted(R.CELLS)
+    # closed forms of the initial radius (module docstring): Keras 2's SRNN 1 (orthogonal U), the edge GRU exactly 1
+    keras2_srnn = [float(r["radius"]) for r in rows if r["setup"] == "keras2" and r["cell"] == "srnn"]
+    np.testing.assert_allclose(keras2_srnn, 1.0, atol=R.RADIUS_TOLERANCE)
+    assert {float(r["radius"]) for r in rows if r["setup"] == "edge" and r["cell"] == "gru"} == {1.0}
+    assert s["initial_radius"]["edge"]["gru"]["fraction_at_least_1"] == 1.0
 
 
 @pytest.mark.parametrize("argv", [["--ranking-len", "50"], ["--setups", "keras2,bogus"], ["--lens", "1,5"],
