@@ -6,13 +6,14 @@ the engine, dynamics, symbolic, landscape, Bengio's theory) imports no study. To
 ``STUDY = Study(...)`` and list it in :data:`STUDIES`.
 """
 
-from . import latching_sweep
+from . import bengio94, derivations, handmade_latches, latching_sweep, random_guessing
 from ._runner import run_study, write_result
 from ._study import Result, RunContext, Study
 
 STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (
-    latching_sweep,
+    bengio94, derivations, handmade_latches, latching_sweep, random_guessing,
 )}
 """Every study by command name."""
 
-__all__ = ["STUDIES", "Result", "RunContext", "Study", "latching_sweep", "run_study", "write_result"]
+__all__ = ["STUDIES", "Result", "RunContext", "Study", "bengio94", "derivations", "handmade_latches", "latching_sweep",
+           "random_guessing", "run_study", "write_result"]
