@@ -41,7 +41,8 @@ def as_check_error(validate: Callable[[], None]) -> None:
 
 
 MECHANISM_COVERAGES: tuple[float, ...] = (0.6827, 0.99)
-"""``coverage`` values of :func:`dynlatch.bengio.mechanism` reported: the noise's sigma below ``h*``, and 99% of its inputs."""
+"""``coverage`` values of :func:`dynlatch.bengio.mechanism` reported: the noise's sigma below ``h*``, and 99% of its
+inputs."""
 
 
 @dataclass(frozen=True)

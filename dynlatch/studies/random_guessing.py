@@ -102,6 +102,8 @@ class RandomGuessingConfig(Config):
 
 
 def guess_row(model: str, T: int, solved: np.ndarray, seconds: float, steps_per_guess: float) -> dict[str, Any]:
+    """The row of one guessing run: ``solved`` (one boolean per guess), its wall ``seconds`` and the sequence-steps
+    one guess costs, turned into mean trials to success (:func:`dynlatch.bengio.mean_trials`) and cost per success."""
     mt = mean_trials(solved)
     return dict(method="random_guessing", model=model, T=T, guesses=mt.guesses, solved=mt.solved,
                 solved_fraction=mt.solved_fraction, mean_trials=mt.mean, ci_low=mt.ci_low, ci_high=mt.ci_high,
@@ -110,6 +112,8 @@ def guess_row(model: str, T: int, solved: np.ndarray, seconds: float, steps_per_
 
 
 def gd_row(model: str, T: int, success: np.ndarray, seconds: float, steps_per_trial: float) -> dict[str, Any]:
+    """The row of one gradient-descent run, as :func:`guess_row`: every trained trial counts as one trial, its mean
+    trials to success ``1 / success frequency``."""
     n, k = int(success.size), int(success.sum())
     lo, hi = wilson_interval(k, n)
     p = k / n
