@@ -69,18 +69,14 @@ def test_bad_constructions_and_inputs_are_refused():
         handmade.attractor_readout(SRNN.from_keras([[0.0]], [[0.5]], [0.0], dtype=torch.float64), 10)
 
 
-def test_score_rows_cover_the_grid_and_config_checks():
-    config = handmade.HandmadeLatchesConfig(latches=("srnn_latch", "gru_latch"), lengths=(5, 40), sigmas=(0.1, 2.0),
-                                            n=100)
-    rows = handmade.score_handmade(config)
+def test_score_rows_cover_the_grid():
+    latches = ("srnn_latch", "gru_latch")
+    rows = handmade.score_latches(latches, lengths=(5, 40), sigmas=(0.1, 2.0), n=100)
     assert {(r["latch"], r["T"], r["sigma"]) for r in rows} == {
-        (name, T, s) for name in config.latches for T in (5, 40) for s in (0.1, 2.0)}
+        (name, T, s) for name in latches for T in (5, 40) for s in (0.1, 2.0)}
     acc = {(r["latch"], r["T"], r["sigma"]): r["accuracy"] for r in rows}
     assert acc[("srnn_latch", 40, 0.1)] == 1.0 and acc[("srnn_latch", 40, 2.0)] < 0.8  # noise beyond h*(2) = 0.533
-    with pytest.raises(ValueError, match="latches"):
-        handmade.HandmadeLatchesConfig(latches=("no_such_latch",))
-    with pytest.raises(ValueError, match="sigmas"):
-        handmade.HandmadeLatchesConfig(sigmas=(-0.1,))
+    assert {r["latch"]: r["cell"] for r in rows} == {"srnn_latch": "srnn", "gru_latch": "gru"}
 
 
 @pytest.mark.parametrize("name", ["srnn_latch", "lstm_feedback_latch", "gru_latch"])

@@ -325,22 +325,6 @@ def test_cli_json_at_weights(tmp_path, capsys):
     assert r"\begin{align*}" in capsys.readouterr().out
 
 
-# -- analysis script -----------------------------------------------------------------------------------------------
-@pytest.mark.slow
-def test_derivations_analysis_quick(tmp_path):
-    from dynlatch._cli import main as dynlatch_main
-
-    out = tmp_path / "d"
-    assert dynlatch_main(["run", "derivations", "--quick", "--quiet", "--out", str(out)]) == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["closed_form_checks"]["bengio_all_match"] and summary["count"] == len(summary["files"])
-    assert all((out / f).read_text().count(r"\begin{align*}") == 1 for f in summary["files"])
-    assert {"lstm-hard_sigmoid-n1-border-collision.tex", "bengio-fold-curve.tex", "pascanu-fold-curve.tex",
-            "lstm-sigmoid-n1-origin-eigenvalues.tex"} <= set(summary["files"])
-    assert (out / "fold_curves.pdf").stat().st_size > 0 and (out / "fold_curves.png").stat().st_size > 0
-    assert not list(out.glob(".*.tmp"))
-
-
 def test_dynlatch_cli_dispatches_derive(capsys):
     from dynlatch._cli import main as dynlatch_main
 

@@ -4,21 +4,18 @@ Each function returns a single float64 cell and documents why it latches. They a
 behind the seed puzzle -- can a one-unit cell of this kind hold the sign of the first input through T steps of noise at
 all? -- and give the dynamics and landscape analyses known answers to find. :func:`latching_accuracy` scores any cell
 on the information-latching task with a read-out set from where its two noiseless trajectories end up (its
-attractors), so no read-out is trained.
+attractors), so no read-out is trained; :func:`score_latches` scores several latches on a grid of T and noise.
 
 The inputs are the question's: ``x_0 = +-1`` plus noise, then noise alone, every element ``N(0, sigma^2)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from .. import _checks
-from .._config import Config, option
 from ._base import Cell
 from ._gru import GRU
 from ._lstm import LSTM
@@ -167,41 +164,21 @@ def latching_accuracy(cell: Cell, *, lengths: Sequence[int], sigmas: Sequence[fl
     return acc
 
 
-# -- the analysis ------------------------------------------------------------------------------------------------
-def _lengths(name: str, values: Sequence[int]) -> tuple[int, ...]:
-    return tuple(_checks.integer(name, v, minimum=1) for v in values)
+def score_latches(latches: Sequence[str] = tuple(HANDMADE), *, lengths: Sequence[int], sigmas: Sequence[float],
+                  n: int = 1000, seed: int = 0) -> list[dict]:
+    """Tidy rows (latch, cell kind, T, sigma, accuracy) of every named hand-built latch (:data:`HANDMADE`, default
+    construction) on every (T, sigma), scored by :func:`latching_accuracy` with its attractor read-out.
 
-
-def _sigmas(name: str, values: Sequence[float]) -> tuple[float, ...]:
-    return tuple(_checks.number(name, v, at_least=0) for v in values)
-
-
-def _latches(name: str, values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(_checks.choice(name, v, tuple(HANDMADE)) for v in _checks.distinct(name, values))
-
-
-@dataclass(frozen=True)
-class HandmadeLatchesConfig(Config):
-    """Settings of ``dynlatch run handmade-latches``."""
-
-    latches: tuple[str, ...] = option(tuple(HANDMADE), help="hand-built cells to score", check=_latches)
-    lengths: tuple[int, ...] = option((5, 20, 50, 100, 200, 500, 1000), flag="--lens",
-                                      help="sequence lengths T", check=_lengths, quick=(5, 50, 200))
-    sigmas: tuple[float, ...] = option((0.05, 0.1, 0.2, 0.3, 0.5, 1.0), help="input noise standard deviations",
-                                       check=_sigmas, quick=(0.1, 0.3, 1.0))
-    n: int = option(1000, help="sequences per (T, sigma)", check=lambda k, v: _checks.integer(k, v, minimum=2),
-                    quick=200)
-    seed: int = option(0, help="data seed", check=_checks.seed)
-
-
-def score_handmade(config: HandmadeLatchesConfig) -> list[dict]:
-    """Tidy rows (latch, kind, T, sigma, accuracy) of every hand-built latch of ``config`` on every (T, sigma)."""
+    Raises:
+        KeyError: for a name not in :data:`HANDMADE`.
+        ValueError: for bad lengths, sigmas or n (see :func:`latching_accuracy`).
+    """
     rows = []
-    for name in config.latches:
+    for name in latches:
         cell = HANDMADE[name]()
-        acc = latching_accuracy(cell, lengths=config.lengths, sigmas=config.sigmas, n=config.n, seed=config.seed)
-        for i, T in enumerate(config.lengths):
-            for j, sigma in enumerate(config.sigmas):
+        acc = latching_accuracy(cell, lengths=lengths, sigmas=sigmas, n=n, seed=seed)
+        for i, T in enumerate(lengths):
+            for j, sigma in enumerate(sigmas):
                 rows.append({"latch": name, "cell": cell.kind, "T": int(T), "sigma": float(sigma),
                              "accuracy": float(acc[i, j])})
     return rows

@@ -7,15 +7,15 @@ the engine, dynamics, symbolic, landscape, Bengio's theory) imports no study. To
 """
 
 from . import (
-    bifurcations, bit_relay, cliff_vs_length, fixed_point_census, gradient_decay, latching_landscape, latching_sweep,
-    lstm_failure, pascanu_cliff,
+    bengio94, bifurcations, bit_relay, cliff_vs_length, derivations, fixed_point_census, gradient_decay,
+    handmade_latches, latching_landscape, latching_sweep, lstm_failure, pascanu_cliff, random_guessing,
 )
 from ._runner import run_study, write_result
 from ._study import Result, RunContext, Study
 
 STUDY_MODULES = (
-    latching_sweep, pascanu_cliff, cliff_vs_length, latching_landscape, gradient_decay, bifurcations,
-    fixed_point_census, lstm_failure, bit_relay,
+    latching_sweep, bengio94, random_guessing, pascanu_cliff, cliff_vs_length, latching_landscape, derivations,
+    gradient_decay, bifurcations, fixed_point_census, handmade_latches, lstm_failure, bit_relay,
 )
 """The study modules, in the order ``dynlatch list`` shows them."""
 
@@ -23,7 +23,7 @@ STUDIES: dict[str, Study] = {m.STUDY.name: m.STUDY for m in STUDY_MODULES}
 """Every study by command name."""
 
 __all__ = [
-    "STUDIES", "STUDY_MODULES", "Result", "RunContext", "Study", "bifurcations", "bit_relay", "cliff_vs_length",
-    "fixed_point_census", "gradient_decay", "latching_landscape", "latching_sweep", "lstm_failure", "pascanu_cliff",
-    "run_study", "write_result",
+    "STUDIES", "STUDY_MODULES", "Result", "RunContext", "Study", "bengio94", "bifurcations", "bit_relay",
+    "cliff_vs_length", "derivations", "fixed_point_census", "gradient_decay", "handmade_latches", "latching_landscape",
+    "latching_sweep", "lstm_failure", "pascanu_cliff", "random_guessing", "run_study", "write_result",
 ]

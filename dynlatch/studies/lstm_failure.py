@@ -51,7 +51,7 @@ from .._evaluate import evaluate
 from .._model import Model
 from .._stats import difference_interval, roc_auc, wilson_interval
 from .._train import train
-from ..cells.handmade import HandmadeLatchesConfig, score_handmade
+from ..cells.handmade import score_latches
 from ..landscape import parameter_surface
 from ..tasks import latching
 from ._lstm_failure_features import (
@@ -498,8 +498,7 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
 def handmade_robustness(config: LstmFailureConfig) -> list[dict[str, Any]]:
     """Accuracy of every hand-built latch (:data:`dynlatch.cells.handmade.HANDMADE`) on latching data at the config's
     T and ``latch_sigmas``, with the read-out set from its attractors: tidy rows (latch, cell, T, sigma, accuracy)."""
-    return score_handmade(HandmadeLatchesConfig(lengths=config.lengths, sigmas=config.latch_sigmas, n=1000,
-                                                seed=config.seed))
+    return score_latches(lengths=config.lengths, sigmas=config.latch_sigmas, n=1000, seed=config.seed)
 
 
 def representability(latch_rows: Sequence[dict[str, Any]], config: LstmFailureConfig) -> dict[str, Any]:
