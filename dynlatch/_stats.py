@@ -6,6 +6,7 @@ import math
 from typing import Sequence
 
 import numpy as np
+from scipy.stats import rankdata
 
 Z95 = 1.959963984540054
 """The standard normal quantile for a two-sided 95% interval."""
@@ -56,7 +57,7 @@ def difference_interval(k1: int, n1: int, k0: int, n0: int) -> tuple[float, floa
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     """Area under the ROC curve by ranks: P(score of a random positive > score of a random negative), ties 1/2
-    (the Mann-Whitney U statistic over n_pos n_neg; Hanley & McNeil 1982).
+    (the Mann-Whitney U statistic over n_pos n_neg, from mid-ranks; Hanley & McNeil 1982).
 
     Raises:
         ValueError: if the lengths differ, a score is not finite, or either class is empty.
@@ -70,6 +71,6 @@ def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     pos, neg = s[y], s[~y]
     if pos.size == 0 or neg.size == 0:
         raise ValueError("labels must contain both classes")
-    greater = (pos[:, None] > neg[None, :]).sum()
-    ties = (pos[:, None] == neg[None, :]).sum()
-    return float((greater + 0.5 * ties) / (pos.size * neg.size))
+    ranks = rankdata(np.concatenate([pos, neg]))  # mid-ranks: tied scores share their mean rank, a pair counts 1/2
+    u = ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2
+    return float(u / (pos.size * neg.size))

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
+from ._stats import wilson_interval
 from .cells import cell_class
 from .cells._registry import CELL_CLASSES
 
@@ -47,7 +48,6 @@ TARGET = 0.8
 """Bengio et al.'s targets d = +-0.8."""
 GUESS_RANGE = 100.0
 """Hochreiter & Schmidhuber's guessing range: every weight uniform in [-100, 100]."""
-Z95 = 1.959963984540054
 
 
 # -- theory ----------------------------------------------------------------------------------------------------
@@ -110,21 +110,6 @@ def noise_threshold(w: Any) -> np.ndarray | float:
 
 
 # -- statistics ------------------------------------------------------------------------------------------------
-def wilson_interval(successes: int, n: int, *, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (95% by default).
-
-    Raises:
-        ValueError: for ``n < 1`` or ``successes`` outside ``[0, n]``.
-    """
-    if n < 1 or not 0 <= successes <= n:
-        raise ValueError(f"need 0 <= successes <= n and n >= 1; got successes={successes}, n={n}")
-    p = successes / n
-    den = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (0.0 if successes == 0 else max(0.0, centre - half)), (1.0 if successes == n else min(1.0, centre + half))
-
-
 @dataclass(frozen=True)
 class MeanTrials:
     """Mean trials to the first success of a search with per-trial success probability ``p`` (geometric law,

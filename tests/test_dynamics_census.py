@@ -7,41 +7,15 @@ for the origin eigenvalues, a hand-computed AUC and a brute-force pair count.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
 
 from dynlatch.cells import LSTM, SRNN, handmade, stack
-from dynlatch.dynamics import census_of_cell, fixed_points, rank_auc
+from dynlatch.dynamics import census_of_cell, fixed_points
 from dynlatch.dynamics._census import classify_structure
 
 F64 = torch.float64
-
-
-def test_rank_auc_hand_computed_example_ties_count_half():
-    # pairs (p, q): (.9,.5) 1, (.9,.1) 1, (.5,.5) 1/2, (.5,.1) 1, (.5,.5) 1/2, (.5,.1) 1 -> 5/6
-    assert rank_auc([0.9, 0.5, 0.5], [0.5, 0.1]) == pytest.approx(5 / 6, abs=1e-15)
-    assert rank_auc([1.0, 1.0], [1.0]) == 0.5
-    assert rank_auc([3.0], [1.0, 2.0]) == 1.0
-    assert rank_auc([0.0], [1.0, 2.0]) == 0.0
-
-
-def test_rank_auc_equals_brute_force_pair_count():
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        p = rng.integers(0, 5, size=rng.integers(1, 9)).astype(float)
-        q = rng.integers(0, 5, size=rng.integers(1, 9)).astype(float)
-        brute = np.mean([1.0 if a > b else 0.5 if a == b else 0.0 for a, b in itertools.product(p, q)])
-        assert rank_auc(p, q) == pytest.approx(brute, abs=1e-12)
-
-
-def test_rank_auc_empty_and_nan():
-    assert np.isnan(rank_auc([], [1.0]))
-    assert np.isnan(rank_auc([1.0], []))
-    with pytest.raises(ValueError, match="NaN"):
-        rank_auc([np.nan], [1.0])
 
 
 def _srnn(U: float) -> SRNN:

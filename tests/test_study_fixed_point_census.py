@@ -16,10 +16,18 @@ import torch
 
 from analyses import fixed_point_census as script
 from dynlatch.cells import SRNN, handmade, stack
-from dynlatch.dynamics import fixed_point_census, fixed_points, rank_auc
+from dynlatch.dynamics import fixed_point_census, fixed_points
 from dynlatch.studies.fixed_point_census import FixedPointCensusConfig, summarise_census
 
 F64 = torch.float64
+
+
+def pair_count_auc(positive: list[float], negative: list[float]) -> float:
+    """The AUC by its definition: the fraction of (positive, negative) pairs ordered right, ties 1/2; NaN if a class
+    is empty."""
+    if not positive or not negative:
+        return float("nan")
+    return float(np.mean([1.0 if p > q else 0.5 if p == q else 0.0 for p in positive for q in negative]))
 
 
 def _srnn(U: float) -> SRNN:
@@ -63,7 +71,7 @@ def test_fixed_point_census_and_summary_on_known_models():
     assert g[(10, "final", False)]["fraction_two_stable_states"] == 0.0
     assert g[(5, "initial", True)]["median_origin_max_abs_eig"] == pytest.approx(0.75)
     auc = s["origin_eig_auc_initial"]["srnn"]
-    assert auc["auc"] == pytest.approx(rank_auc([0.9, 0.6, 0.2], [0.4, 0.3, 0.8]))
+    assert auc["auc"] == pytest.approx(pair_count_auc([0.9, 0.6, 0.2], [0.4, 0.3, 0.8]))
     assert auc["auc"] == pytest.approx(5 / 9)  # 0.9 beats 3, 0.6 beats 2, 0.2 beats 0
     assert (auc["succeeded"], auc["failed"]) == (3, 3)
     assert auc["by_T"]["5"]["auc"] == pytest.approx(0.5)  # 0.9 > 0.8, 0.6 < 0.8
@@ -115,8 +123,8 @@ def test_tiny_sweep_end_to_end_matches_direct_check(tmp_path):
     rows = list(csv.DictReader(open(out / "runs.csv")))
     for cell in ("srnn", "lstm"):
         init = [r for r in rows if r["cell"] == cell and r["stage"] == "initial"]
-        expected = rank_auc([float(r["origin_max_abs_eig"]) for r in init if r["succeeded"] == "True"],
-                            [float(r["origin_max_abs_eig"]) for r in init if r["succeeded"] == "False"])
+        expected = pair_count_auc([float(r["origin_max_abs_eig"]) for r in init if r["succeeded"] == "True"],
+                                  [float(r["origin_max_abs_eig"]) for r in init if r["succeeded"] == "False"])
         got = s["origin_eig_auc_initial"][cell]["auc"]
         assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected, abs=1e-12)
         assert sum(g["models"] for g in s["groups"] if g["cell"] == cell and g["stage"] == "initial") == 3

@@ -6,7 +6,7 @@ float64; cells are converted with :func:`cell_map` (their own step functions), a
 """
 
 from ._bifurcation import locate_bifurcation
-from ._census import census_of_cell, fixed_point_census, rank_auc
+from ._census import STRUCTURES, census_of_cell, fixed_point_census
 from ._continuation import (
     Basins, Branches, basins, branches, fold_curve_2d, logistic_map, odd_cycle_map, parameter_map, passage_time,
     scaling_exponent,
@@ -19,8 +19,9 @@ from ._lyapunov import lyapunov_spectrum
 from ._maps import Map, as_map, bengio_neuron, cell_map, function_map, pascanu_neuron
 
 __all__ = [
-    "Basins", "Branches", "CycleSearch", "FixedPoint", "GradientDecay", "Map", "as_map", "basins", "bengio_neuron",
+    "STRUCTURES", "Basins", "Branches", "CycleSearch", "FixedPoint", "GradientDecay", "Map", "as_map", "basins",
+    "bengio_neuron",
     "branches", "cell_map", "census_of_cell", "fixed_point_census", "fixed_points", "fold_curve_2d", "function_map",
     "gradient_decay", "jacobian", "locate_bifurcation", "logistic_map", "lstm_cycle_search", "lyapunov_spectrum",
-    "odd_cycle_map", "parameter_map", "pascanu_neuron", "passage_time", "rank_auc", "scaling_exponent",
+    "odd_cycle_map", "parameter_map", "pascanu_neuron", "passage_time", "scaling_exponent",
 ]

@@ -24,32 +24,6 @@ STRUCTURES = ("bistable", "stable 2-cycle", "continuum", "monostable", "no stabl
 LATCHING_STRUCTURES = STRUCTURES[:3]
 
 
-def rank_auc(positive: Sequence[float], negative: Sequence[float]) -> float:
-    r"""Area under the ROC curve of a score separating ``positive`` from ``negative`` (Mann--Whitney):
-
-    .. math:: \mathrm{AUC} = \frac{1}{n_+ n_-} \sum_{i, j} \big([p_i > q_j] + \tfrac12 [p_i = q_j]\big)
-
-    computed from mid-ranks, so ties count 1/2. 1: every positive scores higher; 0.5: no information.
-
-    Returns:
-        The AUC, or NaN if either group is empty.
-
-    Raises:
-        ValueError: for NaN scores.
-    """
-    from scipy.stats import rankdata
-
-    p = np.asarray(positive, dtype=np.float64).ravel()
-    q = np.asarray(negative, dtype=np.float64).ravel()
-    if np.isnan(p).any() or np.isnan(q).any():
-        raise ValueError("rank_auc: scores must not be NaN")
-    if p.size == 0 or q.size == 0:
-        return float("nan")
-    ranks = rankdata(np.concatenate([p, q]))  # mid-ranks: ties share the mean rank
-    u = ranks[: p.size].sum() - p.size * (p.size + 1) / 2
-    return float(u / (p.size * q.size))
-
-
 def classify_structure(points: dict[str, np.ndarray], models: int) -> list[dict[str, Any]]:
     """Per model, from a :func:`fixed_points` table: fixed points, stable fixed points, stable 2-cycles, whether
     there is a continuum, the structure (:data:`STRUCTURES`) and whether it holds two states apart."""

@@ -16,6 +16,7 @@ initial model as a predictor of success) and ``fixed_point_census.pdf/.png``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,9 +26,10 @@ from matplotlib.figure import Figure
 
 from .. import _checks
 from .._config import Config, option
+from .._stats import roc_auc
 from ..cells import kinds
-from ..dynamics import fixed_point_census, rank_auc
-from ..dynamics._census import STRUCTURES
+from ..dynamics import fixed_point_census
+from ..dynamics import STRUCTURES
 from ..scripting import UsageError, write_csv
 from ..sweep import WEIGHTS_FILE, SweepResults, lock_folder, read_sweep
 from ._runner import write_file
@@ -107,7 +109,8 @@ def summarise_census(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     def auc_of(sel: list[dict[str, Any]]) -> dict[str, Any]:
         pos = [r["origin_max_abs_eig"] for r in sel if r["succeeded"]]
         neg = [r["origin_max_abs_eig"] for r in sel if not r["succeeded"]]
-        return {"auc": rank_auc(pos, neg), "succeeded": len(pos), "failed": len(neg)}
+        auc = roc_auc(pos + neg, [True] * len(pos) + [False] * len(neg)) if pos and neg else math.nan
+        return {"auc": auc, "succeeded": len(pos), "failed": len(neg)}
 
     auc: dict[str, Any] = {}
     for cell in dict.fromkeys(r["cell"] for r in rows):
