@@ -1,5 +1,4 @@
-"""Bit relay with 8 units: which set-up (Keras 2 / PyTorch / Keras 3 defaults, tweaked training, edge-of-memory
-biases) ranks SRNN, LSTM and GRU how, and whether success tracks the initial spectral radius at the origin.
+"""Bit relay with 8 units: which set-up ranks SRNN, LSTM and GRU how, and does success track the initial radius?
 
 Entry point of ``dynlatch run bit-relay``; the study is :mod:`dynlatch.studies.bit_relay`."""
 

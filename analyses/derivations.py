@@ -1,5 +1,4 @@
-"""Symbolic derivations: every cell's map, Jacobians, BPTT adjoint, fixed-point and bifurcation conditions
-as LaTeX, the closed-form checks against REFERENCES, and the fold curves of Bengio's and Pascanu's maps.
+"""Symbolic derivations of every cell and map as LaTeX, with the closed-form checks and the fold curves.
 
 Entry point of ``dynlatch run derivations``; the study is :mod:`dynlatch.studies.derivations`."""
 

@@ -48,9 +48,8 @@ def test_basins_are_odd_symmetric_and_their_attractors_fixed():
 
 
 @pytest.mark.slow
-def test_quick_analysis_end_to_end(tmp_path):
-    out = tmp_path / "bif"
-    assert cli(["run", "bifurcations", "--quick", "--quiet", "--out", str(out)]) == 0
+def test_quick_analysis_end_to_end(quick_run):
+    out = quick_run("bifurcations")
     s = json.loads((out / "summary.json").read_text())
     assert {"config", "provenance", "events", "srnn_fold_b", "passage_time", "border_collisions"} <= set(s)
     assert s["srnn_fold_b"]["max_error"] < 1e-8 and abs(s["srnn_fold_b"]["bengio_h_star"] - h_star(2.0)) < 1e-12

@@ -1,6 +1,8 @@
-"""Bifurcation diagrams of the one-unit SRNN (in U, and in b at U = 2) and LSTM (in U_c and b_f, Keras-2 hard gates),
-with the Keras-2 initial values drawn on them, two-parameter fold/flip curves against closed forms, a hard-gate border
-collision, basins of a bistable LSTM and the ghost's passage time near Bengio's fold.
+"""Bifurcation diagrams of the one-unit SRNN and LSTM with the Keras-2 initial values drawn on them.
+
+The SRNN in U, and in b at U = 2, and the LSTM in U_c and b_f (Keras-2 hard gates), with two-parameter fold/flip
+curves against closed forms, a hard-gate border collision, basins of a bistable LSTM and the ghost's passage time near
+Bengio's fold.
 
 The branches and their located folds, flips and border collisions come from :func:`dynlatch.dynamics.branches`, the
 two-parameter curves from :func:`dynlatch.dynamics.fold_curve_2d`, the basins from :func:`dynlatch.dynamics.basins`

@@ -1,6 +1,8 @@
-"""Bit relay with 8 units: which set-up (Keras 2 / PyTorch / Keras 3 defaults, tweaked training, edge-of-memory
-biases) ranks SRNN, LSTM and GRU how, and whether success tracks the initial spectral radius at the origin: does the
-one-unit mechanism (start at or past the bifurcation) carry over to n units?
+"""Bit relay with 8 units: which set-up ranks SRNN, LSTM and GRU how, and does success track the initial radius?
+
+Set-ups: Keras 2 / PyTorch / Keras 3 defaults, tweaked training, edge-of-memory biases; the question is whether
+success tracks the initial spectral radius at the origin: does the one-unit mechanism (start at or past the
+bifurcation) carry over to n units?
 
 The thread reports two different outcomes for the answer's "task 2" (bit relay: label 1 iff sign(x_0) =
 sign(x_{T//2}), :func:`dynlatch.tasks.bit_relay`): the answerer, who "tweaked some parameters (such as the learning

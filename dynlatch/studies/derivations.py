@@ -1,5 +1,7 @@
-"""Symbolic derivations: every cell's map, Jacobians, BPTT adjoint, fixed-point and bifurcation conditions
-as LaTeX, the closed-form checks against REFERENCES, and the fold curves of Bengio's and Pascanu's maps.
+"""Symbolic derivations of every cell and map as LaTeX, with the closed-form checks and the fold curves.
+
+Every cell's map, Jacobians, BPTT adjoint, fixed-point and bifurcation conditions as LaTeX, the closed-form checks
+against the reference values (docs/references.md), and the fold curves of Bengio's and Pascanu's maps.
 
 Every derivation of the catalogue (:func:`dynlatch.symbolic.catalogue`: each cell variant, Bengio's and Pascanu's
 maps, and the closed forms) is written as ``<stem>.tex``; ``runs.csv`` has one row per file. ``summary.json`` lists
