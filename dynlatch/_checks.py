@@ -90,6 +90,17 @@ def distinct(name: str, values: Sequence[Any]) -> tuple:
     return values
 
 
+def lengths(name: str, values: Sequence[Any], *, different: int = 1, purpose: str = "") -> tuple[int, ...]:
+    """Sequence lengths: integers >= 1, at least ``different`` of them different (``purpose`` says why, e.g. "to
+    fit a rate")."""
+    for v in values:
+        integer(name, v, minimum=1)
+    if len(set(values)) < different:
+        why = f" {purpose}" if purpose else ""
+        raise CheckError(name, f"needs at least {different} different lengths{why}; got {list(values)}")
+    return tuple(values)
+
+
 def device(name: str, value: Any) -> str | None:
     """A torch device that exists on this machine (None = the CPU); returned as its canonical string."""
     if value is None:

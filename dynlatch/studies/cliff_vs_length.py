@@ -35,11 +35,7 @@ FIGURE_SURFACES = 6
 
 
 def _lengths(name: str, values: Any) -> tuple[int, ...]:
-    for v in values:
-        _checks.integer(name, v, minimum=1)
-    if len(set(values)) < 2:
-        raise CheckError(name, f"needs at least two different lengths to fit a rate; got {list(values)}")
-    return tuple(values)
+    return _checks.lengths(name, values, different=2, purpose="to fit a rate")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import torch
 from matplotlib.figure import Figure
 
 from .. import _checks, dynamics, tasks
-from .._checks import CheckError
 from .._config import Config, option
 from .._model import Model
 from ..landscape import Surface, parameter_surface
@@ -47,11 +46,7 @@ def _pairs(name: str, values: Any) -> tuple[str, ...]:
 
 
 def _lengths(name: str, values: Any) -> tuple[int, ...]:
-    for v in values:
-        _checks.integer(name, v, minimum=1)
-    if len(set(values)) < 2:
-        raise CheckError(name, f"needs at least two different lengths; got {list(values)}")
-    return tuple(values)
+    return _checks.lengths(name, values, different=2)
 
 
 @dataclass(frozen=True)
