@@ -1,4 +1,4 @@
-"""Loss surfaces of the latching task for the one-unit SRNN and LSTM, with the cell's stable fixed points and the Keras-2 initial points overlaid.
+"""Latching loss surfaces of the one-unit SRNN and LSTM, with stable fixed points and Keras-2 starts overlaid.
 
 Entry point of ``dynlatch run latching-landscape``; the study is :mod:`dynlatch.studies.latching_landscape`."""
 

@@ -1,4 +1,4 @@
-"""Pascanu et al. 2013's cliff (Fig. 6) reproduced, with fold curves and the basin boundary showing what the wall follows.
+"""Pascanu et al. 2013's cliff (Fig. 6), with the fold curves and basin boundary showing what the wall follows.
 
 Entry point of ``dynlatch run pascanu-cliff``; the study is :mod:`dynlatch.studies.pascanu_cliff`."""
 

@@ -1,4 +1,4 @@
-"""Loss surfaces of the latching task for the one-unit SRNN and LSTM, with the cell's stable fixed points and the Keras-2 initial points overlaid.
+"""Latching loss surfaces of the one-unit SRNN and LSTM, with stable fixed points and Keras-2 starts overlaid.
 
 For each plane ``cell:x,y`` (two parameters of a Keras-2 initialised one-unit model, every other parameter fixed) and
 each length T: the loss, gradient norm and accuracy of the question's latching task (Dense(2) + softmax read-out,

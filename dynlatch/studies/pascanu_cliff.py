@@ -1,4 +1,4 @@
-"""Pascanu et al. 2013's cliff (Fig. 6) reproduced, with fold curves and the basin boundary showing what the wall follows.
+"""Pascanu et al. 2013's cliff (Fig. 6), with the fold curves and basin boundary showing what the wall follows.
 
 The loss ``E = (sigmoid(x_T) - target)^2`` of the one-unit map ``x_t = w sigmoid(x_{t-1}) + b`` over ``(w, b)``
 (:func:`dynlatch.landscape.pascanu_surface`, one batched program), the wall located by root finding at
