@@ -1,8 +1,8 @@
 """Tests of dynlatch._data_checks: the one place where train and evaluate check their data.
 
 Oracle: a validity predicate computed in the test from how each case was generated (dtype, shape, injected NaN,
-label values), independently of the checks' code; the reproducers of issue 7 (labels {1, 2} gave a loss of -1e170 on
-the numba backend; labels five rows short segfaulted) must now be ValueErrors naming the argument.
+label values), independently of the checks' code; the known failure cases (labels {1, 2} gave a loss of -1e170 on
+the numba backend; labels five rows short segfaulted) must be ValueErrors naming the argument.
 """
 
 from __future__ import annotations

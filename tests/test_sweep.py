@@ -75,7 +75,7 @@ def test_other_settings_are_refused(tmp_path):
 
 @pytest.mark.parametrize("change", [{"a": 2}, {"backend": "torch"}, {"device": "cuda:0"}])
 def test_shards_of_other_settings_are_never_reused_after_the_manifest_is_deleted(tmp_path, change):
-    """Issue 7 item 3: deleting sweep.json and rerunning with other settings (backend, device included) recomputes."""
+    """Deleting sweep.json and rerunning with other settings (backend, device included) recomputes."""
     run(tmp_path, square([]))
     (tmp_path / "sweep.json").unlink()
     calls = []
@@ -149,7 +149,7 @@ def test_a_damaged_manifest_is_named_and_rewritten(tmp_path):
 
 
 def test_compile_time_is_recorded_apart_from_compute_time(tmp_path, monkeypatch):
-    """warm() runs before each computed shard; its time is compile_seconds, not seconds (issue 7 item 8)."""
+    """warm() runs before each computed shard; its time is compile_seconds, not seconds."""
     import dynlatch.sweep._store as store
 
     clock = iter(range(100))
