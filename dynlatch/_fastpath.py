@@ -572,7 +572,7 @@ def loss_and_grad(kind, act, softmax, theta, X, Y, n, C):
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch,
-                lr, beta1, beta2, eps, clip, Xv, Yv, out):
+                lr, beta1, beta2, eps, clip, trainable, Xv, Yv, out):
     """One epoch of minibatch Adam for every active model, then validation.
 
     Args:
@@ -582,6 +582,8 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
             keeping the parameters that produced the non-finite value.
         X, Y: training data (N, T, D), (N,); perms: (M, N) this epoch's order per model.
         clip: gradient-norm threshold (Pascanu et al. 2013: g <- clip * g / ||g|| if ||g|| > clip); <= 0 disables.
+        trainable: (P,) 1.0 for a trained parameter, 0.0 for a frozen one: the gradient is multiplied by it before
+            the norm, so a frozen parameter's Adam moments stay 0 and the parameter keeps its value exactly.
         out: (M, 4) written with train loss, train accuracy, val loss, val accuracy (NaN for inactive models).
     """
     M, P = theta.shape
@@ -604,6 +606,7 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
             loss, correct = _batch_loss_grad(kind, act, softmax, th, g, X, Y, perms[m, start:], bs, n, C, True, ws)
             norm2 = 0.0
             for p in range(P):
+                g[p] *= trainable[p]
                 norm2 += g[p] * g[p]
             if not (math.isfinite(loss) and math.isfinite(norm2)):
                 active[m] = False

@@ -12,7 +12,7 @@ alone gives the same result as inside a batch. Two backends compute the same thi
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -67,6 +67,26 @@ def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: flo
     _checks.choice("backend", backend, BACKENDS)
 
 
+PARAMETER_GROUPS: tuple[str, ...] = ("cell", "readout")
+"""What :func:`train` can train or freeze: the cell's kernel, recurrent kernel and bias; the read-out's W_out, b_out."""
+
+
+def _trainable_groups(trainable: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(trainable, str):
+        trainable = (trainable,)
+    groups = tuple(dict.fromkeys(trainable))
+    for g in groups:
+        _checks.choice("trainable", g, PARAMETER_GROUPS)
+    if not groups:
+        raise _checks.CheckError("trainable", f"needs at least one of {', '.join(PARAMETER_GROUPS)}")
+    return groups
+
+
+def group_mask(model: Model, trainable: Sequence[str]) -> list[bool]:
+    """Per tensor of :meth:`Model.parameters` (kernel, recurrent kernel, bias, W_out, b_out): is it trained."""
+    return [group in trainable for group in ("cell",) * 3 + ("readout",) * 2]
+
+
 def resolve_backend(backend: str, device: Any, cell: Any = None) -> str:
     """``"auto"`` means numba on the CPU (for cells with a compiled kernel) and torch otherwise.
 
@@ -94,6 +114,7 @@ def train(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-7,
     clip_norm: float | None = None,
+    trainable: Sequence[str] = PARAMETER_GROUPS,
     backend: str = "auto",
     device: Any = None,
     progress: bool = False,
@@ -108,6 +129,10 @@ def train(
         data: a task split (:mod:`dynlatch.tasks`).
         epochs, batch_size, lr, betas, eps: optimisation settings (the update is ``torch.optim.Adam``'s).
         clip_norm: rescale a model's gradient to this norm when it is larger (Pascanu et al. 2013); None disables.
+        trainable: the parameter groups trained (:data:`PARAMETER_GROUPS`): ``"cell"`` (kernel, recurrent kernel,
+            bias) and ``"readout"`` (W_out, b_out). The others are frozen: their gradient is zeroed before the norm
+            and the update, so they end bit-identical to their initial values; ``("readout",)`` trains the read-out
+            on the initial cell's states (the read-out-only baseline of "it learned").
         backend: ``"auto"``, ``"numba"`` or ``"torch"`` (see the module docstring).
         device: torch device for the torch backend (default CPU).
         progress: show a progress bar on stderr.
@@ -119,6 +144,7 @@ def train(
         ValueError: for inconsistent data or settings.
     """
     _check(model, data, epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, backend=backend)
+    trainable = _trainable_groups(trainable)
     if model.seeds is None:
         raise ValueError("model has no seeds; train needs them (they fix each model's data order)")
     x_train, y_train, x_val, y_val = check_dataset(data, input_dim=model.cell.input_dim, readout=model.readout,
@@ -127,7 +153,8 @@ def train(
     backend = resolve_backend(backend, device, model.cell)
     rngs = [model_rng(s, ORDER_STREAM) for s in model.seeds]
     orders = lambda: np.stack([rng.permutation(len(data.y_train)) for rng in rngs])  # noqa: E731
-    settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, betas=betas, eps=eps, clip_norm=clip_norm)
+    settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, betas=betas, eps=eps, clip_norm=clip_norm,
+                    trainable=trainable)
     run = _train_numba if backend == "numba" else _train_torch
     with progress_bar(epochs, f"train {model.cell.kind} x{model.models}", enabled=progress) as bar:
         final, history, active = run(model, data, orders, bar=bar, device=device, **settings)
@@ -145,6 +172,14 @@ def pack(model: Model) -> np.ndarray:
     b2[:, : b.shape[1]] = b
     parts = [W, U, b2, model.weight.detach().cpu().double().numpy(), model.bias.detach().cpu().double().numpy()]
     return np.ascontiguousarray(np.concatenate([p.reshape(M, -1) for p in parts], axis=1))
+
+
+def trainable_vector(model: Model, trainable: Sequence[str]) -> np.ndarray:
+    """(P,) 1.0 where :func:`pack`'s flat layout holds a trained parameter, 0.0 where it holds a frozen one."""
+    W, U, _ = model.cell.params
+    K = W.shape[-1]
+    sizes = [W[0].numel(), U[0].numel(), 2 * K, model.weight[0].numel(), model.bias[0].numel()]
+    return np.repeat(np.array(group_mask(model, trainable), dtype=np.float64), sizes)
 
 
 def unpack(model: Model, theta: np.ndarray) -> Model:
@@ -169,9 +204,10 @@ def kernel_codes(model: Model) -> tuple[int, int, bool, int, int]:
     return kind, gate_code(cell.recurrent_activation), model.readout == "softmax", cell.units, model.weight.shape[-1]
 
 
-def _train_numba(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm):
+def _train_numba(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm, trainable):
     kind, act, softmax, n, C = kernel_codes(model)
     theta = pack(model)
+    mask = trainable_vector(model, trainable)
     M = theta.shape[0]
     adam_m, adam_v = np.zeros_like(theta), np.zeros_like(theta)
     steps = np.zeros(M, dtype=np.int64)
@@ -185,18 +221,19 @@ def _train_numba(model, data, orders, *, bar, device, epochs, batch_size, lr, be
         perms = np.ascontiguousarray(orders(), dtype=np.int64)
         fp.train_epoch(int(kind), int(act), bool(softmax), int(n), int(C), theta, adam_m, adam_v, steps, active, X, Y,
                        perms, int(batch_size), float(lr), float(betas[0]), float(betas[1]), float(eps),
-                       float(clip_norm or 0.0), Xv, Yv, row)
+                       float(clip_norm or 0.0), mask, Xv, Yv, row)
         history[:, e] = row
         bar.update(1)
     return unpack(model, theta), {k: history[:, :, i] for i, k in enumerate(METRICS)}, active
 
 
 # -- torch ---------------------------------------------------------------------------------------------------
-def _train_torch(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm):
+def _train_torch(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm, trainable):
     model = model.to(device=device)
     dev, dtype = model.weight.device, model.weight.dtype
     params = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
     opt = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+    trained = group_mask(model, trainable)
     X, Xv = (torch.as_tensor(a, dtype=dtype, device=dev) for a in (data.x_train, data.x_val))
     Y, Yv = (torch.as_tensor(a, device=dev) for a in (data.y_train, data.y_val))
     M, N = model.models, len(Y)
@@ -215,6 +252,9 @@ def _train_torch(model, data, orders, *, bar, device, epochs, batch_size, lr, be
             loss, correct = current().losses(X[idx], Y[idx])
             opt.zero_grad(set_to_none=False)
             torch.where(active, loss, torch.zeros_like(loss)).sum().backward()
+            for p, on in zip(params, trained):
+                if not on:
+                    p.grad.zero_()
             norm2 = sum(p.grad.flatten(1).pow(2).sum(1) for p in params)
             active &= torch.isfinite(loss.detach()) & torch.isfinite(norm2)
             scale = torch.ones_like(norm2)

@@ -15,6 +15,7 @@ from dynlatch import _fastpath as fp
 from dynlatch import _train, tasks
 from dynlatch._model import Model
 from dynlatch.cells import CellParams
+from dynlatch.cells._init import ORDER_STREAM, model_rng
 
 # (cell, reset_after, gate activation); SRNN has no gates, so one activation is enough for it
 CASES = [("srnn", None, "sigmoid")] + [
@@ -422,3 +423,50 @@ def test_train_epoch_compiles_once_per_signature(data):
     before = list(fp.train_epoch.signatures)
     dynlatch.train(model, data, epochs=3, batch_size=8, lr=1, clip_norm=1, eps=0, backend="numba")
     assert list(fp.train_epoch.signatures) == before
+
+
+# -- frozen parameter groups: the read-out-only baseline ---------------------------------------------------------
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+@pytest.mark.parametrize("trainable", [("readout",), ("cell",)])
+def test_frozen_groups_end_bit_identical_and_trained_ones_move(backend, trainable, data):
+    model = make_model("lstm", None, "hard_sigmoid", seeds=(0, 1, 2))
+    r = dynlatch.train(model, data, epochs=2, trainable=trainable, backend=backend)
+    for group, before, after in zip(("cell",) * 3 + ("readout",) * 2, model.parameters(), r.model.parameters()):
+        if group in trainable:
+            assert not torch.equal(before, after), group
+        else:
+            assert torch.equal(before, after), group
+    assert r.settings["trainable"] == trainable
+
+
+@pytest.mark.parametrize("kind", ["srnn", "lstm", "gru"])
+def test_readout_only_equals_adam_on_the_initial_cells_final_states(kind, data):
+    """Oracle: the read-out trained alone is a softmax regression on the untrained cell's h_T, fitted by
+    torch.optim.Adam on the same minibatches (each model's order stream) with nothing of dynlatch's trainer."""
+    seeds = (3, 4)
+    model = make_model(kind, False if kind == "gru" else None, "hard_sigmoid", seeds=seeds)
+    epochs, batch = 2, 16
+    r = dynlatch.train(model, data, epochs=epochs, batch_size=batch, trainable=("readout",), backend="numba")
+    x = torch.as_tensor(data.x_train, dtype=torch.float64)
+    y = torch.as_tensor(data.y_train)
+    for m, seed in enumerate(seeds):
+        h = model.cell.run(x)[m, :, -1].detach()  # (N, units): fixed, the cell is frozen
+        W = model.weight[m].detach().clone().requires_grad_(True)
+        b = model.bias[m].detach().clone().requires_grad_(True)
+        opt = torch.optim.Adam([W, b], lr=1e-3, eps=1e-7)
+        rng = model_rng(seed, ORDER_STREAM)
+        for _ in range(epochs):
+            order = torch.as_tensor(rng.permutation(len(y)))
+            for start in range(0, len(y), batch):
+                idx = order[start : start + batch]
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(h[idx] @ W + b, y[idx]).backward()
+                opt.step()
+        torch.testing.assert_close(r.model.weight[m], W.detach(), rtol=0, atol=1e-12)
+        torch.testing.assert_close(r.model.bias[m], b.detach(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("trainable", [(), ("gates",), "everything"])
+def test_unknown_or_empty_trainable_groups_are_refused(trainable, data):
+    with pytest.raises(ValueError, match="trainable"):
+        dynlatch.train(make_model("srnn", None, "hard_sigmoid"), data, epochs=1, trainable=trainable)
