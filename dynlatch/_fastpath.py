@@ -570,10 +570,26 @@ def loss_and_grad(kind, act, softmax, theta, X, Y, n, C):
     return losses, grads
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _update(th, g, adam_m, adam_v, t, lo, hi, lr, beta1, beta2, eps, sgd):
+    """One optimiser step on ``th[lo:hi]`` (step number ``t``): ``torch.optim.SGD``'s update (p - lr g) with ``sgd``,
+    else ``torch.optim.Adam``'s, term for term, with its moments ``adam_m``, ``adam_v`` updated in place."""
+    if sgd:
+        for p in range(lo, hi):
+            th[p] -= lr * g[p]
+        return
+    step_size = lr / (1.0 - beta1 ** t)
+    bc2 = math.sqrt(1.0 - beta2 ** t)
+    for p in range(lo, hi):
+        adam_m[p] = beta1 * adam_m[p] + (1.0 - beta1) * g[p]
+        adam_v[p] = beta2 * adam_v[p] + (1.0 - beta2) * g[p] * g[p]
+        th[p] -= step_size * adam_m[p] / (math.sqrt(adam_v[p]) / bc2 + eps)
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
 def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch,
-                lr, beta1, beta2, eps, clip, trainable, Xv, Yv, out):
-    """One epoch of minibatch Adam for every active model, then validation.
+                lr, beta1, beta2, eps, sgd, clip, trainable, Xv, Yv, out):
+    """One epoch of minibatch Adam (or plain SGD, ``sgd``) for every active model, then validation.
 
     Args:
         theta, adam_m, adam_v: (M, P) parameters and Adam moments, updated in place.
@@ -616,13 +632,7 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
                 for p in range(P):
                     g[p] *= s
             steps[m] += 1
-            t = steps[m]
-            step_size = lr / (1.0 - beta1 ** t)
-            bc2 = math.sqrt(1.0 - beta2 ** t)
-            for p in range(P):  # torch.optim.Adam's update, term for term
-                adam_m[m, p] = beta1 * adam_m[m, p] + (1.0 - beta1) * g[p]
-                adam_v[m, p] = beta2 * adam_v[m, p] + (1.0 - beta2) * g[p] * g[p]
-                th[p] -= step_size * adam_m[m, p] / (math.sqrt(adam_v[m, p]) / bc2 + eps)
+            _update(th, g, adam_m[m], adam_v[m], steps[m], 0, P, lr, beta1, beta2, eps, sgd)
             total_loss += loss
             total_correct += correct
         if not active[m]:
@@ -630,3 +640,93 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
         out[m, 0] = total_loss / N
         out[m, 1] = total_correct / N
         out[m, 2], out[m, 3] = _evaluate_one(kind, act, softmax, th, Xv, Yv, n, C, EVAL_CHUNK)
+
+
+# -- the read-out alone on a frozen cell ---------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy", parallel=True)
+def final_states(kind, act, theta, X, n, chunk):
+    """The final states h_T (M, n, N) of every model's cell on every sequence of ``X`` (N, T, D), from h_0 = 0."""
+    M = theta.shape[0]
+    N, T, D = X.shape
+    out = np.empty((M, n, N))
+    for m in prange(M):
+        Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN = _workspace(kind, T, n, D, chunk)
+        idx = np.arange(N)
+        for start in range(0, N, chunk):
+            bs = min(chunk, N - start)
+            _gather(X, idx[start:], bs, Xb)
+            _forward(kind, act, theta[m], Xb, bs, T, n, D, H, Cs, A, G, E, S0)
+            for j in range(n):
+                for b in range(bs):
+                    out[m, j, start + b] = H[T, j, b]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _readout_loss(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, g, Hb, dH):
+    """:func:`_readout` on the stored final states ``HT`` (n, N) of sequences ``idx[:bs]`` (gathered into ``Hb``)."""
+    for b in range(bs):
+        r = idx[b]
+        for j in range(n):
+            Hb[j, b] = HT[j, r]
+    return _readout(th, Hb, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def train_readout_epoch(softmax, n, C, oWo, theta, adam_m, adam_v, steps, active, HT, Y, perms, batch,
+                        lr, beta1, beta2, eps, sgd, clip, HTv, Yv, out):
+    """:func:`train_epoch` with the cell frozen, on its stored final states: ``HT`` (M, n, N) and ``HTv`` of the
+    training and validation sequences (:func:`final_states`). Only ``theta[:, oWo:]`` (the read-out) moves. The
+    arithmetic is :func:`train_epoch`'s with every cell entry of ``trainable`` 0, so the results are bit-identical
+    at the cost of one forward pass instead of one per epoch and no backward pass."""
+    M, P = theta.shape
+    N = HT.shape[2]
+    obo = oWo + n * C
+    for m in prange(M):
+        out[m, 0] = np.nan
+        out[m, 1] = np.nan
+        out[m, 2] = np.nan
+        out[m, 3] = np.nan
+        if not active[m]:
+            continue
+        th = theta[m]
+        g = np.zeros(P)
+        Hb = np.zeros((n, batch))
+        dH = np.zeros((n, batch))
+        total_loss = 0.0
+        total_correct = 0
+        for start in range(0, N, batch):
+            bs = min(batch, N - start)
+            g[oWo:] = 0.0
+            loss, correct = _readout_loss(th, HT[m], Y, perms[m, start:], bs, n, C, oWo, obo, softmax, True, g,
+                                          Hb, dH)
+            norm2 = 0.0
+            for p in range(oWo, P):
+                norm2 += g[p] * g[p]
+            if not (math.isfinite(loss) and math.isfinite(norm2)):
+                active[m] = False
+                break
+            if clip > 0.0 and norm2 > clip * clip:
+                s = clip / math.sqrt(norm2)
+                for p in range(oWo, P):
+                    g[p] *= s
+            steps[m] += 1
+            _update(th, g, adam_m[m], adam_v[m], steps[m], oWo, P, lr, beta1, beta2, eps, sgd)
+            total_loss += loss
+            total_correct += correct
+        if not active[m]:
+            continue
+        out[m, 0] = total_loss / N
+        out[m, 1] = total_correct / N
+        Nv = HTv.shape[2]
+        Hv = np.zeros((n, EVAL_CHUNK))
+        idx = np.arange(Nv)
+        loss = 0.0
+        correct = 0
+        for start in range(0, Nv, EVAL_CHUNK):  # in _evaluate_one's chunks: the same sums in the same order
+            bs = min(EVAL_CHUNK, Nv - start)
+            l, c = _readout_loss(th, HTv[m], Yv, idx[start:], bs, n, C, oWo, obo, softmax, False, g, Hv, dH)
+            loss += l
+            correct += c
+        out[m, 2] = loss / Nv
+        out[m, 3] = correct / Nv

@@ -28,6 +28,9 @@ from .cells._init import ORDER_STREAM, model_rng
 from .tasks import Dataset
 
 BACKENDS: tuple[str, ...] = ("auto", "numba", "torch")
+OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
+"""``"adam"``: ``torch.optim.Adam`` (Keras' epsilon 1e-7 by default); ``"sgd"``: ``torch.optim.SGD`` without momentum,
+p <- p - lr g, the update whose step is the gradient itself (no per-parameter rescaling)."""
 METRICS: tuple[str, ...] = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
@@ -42,6 +45,7 @@ class TrainResult:
         diverged: (M,) whether the model's loss or gradient became NaN/inf.
         epochs_run: (M,) number of completed epochs.
         backend: the backend that ran.
+        epoch_models: with ``record_epochs``, the models after each epoch (``epoch_models[-1]`` is ``model``).
     """
 
     model: Model
@@ -50,6 +54,7 @@ class TrainResult:
     epochs_run: np.ndarray
     backend: str
     settings: dict[str, Any] = field(default_factory=dict)
+    epoch_models: list[Model] | None = None
 
     def final(self, metric: str) -> np.ndarray:
         """The last epoch's value of ``metric`` per model (NaN for diverged models)."""
@@ -57,7 +62,7 @@ class TrainResult:
 
 
 def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: float, clip_norm: float | None,
-           backend: str) -> None:
+           backend: str, optimizer: str) -> None:
     """The trainer's settings, checked with the one shared set of checks (:mod:`dynlatch._checks`)."""
     _checks.integer("epochs", epochs, minimum=1)
     _checks.integer("batch_size", batch_size, minimum=1)
@@ -65,6 +70,7 @@ def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: flo
     if clip_norm is not None:
         _checks.number("clip_norm", clip_norm, above=0)
     _checks.choice("backend", backend, BACKENDS)
+    _checks.choice("optimizer", optimizer, OPTIMIZERS)
 
 
 PARAMETER_GROUPS: tuple[str, ...] = ("cell", "readout")
@@ -114,12 +120,14 @@ def train(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-7,
     clip_norm: float | None = None,
+    optimizer: str = "adam",
     trainable: Sequence[str] = PARAMETER_GROUPS,
+    record_epochs: bool = False,
     backend: str = "auto",
     device: Any = None,
     progress: bool = False,
 ) -> TrainResult:
-    """Train ``model.models`` independent models on ``data`` with minibatch Adam.
+    """Train ``model.models`` independent models on ``data`` with minibatch Adam (or SGD).
 
     The defaults are the question's: batch 16, 5 epochs, Adam lr 1e-3 with Keras' epsilon 1e-7, training data
     reshuffled every epoch (per model, from the model seed's order stream).
@@ -127,12 +135,16 @@ def train(
     Args:
         model: the initial models (:meth:`Model.init`).
         data: a task split (:mod:`dynlatch.tasks`).
-        epochs, batch_size, lr, betas, eps: optimisation settings (the update is ``torch.optim.Adam``'s).
+        epochs, batch_size, lr, betas, eps: optimisation settings (the update is ``torch.optim.Adam``'s; ``betas``
+            and ``eps`` are Adam's and unused by SGD).
+        optimizer: ``"adam"`` or ``"sgd"`` (:data:`OPTIMIZERS`).
         clip_norm: rescale a model's gradient to this norm when it is larger (Pascanu et al. 2013); None disables.
         trainable: the parameter groups trained (:data:`PARAMETER_GROUPS`): ``"cell"`` (kernel, recurrent kernel,
             bias) and ``"readout"`` (W_out, b_out). The others are frozen: their gradient is zeroed before the norm
             and the update, so they end bit-identical to their initial values; ``("readout",)`` trains the read-out
-            on the initial cell's states (the read-out-only baseline of "it learned").
+            on the initial cell's states (the read-out-only baseline of "it learned"). The numba backend then
+            runs the cell once and trains the read-out on its stored final states, with the same arithmetic.
+        record_epochs: keep the models after every epoch (:attr:`TrainResult.epoch_models`).
         backend: ``"auto"``, ``"numba"`` or ``"torch"`` (see the module docstring).
         device: torch device for the torch backend (default CPU).
         progress: show a progress bar on stderr.
@@ -143,7 +155,8 @@ def train(
     Raises:
         ValueError: for inconsistent data or settings.
     """
-    _check(model, data, epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, backend=backend)
+    _check(model, data, epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, backend=backend,
+           optimizer=optimizer)
     trainable = _trainable_groups(trainable)
     if model.seeds is None:
         raise ValueError("model has no seeds; train needs them (they fix each model's data order)")
@@ -154,13 +167,14 @@ def train(
     rngs = [model_rng(s, ORDER_STREAM) for s in model.seeds]
     orders = lambda: np.stack([rng.permutation(len(data.y_train)) for rng in rngs])  # noqa: E731
     settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, betas=betas, eps=eps, clip_norm=clip_norm,
-                    trainable=trainable)
+                    optimizer=optimizer, trainable=trainable)
     run = _train_numba if backend == "numba" else _train_torch
+    snapshots: list[Model] | None = [] if record_epochs else None
     with progress_bar(epochs, f"train {model.cell.kind} x{model.models}", enabled=progress) as bar:
-        final, history, active = run(model, data, orders, bar=bar, device=device, **settings)
+        final, history, active = run(model, data, orders, bar=bar, device=device, snapshots=snapshots, **settings)
     diverged = ~active
     epochs_run = np.isfinite(history["val_acc"]).sum(1)
-    return TrainResult(final, history, diverged, epochs_run, backend, settings)
+    return TrainResult(final, history, diverged, epochs_run, backend, settings, snapshots)
 
 
 # -- numba ---------------------------------------------------------------------------------------------------
@@ -204,10 +218,12 @@ def kernel_codes(model: Model) -> tuple[int, int, bool, int, int]:
     return kind, gate_code(cell.recurrent_activation), model.readout == "softmax", cell.units, model.weight.shape[-1]
 
 
-def _train_numba(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm, trainable):
+def _train_numba(model, data, orders, *, bar, device, snapshots, epochs, batch_size, lr, betas, eps, clip_norm,
+                 optimizer, trainable):
     kind, act, softmax, n, C = kernel_codes(model)
     theta = pack(model)
     mask = trainable_vector(model, trainable)
+    readout_only = trainable == ("readout",)
     M = theta.shape[0]
     adam_m, adam_v = np.zeros_like(theta), np.zeros_like(theta)
     steps = np.zeros(M, dtype=np.int64)
@@ -217,22 +233,33 @@ def _train_numba(model, data, orders, *, bar, device, epochs, batch_size, lr, be
     history = np.full((M, epochs, 4), np.nan)
     active &= np.isfinite(theta).all(1)
     row = np.empty((M, 4))  # contiguous, whatever the epoch count: one kernel signature (history[:, e] is not)
+    step = (float(lr), float(betas[0]), float(betas[1]), float(eps), optimizer == "sgd", float(clip_norm or 0.0))
+    if readout_only:  # the cell is frozen: run it once, train the read-out on its final states
+        HT, HTv = (fp.final_states(int(kind), int(act), theta, a, int(n), fp.EVAL_CHUNK) for a in (X, Xv))
+        o_readout = fp.layout(int(kind), int(n), X.shape[2], int(C))[4]
     for e in range(epochs):
         perms = np.ascontiguousarray(orders(), dtype=np.int64)
-        fp.train_epoch(int(kind), int(act), bool(softmax), int(n), int(C), theta, adam_m, adam_v, steps, active, X, Y,
-                       perms, int(batch_size), float(lr), float(betas[0]), float(betas[1]), float(eps),
-                       float(clip_norm or 0.0), mask, Xv, Yv, row)
+        if readout_only:
+            fp.train_readout_epoch(bool(softmax), int(n), int(C), o_readout, theta, adam_m, adam_v, steps, active,
+                                   HT, Y, perms, int(batch_size), *step, HTv, Yv, row)
+        else:
+            fp.train_epoch(int(kind), int(act), bool(softmax), int(n), int(C), theta, adam_m, adam_v, steps, active,
+                           X, Y, perms, int(batch_size), *step, mask, Xv, Yv, row)
         history[:, e] = row
+        if snapshots is not None:
+            snapshots.append(unpack(model, theta.copy()))
         bar.update(1)
     return unpack(model, theta), {k: history[:, :, i] for i, k in enumerate(METRICS)}, active
 
 
 # -- torch ---------------------------------------------------------------------------------------------------
-def _train_torch(model, data, orders, *, bar, device, epochs, batch_size, lr, betas, eps, clip_norm, trainable):
+def _train_torch(model, data, orders, *, bar, device, snapshots, epochs, batch_size, lr, betas, eps, clip_norm,
+                 optimizer, trainable):
     model = model.to(device=device)
     dev, dtype = model.weight.device, model.weight.dtype
     params = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
-    opt = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+    opt = (torch.optim.SGD(params, lr=lr) if optimizer == "sgd"
+           else torch.optim.Adam(params, lr=lr, betas=betas, eps=eps))
     trained = group_mask(model, trainable)
     X, Xv = (torch.as_tensor(a, dtype=dtype, device=dev) for a in (data.x_train, data.x_val))
     Y, Yv = (torch.as_tensor(a, device=dev) for a in (data.y_train, data.y_val))
@@ -277,8 +304,13 @@ def _train_torch(model, data, orders, *, bar, device, epochs, batch_size, lr, be
                             val_correct.double() / len(Yv)], 1).cpu().numpy()
         rows[~active.cpu().numpy()] = np.nan
         history[:, e] = rows
+        if snapshots is not None:
+            snapshots.append(_detached(model, params))
         bar.update(1)
-    final = current()
-    final = Model(final.cell.replace(CellParams(*(p.detach() for p in params[:3]))), params[3].detach(),
-                  params[4].detach(), model.seeds, model.readout)
-    return final, {k: history[:, :, i] for i, k in enumerate(METRICS)}, active.cpu().numpy()
+    return _detached(model, params), {k: history[:, :, i] for i, k in enumerate(METRICS)}, active.cpu().numpy()
+
+
+def _detached(model: Model, params: Sequence[torch.Tensor]) -> Model:
+    """``model`` with a detached copy of the trained tensors ``params``."""
+    copies = [p.detach().clone() for p in params]
+    return Model(model.cell.replace(CellParams(*copies[:3])), copies[3], copies[4], model.seeds, model.readout)

@@ -15,6 +15,14 @@ Closed forms used as overlays (REFERENCES; derivation in :mod:`dynlatch.symbolic
 * the basin boundary through ``x_0``: in the bistable region the unstable middle fixed point separates the basins,
   and it equals ``x_0`` exactly when ``b = x_0 - w s(x_0)`` with ``w s'(x_0) > 1``; across it the wall steepens with
   T at ``log(w s'(x_0))`` per step.
+
+Which of the two the wall follows (:func:`pascanu_wall_kind`): where a basin boundary passes through ``x_0``
+(``w > 1 / s'(x_0)``, about 4.26 at ``x_0 = 0.5``) the jump of ``x_T`` sits on it; between the cusp (``w = 4``) and
+that threshold ``x_0`` is never the unstable fixed point: it lies in one basin for every ``b`` of the bistable band,
+and ``x_T`` jumps where that basin's attractor vanishes, at a fold (the lower one for ``x_0 = 0.5``), where the limit
+``T -> oo`` of ``x_T`` is discontinuous. In both regimes the wall is where ``x_0`` changes basin -- the boundary sweeps
+across it, or the basin holding it vanishes -- which is Pascanu et al.'s sufficient condition for a cliff, crossing a
+boundary between basins of attraction.
 """
 
 from __future__ import annotations
@@ -81,6 +89,13 @@ def pascanu_boundary_rate(w: float, *, x0: float = 0.5) -> float:
     case with such a boundary."""
     s = _sigmoid(x0)
     return float(np.log(w * s * (1 - s)))
+
+
+def pascanu_boundary_threshold(*, x0: float = 0.5) -> float:
+    """``1 / s'(x0)``: the smallest ``w`` at which a basin boundary passes through ``x0`` (``x0`` is an unstable fixed
+    point only where its multiplier ``w s'(x0)`` exceeds 1); about 4.255 at ``x0 = 0.5``, at least 4 (the cusp)."""
+    s = _sigmoid(x0)
+    return float(1.0 / (s * (1 - s)))
 
 
 def pascanu_fold_b(w: float) -> tuple[float, float]:
@@ -373,14 +388,63 @@ def direction_surface(model: Any, x: Any, y: Any, *, directions: tuple[list[torc
 
 
 # -- the wall ----------------------------------------------------------------------------------------------------
+WALL_STEEP = 20.0
+"""A step of :func:`pascanu_wall`'s scan is steep when it exceeds this many times the scan's median step. Away from the
+jump ``x_T`` follows an attractor branch, ``dx*/db = 1 / (1 - w s'(x*)) >= 1``, so the median step is about one
+sample spacing; at T = 50 (b in [-10, 1], 4001 samples) the jump's steepest step is 47 times that at w = 4.02, 72 at
+w = 4.1 and over 1000 from w = 5 on."""
+
+WALL_KIND_TOLERANCE = 2.0
+"""How many of the wall's widths (:func:`pascanu_wall_profile`) a located ``b`` may lie from a curve of the theory
+and still be on it (:func:`pascanu_wall_kind`). The located ``b`` is where ``x_T`` crosses the midpoint of its step;
+the step's two sides are unequal (the attractors lie at different distances from the midpoint), so at finite T the
+crossing sits a fraction of the step's width from the step's T -> oo position: 0.3 to 1.2 widths, measured at
+T = 50 over 4 < w <= 8, for the basin boundary and for the fold alike (from w of about 10 on the width is a few units
+in the last place, and so is the distance). Two widths allows for that with a margin, and stays well short of the
+distance between the two curves wherever they are apart: at T = 50 the fold lies 3 widths from the wall at w = 4.5,
+12 at w = 4.6, 700 at w = 5."""
+
+WALL_ULP_FLOOR = 16
+"""The least distance :func:`pascanu_wall_tolerance` allows, in units in the last place of ``b``: from w of about 10 on
+(T = 50) the wall is not resolved in float64, its measured width and its distance to the basin boundary are a few
+units in the last place."""
+
+WALL_KINDS: tuple[str, ...] = ("basin_boundary", "fold", "neither")
+"""What :func:`pascanu_wall_kind` calls a located wall point."""
+
+
+def _final_state_of_b(w: float, *, steps: int, x0: float) -> Callable[[Any], np.ndarray]:
+    """``b -> x_T`` at fixed ``w`` on float64 arrays (or scalars) of ``b``."""
+    return lambda bb: pascanu_final_state(torch.full(np.shape(bb), float(w), dtype=torch.float64),
+                                          torch.as_tensor(bb, dtype=torch.float64), steps=steps, x0=x0).numpy()
+
+
+def _steep_runs(steep: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` indices of every run of consecutive True values."""
+    edges = np.diff(np.concatenate([[0], steep.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
+
+
 def pascanu_wall(w: float, *, b_range: tuple[float, float], steps: int = 50, x0: float = 0.5,
                  samples: int = 4001) -> list[float]:
     """Every ``b`` in ``b_range`` at which ``x_T(b)`` jumps between the two attractors at fixed ``w``: the wall.
 
-    ``x_T`` rises with ``b``; a wall is a step between two neighbouring samples of a dense 1-D scan that is both a
-    sizeable part of the whole rise (> 10%) and far above the scan's typical step (> 50 x the median), refined by
-    Brent's method (float64) to where ``x_T`` crosses the midpoint of the step. Its position therefore does not
-    depend on where a 2-D grid point happens to fall.
+    ``x_T`` rises with ``b``. A jump is a run of consecutive steps of a dense 1-D scan each steeper than
+    :data:`WALL_STEEP` times the scan's median step; it is located by Brent's method (float64) where ``x_T`` crosses
+    the midpoint between its values at the two ends of the run. Its position therefore does not depend on where a 2-D
+    grid point happens to fall, and the test does not depend on ``b_range`` (only on the slope of ``x_T``).
+
+    A run rather than a single step, because of the fold. Where a basin boundary passes through ``x0``
+    (:func:`pascanu_boundary_threshold`, ``w > 1/s'(x0)``) the jump straddles it and its width shrinks like
+    ``(w s'(x0))^-T`` (at T = 50: 2e-4 at w = 4.8, 6e-14 at w = 8). Below that threshold the jump sits at a fold: the
+    attractor holding the trajectory vanishes there, so ``lim x_T`` is discontinuous, but at finite T the trajectory
+    lingers in the fold's ghost for about ``pi / sqrt(k |b - b_fold|)`` steps (``k = |w s''(x*)| / 2`` at the fold
+    point), so the step is smeared over a ``b`` range shrinking only algebraically in T (like ``T^-2`` for large T;
+    0.014 wide at w = 4.1, T = 50: several samples of the scan) and lies on the side of the fold where the attractor
+    is gone. No single step of the scan is then a sizeable part of the jump, and a one-step test misses it.
+
+    With ``w <= 4`` the map has one attractor and there is no jump between two (near the cusp ``x_T`` still rises
+    steeply, as ``1 / (1 - w s'(x*))``, but continuously): the answer is empty.
 
     Returns:
         The located ``b`` values, ascending (empty if ``x_T`` has no such jump in ``b_range``).
@@ -391,39 +455,87 @@ def pascanu_wall(w: float, *, b_range: tuple[float, float], steps: int = 50, x0:
     lo, hi = (float(v) for v in b_range)
     if not hi > lo or samples < 3:
         raise ValueError(f"need b_range (lo, hi) with hi > lo and samples >= 3; got {b_range}, {samples}")
+    if not w > 4:
+        return []
     bs = np.linspace(lo, hi, samples)
-    x_T = lambda bb: pascanu_final_state(torch.full(np.shape(bb), float(w), dtype=torch.float64),  # noqa: E731
-                                         torch.as_tensor(bb, dtype=torch.float64), steps=steps, x0=x0).numpy()
+    x_T = _final_state_of_b(w, steps=steps, x0=x0)
     vals = x_T(bs)
     jumps = np.diff(vals)
-    span = vals.max() - vals.min()
-    typical = np.median(np.abs(jumps))
     walls = []
-    for k in np.flatnonzero((jumps > 0.1 * span) & (jumps > 50 * typical)):
-        mid = 0.5 * (vals[k] + vals[k + 1])
-        walls.append(brentq(lambda bb: float(x_T(np.array(bb))) - mid, bs[k], bs[k + 1], xtol=1e-14, rtol=1e-15))
+    for first, last in _steep_runs(jumps > WALL_STEEP * np.median(np.abs(jumps))):
+        mid = 0.5 * (vals[first] + vals[last + 1])
+        walls.append(brentq(lambda bb: float(x_T(np.array(bb))) - mid, bs[first], bs[last + 1], xtol=1e-14,
+                            rtol=1e-15))
     return walls
 
 
 def pascanu_wall_profile(w: float, b_wall: float, *, steps: int = 50, x0: float = 0.5,
-                         target: float = 0.7, halfwidth: float = 1e-3) -> dict[str, float]:
-    """Width and steepness of the wall at ``(w, b_wall)``: where ``x_T`` passes 25%, 50% and 75% of its step
-    (Brent's method in ``[b_wall - halfwidth, b_wall + halfwidth]``), the width ``b_75 - b_25`` and the largest
-    gradient norm of ``E`` at those three points (its peak across the wall, as well as float64 resolves it).
+                         target: float = 0.7, halfwidth: float = 1e-3, max_halfwidth: float = 1.0) -> dict[str, float]:
+    """Width and steepness of the wall at ``(w, b_wall)``: where ``x_T`` passes 25%, 50% and 75% of its step across
+    the window ``[b_wall - h, b_wall + h]`` (Brent's method), the width ``b_75 - b_25`` and the largest gradient norm of
+    ``E`` at those three points (its peak across the wall, as well as float64 resolves it).
+
+    The window starts at ``h = halfwidth`` and doubles until the step fills at most a quarter of it
+    (``b_75 - b_25 <= h / 2``; a straight line gives ``h``), so that the width is the step's and not the window's.
+    Where the wall is sharp (on the basin boundary from w of about 4.7 on, T = 50) the first window holds it many
+    times over. Nearer the cusp the step is wider than ``1e-3``, and at a fold (see :func:`pascanu_wall`) it has no
+    flat sides -- on one of them ``x_T`` follows the attractor born at the fold, which moves like
+    ``sqrt(|b - b_fold|)`` -- and the width is that of its steep core.
+
+    Returns:
+        ``{"b", "width", "grad_norm", "halfwidth"}``: the 50% crossing, the width, the peak gradient norm and the
+        half-width ``h`` of the window used.
 
     Raises:
-        ValueError: if there is no step around ``b_wall``.
+        ValueError: if there is no step around ``b_wall``, or none narrower than a quarter of the window up to
+            ``max_halfwidth``.
     """
-    lo_b, hi_b = b_wall - halfwidth, b_wall + halfwidth
-    x_T = lambda bb: float(pascanu_final_state(torch.tensor(float(w), dtype=torch.float64),  # noqa: E731
-                                               torch.tensor(float(bb), dtype=torch.float64), steps=steps, x0=x0))
-    lo, hi = x_T(lo_b), x_T(hi_b)
-    if not hi > lo:
-        raise ValueError(f"no step of x_T around b = {b_wall} at w = {w}")
-    cross = {q: brentq(lambda bb: x_T(bb) - (lo + q * (hi - lo)), lo_b, hi_b, xtol=1e-300, rtol=1e-15)
-             for q in (0.25, 0.5, 0.75)}
+    x_T = lambda bb: float(_final_state_of_b(w, steps=steps, x0=x0)(float(bb)))  # noqa: E731
+    h = float(halfwidth)
+    while True:
+        lo_b, hi_b = b_wall - h, b_wall + h
+        lo, hi = x_T(lo_b), x_T(hi_b)
+        if not hi > lo:
+            raise ValueError(f"no step of x_T around b = {b_wall} at w = {w}")
+        cross = {q: brentq(lambda bb: x_T(bb) - (lo + q * (hi - lo)), lo_b, hi_b, xtol=1e-300, rtol=1e-15)
+                 for q in (0.25, 0.5, 0.75)}
+        width = cross[0.75] - cross[0.25]
+        if width <= h / 2:
+            break
+        if 2 * h > max_halfwidth:
+            raise ValueError(f"x_T rises as wide as the window around b = {b_wall} at w = {w} up to a half-width of "
+                             f"{h:g}: no step")
+        h *= 2
     grads = [pascanu_grad_norm(w, b, steps=steps, x0=x0, target=target) for b in cross.values()]
-    return {"b": cross[0.5], "width": cross[0.75] - cross[0.25], "grad_norm": float(max(grads))}
+    return {"b": cross[0.5], "width": width, "grad_norm": float(max(grads)), "halfwidth": h}
+
+
+def pascanu_wall_tolerance(b: float, *, width: float, tolerance: float = WALL_KIND_TOLERANCE) -> float:
+    """How far (in ``b``) a located wall point at ``b`` of the given width may lie from a curve and still be on it:
+    ``tolerance`` widths (:data:`WALL_KIND_TOLERANCE`), never below :data:`WALL_ULP_FLOOR` units in the last place of
+    ``b``."""
+    return float(max(tolerance * width, WALL_ULP_FLOOR * np.spacing(abs(b))))
+
+
+def pascanu_wall_kind(w: float, b: float, *, width: float, x0: float = 0.5,
+                      tolerance: float = WALL_KIND_TOLERANCE) -> str:
+    """What a located wall point ``(w, b)`` lies on: ``"basin_boundary"`` if within ``tolerance`` widths of the basin
+    boundary through ``x0`` (:func:`pascanu_basin_boundary`), else ``"fold"`` if within them of a fold value of ``b``
+    (:func:`pascanu_fold_b`), else ``"neither"``. ``width`` is the wall's own (:func:`pascanu_wall_profile`); the
+    distance allowed is :func:`pascanu_wall_tolerance`.
+
+    The basin boundary comes first. Where it exists the step of ``x_T`` converges onto it as T grows (``x0`` on
+    either side of the unstable fixed point goes to a different attractor), exponentially fast; where it does not
+    (``w <= 1/s'(x0)``) the step converges onto a fold, only algebraically (like ``T^-2`` for large T). Just above
+    ``1/s'(x0)`` the two curves are closer than the tolerance and finite T cannot tell them apart; the limit decides.
+    """
+    tol = pascanu_wall_tolerance(b, width=width, tolerance=tolerance)
+    boundary = float(pascanu_basin_boundary(w, x0=x0))
+    if np.isfinite(boundary) and abs(b - boundary) <= tol:
+        return "basin_boundary"
+    if w > 4 and min(abs(b - f) for f in pascanu_fold_b(w)) <= tol:
+        return "fold"
+    return "neither"
 
 
 def pascanu_steepest(w: float, *, b_range: tuple[float, float], steps: int = 50, x0: float = 0.5,

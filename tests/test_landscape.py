@@ -1,13 +1,15 @@
 """Loss landscapes: the batched surface equals point-by-point evaluation, gradient norms equal finite differences
 and autograd (over the swept parameters or all),
-Pascanu's wall lies on the basin boundary (closed form), the fold curve satisfies the fold conditions, and surfaces
-round-trip through .npz with their metadata."""
+Pascanu's wall lies on the basin boundary (closed form) where one passes through x0 and below that threshold converges
+onto the fold (root finding on the fold condition) as T grows, the located points are classed against those curves,
+the fold curve satisfies the fold conditions, and surfaces round-trip through .npz with their metadata."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from scipy.optimize import brentq
 
 from dynlatch import landscape as L
 
@@ -16,12 +18,17 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def pascanu_numpy(w, b, steps=50, x0=0.5, target=0.7):
-    """Independent float64 transcription of Pascanu et al.'s map and loss, one point at a time."""
+def final_state_numpy(w, b, steps=50, x0=0.5):
+    """Independent float64 transcription of Pascanu et al.'s map, one point at a time: x_T."""
     x = x0
     for _ in range(steps):
         x = w * sigmoid(x) + b
-    return (sigmoid(x) - target) ** 2
+    return x
+
+
+def pascanu_numpy(w, b, steps=50, x0=0.5, target=0.7):
+    """Independent float64 transcription of Pascanu et al.'s loss, one point at a time."""
+    return (sigmoid(final_state_numpy(w, b, steps, x0)) - target) ** 2
 
 
 def test_batched_surface_equals_point_by_point():
@@ -66,9 +73,56 @@ def test_pascanu_wall_lies_on_the_basin_boundary(w):
     assert min(abs(walls[0] - lower), abs(walls[0] - upper)) > 0.1
 
 
-def test_no_wall_without_bistability():
-    assert L.pascanu_wall(3.0, b_range=(-10.0, 2.0)) == []
-    assert np.isnan(L.pascanu_basin_boundary(3.0))
+@pytest.mark.parametrize("w", [3.0, 3.99, 4.0])
+def test_no_wall_without_bistability(w):
+    assert L.pascanu_wall(w, b_range=(-10.0, 2.0)) == []  # near the cusp x_T rises steeply but continuously
+    assert np.isnan(L.pascanu_basin_boundary(w))
+
+
+def lower_fold_by_root_finding(w):
+    """The fold where the upper attractor vanishes: x* > 0 with w s(x*) (1 - s(x*)) = 1, b = x* - w s(x*)."""
+    x = brentq(lambda x: w * sigmoid(x) * (1 - sigmoid(x)) - 1, 0.0, 20.0, xtol=1e-15)
+    return x - w * sigmoid(x)
+
+
+def test_below_the_boundary_threshold_the_jump_converges_onto_the_fold():
+    w = 4.1
+    assert w < 1 / (sigmoid(0.5) * (1 - sigmoid(0.5))) == pytest.approx(L.pascanu_boundary_threshold(), rel=1e-14)
+    fold = lower_fold_by_root_finding(w)
+    gaps = []
+    for T in (50, 200):
+        walls = L.pascanu_wall(w, b_range=(-10.0, 2.0), steps=T)
+        assert len(walls) == 1 and walls[0] < fold  # below it: the upper attractor is gone, its ghost delays x_T
+        gaps.append(fold - walls[0])
+    assert gaps[0] < 0.02 and gaps[1] < gaps[0] / 4  # onto the fold, algebraically in T
+
+
+def test_the_wall_profile_widens_its_window_to_hold_a_fold_step():
+    for w, soft in ((4.1, True), (8.0, False)):
+        b = L.pascanu_wall(w, b_range=(-10.0, 2.0))[0]
+        p = L.pascanu_wall_profile(w, b)
+        assert (p["halfwidth"] > 1e-3) == soft and 0 < p["width"] <= p["halfwidth"] / 2
+        lo, hi = final_state_numpy(w, b - p["halfwidth"]), final_state_numpy(w, b + p["halfwidth"])
+        if soft:  # the 50% crossing of the window's step (at w = 8 x_T jumps within a few ulp of b)
+            assert final_state_numpy(w, p["b"]) == pytest.approx(0.5 * (lo + hi), abs=1e-9)
+        else:
+            assert p["width"] < 1e-12 and abs(p["b"] - b) < 1e-12
+
+
+def test_wall_kind_against_the_closed_forms():
+    boundary = float(L.pascanu_basin_boundary(8.0))
+    assert L.pascanu_wall_kind(8.0, boundary + 1e-3, width=1e-3) == "basin_boundary"
+    assert L.pascanu_wall_kind(8.0, boundary + 3e-3, width=1e-3) == "neither"
+    assert L.pascanu_wall_kind(8.0, boundary, width=0.0) == "basin_boundary"  # the floor: 16 ulp of b
+    assert L.pascanu_wall_kind(8.0, boundary + 1e-13, width=0.0) == "neither"
+    fold = lower_fold_by_root_finding(4.1)
+    assert L.pascanu_wall_kind(4.1, fold - 0.015, width=0.01) == "fold"
+    assert L.pascanu_wall_kind(4.1, fold - 0.025, width=0.01) == "neither"
+    # just above 1/s'(x0) both curves are within tolerance: the basin boundary (the T -> oo limit) is named
+    w = 4.3
+    near = float(L.pascanu_basin_boundary(w))
+    assert abs(near - lower_fold_by_root_finding(w)) < 1e-3
+    assert L.pascanu_wall_kind(w, near - 1e-3, width=1e-3) == "basin_boundary"
 
 
 def test_fold_curve_satisfies_the_fold_conditions():

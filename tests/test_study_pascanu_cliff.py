@@ -1,16 +1,20 @@
-"""The pascanu-cliff study (dynlatch.studies.pascanu_cliff): on a tiny config, the located wall sits on the basin
-boundary's closed form and its fold columns are the fold's closed form, the trajectories start where asked and clipped
-steps are bounded, the summary is what its rows say, and the result's files and figures are what the runner writes
-(a surface.npz that loads as the computed surface); bad settings are refused naming the field."""
+"""The pascanu-cliff study (dynlatch.studies.pascanu_cliff): on a tiny config, where a basin boundary passes through
+x0 the located wall sits on its closed form, below w = 1/s'(x0) the jump sits at the fold found by root finding on the
+fold condition (classed "fold"), the fold columns are the fold's closed form, the trajectories start where asked and
+clipped steps are bounded, the summary is what its rows say, and the result's files and figures are what the runner
+writes (a surface.npz that loads as the computed surface, a runs.csv with each point's kind); bad settings are refused
+naming the field."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from scipy.optimize import brentq
 
 from dynlatch._checks import CheckError
 from dynlatch._cli import main as cli
@@ -19,10 +23,23 @@ from dynlatch.studies import RunContext
 from dynlatch.studies.pascanu_cliff import PascanuCliffConfig, pascanu_cliff, run, wall_row
 
 TINY = dict(resolution=8, wall_points=3, iterations=6, starts=(6.0, -3.5, 8.0, -4.7))
+WALL = dict(b_range=(-10.0, 1.0), steps=50, x0=0.5, target=0.7)
 
 
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def folds_by_root_finding(w):
+    """Both fold values of b at w, from the fold conditions solved numerically: a fixed point x* = w s(x*) + b with
+    multiplier w s(x*) (1 - s(x*)) = 1 (one root on each side of x* = 0), b = x* - w s(x*)."""
+    multiplier = lambda x: w * sigmoid(x) * (1 - sigmoid(x)) - 1  # noqa: E731
+    roots = [brentq(multiplier, lo, hi, xtol=1e-15) for lo, hi in ((-20.0, 0.0), (0.0, 20.0))]
+    return sorted(x - w * sigmoid(x) for x in roots)
+
+
+def boundary_threshold(x0=0.5):
+    return 1 / (sigmoid(x0) * (1 - sigmoid(x0)))  # w s'(x0) = 1: below it x0 is never an unstable fixed point
 
 
 @pytest.fixture(scope="module")
@@ -31,29 +48,83 @@ def tiny():
     return config, pascanu_cliff(config)
 
 
-def test_the_wall_lies_on_the_basin_boundary_and_between_the_folds(tiny):
+def test_the_wall_is_searched_from_wall_w_min_geometrically_in_w_minus_4(tiny):
     config, result = tiny
-    assert [r["w"] for r in result.wall] == pytest.approx(list(np.linspace(4.6, 12.0, 4)[1:]))
-    for r in result.wall:
+    assert config.wall_w_min == 4.1
+    expected = [4.0 + 0.1 * (80.0 ** (k / 2)) for k in range(3)]  # w - 4 from 0.1 to 8, ratio sqrt(80)
+    assert [r["w"] for r in result.wall] == pytest.approx(expected, rel=1e-14)
+
+
+def test_the_wall_lies_on_the_basin_boundary_where_one_passes_through_x0(tiny):
+    config, result = tiny
+    above = [r for r in result.wall if r["w"] > boundary_threshold(config.x0)]
+    assert len(above) == 2
+    for r in above:
         s = sigmoid(config.x0)
         boundary = config.x0 - r["w"] * s  # x0 = w s(x0) + b: x0 is the middle (unstable) fixed point
         assert r["basin_boundary_b"] == pytest.approx(boundary, rel=1e-14)
-        root = np.sqrt(1 - 4 / r["w"])  # s'(x*) = 1/w at a fold
-        folds = sorted(np.log(q / (1 - q)) - r["w"] * q for q in ((1 - root) / 2, (1 + root) / 2))
+        folds = folds_by_root_finding(r["w"])
         assert [r["fold_b_lower"], r["fold_b_upper"]] == pytest.approx(folds, rel=1e-12)
-        assert r["walls_found"] == 1 and abs(r["b"] - boundary) < 1e-5
-        assert r["distance_to_basin_boundary"] == abs(r["b"] - boundary)
+        assert r["walls_found"] == 1 and r["kind"] == "basin_boundary" and not r["fold_within_tolerance"]
+        assert r["distance_to_basin_boundary"] == abs(r["b"] - boundary) <= 2 * r["width"] + 1e-13
         assert r["distance_to_fold"] == pytest.approx(min(abs(r["b"] - f) for f in folds), rel=1e-12)
-        assert folds[0] < r["b"] < folds[1] and r["width"] > 0 and r["grad_norm"] > 1e3
+        assert r["distance_to_fold"] > 100 * r["width"]
+        assert folds[0] < r["b"] < folds[1] and r["width"] >= 0 and r["grad_norm"] > 1e3
+
+
+@pytest.mark.parametrize("w", [4.1, 4.2])
+def test_below_the_threshold_the_jump_sits_at_the_fold(w):
+    assert w * sigmoid(0.5) * (1 - sigmoid(0.5)) < 1  # no basin boundary through x0 = 0.5
+    row = wall_row(w, **WALL)
+    lower, upper = folds_by_root_finding(w)
+    assert [row["fold_b_lower"], row["fold_b_upper"]] == pytest.approx([lower, upper], rel=1e-12)
+    assert np.isnan(row["basin_boundary_b"]) and np.isnan(row["distance_to_basin_boundary"])
+    assert row["walls_found"] == 1 and row["kind"] == "fold" and row["fold_within_tolerance"]
+    # x0 = 0.5 lies above the unstable fixed point in the whole bistable band, so x_T leaves the upper attractor only
+    # where it vanishes, the lower fold, lingering in its ghost: the jump lies just below it, within two widths
+    assert lower - 2 * row["width"] <= row["b"] < lower
+    assert row["distance_to_fold"] == pytest.approx(lower - row["b"], rel=1e-12)
+    assert row["tolerance_b"] == pytest.approx(2 * row["width"], rel=1e-15)
+    assert 1 < row["grad_norm"] < 100  # a fold's step at T = 50 is no cliff
+
+
+def test_just_above_the_threshold_both_curves_are_within_tolerance_and_the_boundary_is_named():
+    w = 4.3
+    row = wall_row(w, **WALL)
+    lower, _ = folds_by_root_finding(w)
+    boundary = 0.5 - w * sigmoid(0.5)
+    assert 0 < boundary - lower < row["width"]  # the two curves closer than the wall is wide at T = 50
+    assert row["kind"] == "basin_boundary" and row["fold_within_tolerance"]
+
+
+def test_at_w_8_the_wall_is_on_the_basin_boundary():
+    row = wall_row(8.0, **WALL)
+    assert row["kind"] == "basin_boundary" and not row["fold_within_tolerance"]
+    assert abs(row["b"] - (0.5 - 8.0 * sigmoid(0.5))) < 1e-12
+    assert row["distance_to_fold"] == pytest.approx(min(abs(row["b"] - f) for f in folds_by_root_finding(8.0)))
 
 
 def test_the_summary_is_what_the_rows_say(tiny):
-    _, result = tiny
+    config, result = tiny
     s = result.summary
-    assert s["wall"] == {"w": [r["w"] for r in result.wall], "b": [r["b"] for r in result.wall]}
-    assert s["max_distance_to_basin_boundary"] == max(r["distance_to_basin_boundary"] for r in result.wall)
-    assert s["median_distance_to_fold"] == pytest.approx(np.median([r["distance_to_fold"] for r in result.wall]))
-    assert s["grad_norm_on_wall"] == pytest.approx(np.median([r["grad_norm"] for r in result.wall]))
+    rows = result.wall
+    on_boundary = [r for r in rows if r["kind"] == "basin_boundary"]
+    at_fold = [r for r in rows if r["kind"] == "fold"]
+    assert s["wall"] == {"w": [r["w"] for r in rows], "b": [r["b"] for r in rows],
+                         "kind": ["fold", "basin_boundary", "basin_boundary"]}
+    assert s["wall_points_by_kind"] == {"basin_boundary": 2, "fold": 1, "neither": 0}
+    assert s["wall_points_near_both"] == 0
+    assert s["basin_boundary_threshold_w"] == pytest.approx(boundary_threshold(config.x0), rel=1e-14)
+    assert (s["fold_w_max"], s["basin_boundary_w_min"]) == (rows[0]["w"], rows[1]["w"])
+    assert s["max_distance_to_basin_boundary"] == max(r["distance_to_basin_boundary"] for r in on_boundary)
+    assert s["max_distance_to_basin_boundary_in_widths"] == max(
+        r["distance_to_basin_boundary"] / r["width"] for r in on_boundary
+        if 2 * r["width"] >= 16 * np.spacing(abs(r["b"])))  # widths float64 resolves (w = 12's is a few ulp)
+    assert s["median_distance_to_fold"] == pytest.approx(np.median([r["distance_to_fold"] for r in on_boundary]))
+    assert s["grad_norm_on_wall"] == pytest.approx(np.median([r["grad_norm"] for r in on_boundary]))
+    assert s["max_distance_to_fold_at_folds"] == at_fold[0]["distance_to_fold"]
+    assert s["max_distance_to_fold_at_folds_in_widths"] == at_fold[0]["distance_to_fold"] / at_fold[0]["width"]
+    assert s["grad_norm_at_folds"] == at_fold[0]["grad_norm"]
     assert (s["wall_points_located"], s["wall_points_tried"]) == (3, 3)
     assert s["max_grad_norm_on_grid"] == np.nanmax(result.surface.grad_norm)
     assert set(s["final_loss"]) == {"unclipped", "clipped"}
@@ -84,7 +155,7 @@ def sigmoid_of_x_T(w, b, config):
 def test_no_wall_below_bistability():
     row = wall_row(3.0, b_range=(-10.0, 1.0), steps=50, x0=0.5, target=0.7)
     assert row["walls_found"] == 0 and np.isnan(row["b"]) and np.isnan(row["fold_b_lower"])
-    assert np.isnan(row["basin_boundary_b"])
+    assert np.isnan(row["basin_boundary_b"]) and row["kind"] == ""
 
 
 def test_the_result_holds_tables_the_surface_and_both_figures(tmp_path):
@@ -105,18 +176,23 @@ def test_the_result_holds_tables_the_surface_and_both_figures(tmp_path):
 
 def test_the_command_writes_every_file(tmp_path, capsys):
     out = tmp_path / "cliff"
-    assert cli(["run", "pascanu-cliff", "--resolution", "8", "--wall-points", "2", "--iterations", "3",
-                "--starts", "6,-3.5", "--quiet", "--out", str(out)]) == 0
+    assert cli(["run", "pascanu-cliff", "--resolution", "8", "--wall-points", "2", "--wall-w-min", "4.2",
+                "--iterations", "3", "--starts", "6,-3.5", "--quiet", "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
     assert {"runs.csv", "trajectories.csv", "surface.npz", "summary.json", "pascanu_cliff.pdf", "pascanu_cliff.png",
             "pascanu_cliff_3d.pdf", "pascanu_cliff_3d.png"} <= names
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["resolution"] == 8 and summary["wall_points_tried"] == 2
+    assert summary["config"]["wall_w_min"] == 4.2 and summary["wall"]["w"] == [4.2, 12.0]
+    runs = list(csv.DictReader(open(out / "runs.csv")))
+    assert [r["kind"] for r in runs] == summary["wall"]["kind"] == ["fold", "basin_boundary"]
     assert Surface.load(out / "surface.npz").loss.shape == (8, 8)
     assert "wall located at 2/2" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("settings,field", [(dict(w_max=4.5), "w_max"), (dict(b_min=1.0, b_max=0.0), "b_max"),
+@pytest.mark.parametrize("settings,field", [(dict(w_max=4.1), "w_max"), (dict(b_min=1.0, b_max=0.0), "b_max"),
+                                            (dict(wall_w_min=4.0), "wall_w_min"),
+                                            (dict(wall_w_min=6.0, w_max=5.0), "w_max"),
                                             (dict(starts=(6.0, -3.5, 7.0)), "starts")])
 def test_bad_settings_are_refused(settings, field):
     with pytest.raises(CheckError) as e:

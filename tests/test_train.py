@@ -470,3 +470,76 @@ def test_readout_only_equals_adam_on_the_initial_cells_final_states(kind, data):
 def test_unknown_or_empty_trainable_groups_are_refused(trainable, data):
     with pytest.raises(ValueError, match="trainable"):
         dynlatch.train(make_model("srnn", None, "hard_sigmoid"), data, epochs=1, trainable=trainable)
+
+
+@pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[1], CASES[5], CASES[9]], ids=lambda c: str(c))
+@pytest.mark.parametrize("readout", dynlatch.READOUTS)
+@pytest.mark.parametrize("clip_norm", [None, 0.05])
+def test_readout_only_path_is_bit_identical_to_the_masked_full_kernel(data, kind, reset_after, act, readout,
+                                                                        clip_norm):
+    """The numba backend trains a frozen cell's read-out on stored final states; the oracle is the full epoch kernel
+    (forward and backward through time every batch) with the cell's gradient masked to zero."""
+    model = make_model(kind, reset_after, act, seeds=(5, 6, 7), units=3, readout=readout)
+    epochs = 2
+    r = dynlatch.train(model, data, epochs=epochs, trainable=("readout",), clip_norm=clip_norm, backend="numba")
+    kcode, gcode, softmax, n, C = _train.kernel_codes(model)
+    theta = _train.pack(model)
+    mask = _train.trainable_vector(model, ("readout",))
+    m_, v_ = np.zeros_like(theta), np.zeros_like(theta)
+    steps, active = np.zeros(3, dtype=np.int64), np.ones(3, dtype=np.bool_)
+    rngs = [model_rng(s, ORDER_STREAM) for s in model.seeds]
+    X, Xv = (np.ascontiguousarray(a, dtype=np.float64) for a in (data.x_train, data.x_val))
+    Y, Yv = (np.ascontiguousarray(a, dtype=np.int64) for a in (data.y_train, data.y_val))
+    row = np.empty((3, 4))
+    for e in range(epochs):
+        perms = np.stack([rng.permutation(len(Y)) for rng in rngs])
+        fp.train_epoch(kcode, gcode, softmax, n, C, theta, m_, v_, steps, active, X, Y, perms, 16, 1e-3, 0.9, 0.999,
+                       1e-7, False, float(clip_norm or 0.0), mask, Xv, Yv, row)
+        for i, k in enumerate(HISTORY_KEYS):
+            np.testing.assert_array_equal(r.history[k][:, e], row[:, i], err_msg=k)
+    np.testing.assert_array_equal(params_of(r), theta)
+
+
+def test_sgd_numba_equals_torch_sgd_and_plain_gradient_steps(data):
+    """Oracles: the torch backend (torch.optim.SGD) and a hand loop p <- p - lr dL/dp with autograd's gradient."""
+    model = make_model("lstm", None, "hard_sigmoid", seeds=(0, 1))
+    lr = 0.05
+    r = dynlatch.train(model, data, epochs=2, lr=lr, optimizer="sgd", backend="numba")
+    t = dynlatch.train(model, data, epochs=2, lr=lr, optimizer="sgd", backend="torch")
+    assert_results_close(r, t, atol=1e-12)
+    adam = dynlatch.train(model, data, epochs=2, lr=lr, backend="numba")
+    assert np.abs(params_of(adam) - params_of(r)).max() > 1e-3  # a different update
+    params = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
+    x = torch.as_tensor(data.x_train, dtype=torch.float64)
+    y = torch.as_tensor(data.y_train)
+    rngs = [model_rng(s, ORDER_STREAM) for s in model.seeds]
+    for _ in range(2):
+        order = torch.as_tensor(np.stack([rng.permutation(len(y)) for rng in rngs]))
+        for start in range(0, len(y), 16):
+            idx = order[:, start : start + 16]
+            m = Model(model.cell.replace(CellParams(*params[:3])), params[3], params[4], model.seeds, model.readout)
+            loss, _ = m.losses(x[idx], y[idx])
+            grads = torch.autograd.grad(loss.sum(), params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p -= lr * g
+    hand = Model(model.cell.replace(CellParams(*params[:3])), params[3], params[4], model.seeds, model.readout)
+    np.testing.assert_allclose(params_of(r), _train.pack(hand), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_recorded_epochs_equal_shorter_trainings(data, backend):
+    """Epoch k's snapshot is the model ``train(epochs=k + 1)`` returns (same orders, optimiser state carried)."""
+    model = make_model("gru", False, "hard_sigmoid", seeds=(2, 3))
+    r = dynlatch.train(model, data, epochs=3, record_epochs=True, backend=backend)
+    assert len(r.epoch_models) == 3
+    for k, snapshot in enumerate(r.epoch_models):
+        shorter = dynlatch.train(model, data, epochs=k + 1, backend=backend)
+        np.testing.assert_allclose(_train.pack(snapshot), params_of(shorter), rtol=0,
+                                   atol=REPLICATE_ATOL[backend])
+    assert dynlatch.train(model, data, epochs=1, backend=backend).epoch_models is None
+
+
+def test_unknown_optimizer_is_refused(data):
+    with pytest.raises(ValueError, match="optimizer"):
+        dynlatch.train(make_model("srnn", None, "hard_sigmoid"), data, epochs=1, optimizer="rmsprop")

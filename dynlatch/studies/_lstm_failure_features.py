@@ -20,6 +20,7 @@ import torch
 from scipy import optimize
 
 from .. import dynamics
+from .._evaluate import evaluate
 from .._model import Model
 from ..cells._init import model_rng
 
@@ -82,13 +83,53 @@ def changed_cell(cell: Any, changes: str, *, seeds: Sequence[int] = (), length: 
             cell = cell.with_params(**{name: cell.named_params()[name].abs()})
         elif "=" in change:
             name, value = change.split("=")
-            values = {name: torch.full((M, n), float(value), dtype=torch.float64)}
+            values = {name: torch.full((M, *cell.block_shape(name)), float(value), dtype=torch.float64)}
             if name == "b_z" and "br_z" in cell.param_names():
                 values["br_z"] = torch.zeros((M, n), dtype=torch.float64)
             cell = cell.with_params(**values)
         else:
             raise ValueError(f"unknown parameter change {change!r}")
     return cell
+
+
+LAMBDA_CELLS: tuple[str, ...] = ("srnn", "lstm", "gru")
+"""The cells of the edge-of-memory curve (:func:`edge_parameters`)."""
+CRITICAL_FORGET_BIAS = 3.0
+"""b_f of the LSTM's controlled starts: the hard forget gate is exactly 1 there (0.2 * 3 + 0.5 >= 1, clear of the kink
+at 2.5), the logistic one sigmoid(3) = 0.953."""
+
+
+def edge_parameters(cell: str, lambda0: float, *, recurrent_activation: str = "hard_sigmoid") -> str:
+    """The :func:`changed_cell` changes that start a Keras-2 one-unit ``cell`` at the eigenvalue ``lambda0`` of the
+    autonomous map's Jacobian at the origin (h = c = 0, x = 0), every other parameter left at its Keras-2 value.
+
+    At the origin the gate pre-activations are their biases (0 under Keras 2, so every gate but the LSTM's forget
+    gate sits at gate(0) = 1/2 for the hard, Keras-3 hard and logistic sigmoids alike), and only the candidate's
+    recurrent weight enters the Jacobian, because the gates' recurrent weights multiply c = 0 or tanh(0) = 0:
+
+    * SimpleRNN, h' = tanh(W x + U h + b): lambda0 = U tanh'(0) = U. Set ``U = lambda0``.
+    * LSTM, J = [[o0 i0 U_c, o0 f0], [i0 U_c, f0]], eigenvalues 0 and f0 + o0 i0 U_c = f0 + U_c / 4: set
+      b_f = :data:`CRITICAL_FORGET_BIAS` (f0 = 1 with a hard sigmoid, sigmoid(3) with the logistic one) and
+      ``U_c = 4 (lambda0 - f0)``. lambda0 = 1 with the hard sigmoid is U_c = 0: the cell state integrates and the
+      untrained cell has no positive feedback, hence no built-in latch.
+    * GRU, h' = z h + (1 - z) tanh(W_h x + r (U_h h) + b_h): lambda0 = z0 + (1 - z0) r0 U_h = 1/2 + U_h / 4: set
+      ``U_h = 4 (lambda0 - 1/2)`` (b_z = 0 is kept, so the input still enters with weight 1 - z0).
+
+    ``recurrent_activation`` matters for the LSTM only (through f0).
+
+    Raises:
+        ValueError: for an unknown cell or a non-finite ``lambda0``.
+    """
+    if not math.isfinite(lambda0):
+        raise ValueError(f"lambda0 must be finite; got {lambda0}")
+    if cell == "srnn":
+        return f"U={float(lambda0)!r}"
+    if cell == "lstm":
+        f0 = 1.0 if recurrent_activation.startswith("hard") else 1.0 / (1.0 + math.exp(-CRITICAL_FORGET_BIAS))
+        return f"b_f={CRITICAL_FORGET_BIAS!r},U_c={4.0 * (lambda0 - f0)!r}"
+    if cell == "gru":
+        return f"U_h={4.0 * (lambda0 - 0.5)!r}"
+    raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(LAMBDA_CELLS)}")
 
 
 def edge_of_memory_changes(cell: str, bias: float) -> str:
@@ -185,6 +226,85 @@ def dynamical_features(model: Model, *, length: int) -> dict[str, np.ndarray]:
     return {"eig_origin": eig, "retention": length * np.log(np.maximum(eig, 1e-300)),
             "gate_origin": gate_at_origin(model), "stable_fixed_points": stable,
             "decay_rate": decay.fitted_log_rate, "attractor_log_rate": decay.predicted_log_rate}
+
+
+def final_hidden(model: Model, x: Any) -> np.ndarray:
+    """h_T (M, N, units) of every model's cell on the sequences ``x`` (N, T, D) from the zero state (float64, no
+    stored trajectory)."""
+    cell = model.cell.to(torch.float64)
+    xt = torch.as_tensor(np.asarray(x), dtype=torch.float64)
+    state = None
+    with torch.no_grad():
+        for t in range(xt.shape[1]):
+            state = cell.step(state, xt[:, t])
+    h = state[0] if isinstance(state, tuple) else state
+    return h.numpy()
+
+
+def best_threshold_accuracy(h: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per model, the accuracy of the best threshold rule on a one-unit final state, either orientation: the largest
+    fraction of sequences that ``h > c -> class 1`` or ``h > c -> class 0`` classifies correctly over every cut c
+    (including all-one-class). An upper bound on what any read-out of that unit can do on these sequences.
+
+    Args:
+        h: (M, N) final states; y: (N,) labels in {0, 1}.
+    """
+    h = np.asarray(h, dtype=float)
+    y = np.asarray(y).astype(bool)
+    N = y.size
+    out = np.empty(h.shape[0])
+    for m, row in enumerate(h):
+        order = np.argsort(row, kind="stable")
+        hs, ys = row[order], y[order]
+        ones_below = np.concatenate([[0], np.cumsum(ys)])  # class-1 sequences among the k lowest
+        k = np.arange(N + 1)
+        cut_ok = np.concatenate([hs[1:] > hs[:-1], [True]])  # a cut after position k - 1 separates distinct values
+        valid = np.concatenate([[True], cut_ok])
+        above_ones = ones_below[-1] - ones_below  # class 1 above the cut
+        correct = (k - ones_below) + above_ones  # below -> 0, above -> 1
+        best = np.max(np.maximum(correct, N - correct)[valid])
+        out[m] = best / N
+    return out
+
+
+def readout_slope(model: Model) -> np.ndarray:
+    """The read-out's logit difference per unit of a one-unit h_T (M,): W_out[1] - W_out[0] (softmax) or W_out
+    (sigmoid); its sign says which class a large h_T votes for."""
+    W = model.weight.detach().to(torch.float64).numpy()[:, 0, :]
+    return W[:, 1] - W[:, 0] if W.shape[1] == 2 else W[:, 0]
+
+
+def readout_agreement(model: Model, h: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per model (M,): 1.0 when the read-out's initial sign (:func:`readout_slope`) agrees with the sign of the
+    correlation between the untrained one-unit h_T (``h``, (M, N)) and the label ``y``, 0.0 when it disagrees, NaN
+    when either sign is 0 (h_T constant, or no read-out slope). A disagreeing model starts confidently wrong."""
+    h = np.asarray(h, dtype=float)
+    yc = np.asarray(y, dtype=float) - np.mean(y)
+    cov = ((h - h.mean(1, keepdims=True)) * yc).mean(1)
+    a = readout_slope(model)
+    out = (np.sign(a) == np.sign(cov)).astype(float)
+    out[(np.sign(a) == 0) | (np.sign(cov) == 0)] = np.nan
+    return out
+
+
+def gradient_snr(model: Model, x: Any, y: Any, *, batches: int, batch_size: int) -> np.ndarray:
+    """The gradient's signal-to-noise ratio at the start, per model (M,): ||mean_b g_b|| / sqrt(mean_b ||g_b -
+    mean g||^2) over ``batches`` consecutive minibatches of ``batch_size`` sequences of ``(x, y)``, g_b the gradient
+    of the batch's mean loss with respect to every parameter. Adam divides each step by a running RMS of g, so a
+    small gradient with a high SNR still moves the parameters; a low SNR means the steps are mostly noise."""
+    xs, ys = np.asarray(x), np.asarray(y)
+    if batches * batch_size > len(ys):
+        raise ValueError(f"{batches} batches of {batch_size} need {batches * batch_size} sequences; got {len(ys)}")
+    grads = []
+    for b in range(batches):
+        sl = slice(b * batch_size, (b + 1) * batch_size)
+        g = evaluate(model, xs[sl], ys[sl], grad=True).grads
+        grads.append(np.concatenate([np.asarray(v).reshape(model.models, -1) for v in g.values()], axis=1))
+    G = np.stack(grads)  # (batches, M, P)
+    mean = G.mean(0)
+    noise = np.sqrt(((G - mean) ** 2).sum(2).mean(0))
+    signal = np.sqrt((mean**2).sum(1))
+    return np.divide(signal, noise, out=np.full_like(signal, np.inf), where=noise > 0)
 
 
 # -- the predictor ---------------------------------------------------------------------------------------------
