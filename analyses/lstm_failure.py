@@ -1,4 +1,4 @@
-"""Why the one-unit LSTM latches worse than the SimpleRNN: controlled experiments, a predictor, an intervention.
+"""Why the one-unit LSTM latches worse than the SimpleRNN: learned latches against built-in ones, the edge of memory.
 
 Entry point of ``dynlatch run lstm-failure``; the study is :mod:`dynlatch.studies.lstm_failure`."""
 

@@ -586,6 +586,25 @@ def _update(th, g, adam_m, adam_v, t, lo, hi, lr, beta1, beta2, eps, sgd):
         th[p] -= step_size * adam_m[p] / (math.sqrt(adam_v[p]) / bc2 + eps)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _step(th, g, adam_m, adam_v, steps, m, lo, hi, loss, lr, beta1, beta2, eps, sgd, clip):
+    """Clip the gradient ``g[lo:hi]`` to norm ``clip`` (Pascanu et al. 2013; <= 0 disables) and take one optimiser
+    step (:func:`_update`, counted in ``steps[m]``). Returns False, without a step, when the loss or the gradient is
+    not finite (the model has diverged)."""
+    norm2 = 0.0
+    for p in range(lo, hi):
+        norm2 += g[p] * g[p]
+    if not (math.isfinite(loss) and math.isfinite(norm2)):
+        return False
+    if clip > 0.0 and norm2 > clip * clip:
+        s = clip / math.sqrt(norm2)
+        for p in range(lo, hi):
+            g[p] *= s
+    steps[m] += 1
+    _update(th, g, adam_m, adam_v, steps[m], lo, hi, lr, beta1, beta2, eps, sgd)
+    return True
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
 def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch,
                 lr, beta1, beta2, eps, sgd, clip, trainable, Xv, Yv, out):
@@ -620,19 +639,11 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
             bs = min(batch, N - start)
             g[:] = 0.0
             loss, correct = _batch_loss_grad(kind, act, softmax, th, g, X, Y, perms[m, start:], bs, n, C, True, ws)
-            norm2 = 0.0
             for p in range(P):
                 g[p] *= trainable[p]
-                norm2 += g[p] * g[p]
-            if not (math.isfinite(loss) and math.isfinite(norm2)):
+            if not _step(th, g, adam_m[m], adam_v[m], steps, m, 0, P, loss, lr, beta1, beta2, eps, sgd, clip):
                 active[m] = False
                 break
-            if clip > 0.0 and norm2 > clip * clip:
-                s = clip / math.sqrt(norm2)
-                for p in range(P):
-                    g[p] *= s
-            steps[m] += 1
-            _update(th, g, adam_m[m], adam_v[m], steps[m], 0, P, lr, beta1, beta2, eps, sgd)
             total_loss += loss
             total_correct += correct
         if not active[m]:
@@ -700,18 +711,9 @@ def train_readout_epoch(softmax, n, C, oWo, theta, adam_m, adam_v, steps, active
             g[oWo:] = 0.0
             loss, correct = _readout_loss(th, HT[m], Y, perms[m, start:], bs, n, C, oWo, obo, softmax, True, g,
                                           Hb, dH)
-            norm2 = 0.0
-            for p in range(oWo, P):
-                norm2 += g[p] * g[p]
-            if not (math.isfinite(loss) and math.isfinite(norm2)):
+            if not _step(th, g, adam_m[m], adam_v[m], steps, m, oWo, P, loss, lr, beta1, beta2, eps, sgd, clip):
                 active[m] = False
                 break
-            if clip > 0.0 and norm2 > clip * clip:
-                s = clip / math.sqrt(norm2)
-                for p in range(oWo, P):
-                    g[p] *= s
-            steps[m] += 1
-            _update(th, g, adam_m[m], adam_v[m], steps[m], oWo, P, lr, beta1, beta2, eps, sgd)
             total_loss += loss
             total_correct += correct
         if not active[m]:

@@ -77,7 +77,7 @@ def learned_figure(summary: dict[str, Any], config: Any) -> Figure:
     axes[0, 0].set_yticks(y)
     axes[0, 0].set_yticklabels(arms, fontsize=7)
     axes[0, 0].invert_yaxis()
-    axes[0, 0].legend(fontsize=7, loc="lower right")
+    axes[0, -1].legend(fontsize=7, loc="lower right")
     fig.suptitle("learned or built in: a latch the read-out alone finds was there before training", fontsize=9)
     fig.tight_layout()
     return fig
@@ -96,7 +96,7 @@ def lambda_figure(summary: dict[str, Any], config: Any) -> Figure:
             ax.plot(e["lambda0"], e["readout_only"], "x--", color=COLOURS.get(cell), alpha=0.7,
                     label=f"{cell.upper()} read-out only")
         ax.axvline(1.0, color="k", lw=0.8, ls=":")
-        ax.set(title=f"T = {T}", xlabel="lambda0 (eigenvalue at the origin, at the start)", ylim=(-0.03, 1.03))
+        ax.set(title=f"T = {T}", xlabel="lambda0 at the start", ylim=(-0.03, 1.03))
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("success rate")
     axes[0, 0].legend(fontsize=6)

@@ -656,6 +656,8 @@ def predictor(rows_fit: Sequence[dict[str, Any]], rows_fresh: Sequence[dict[str,
         out["note"] = f"AUC not reported: fewer than {min_class} fresh runs in a class"
     out["auc_heldout_any"] = roc_auc(fit.score(Xf), yf) if 0 < yf.sum() < len(yf) else None
     for name, feature in BASELINE_FEATURES.items():
+        if not all(feature in r for r in (*rows_fit, *rows_fresh)):
+            continue
         v = np.asarray([r[feature] for r in rows_fit], dtype=float)
         vf = np.asarray([r[feature] for r in rows_fresh], dtype=float)
         if not (np.isfinite(v).all() and np.isfinite(vf).all()) or np.ptp(v) == 0:
