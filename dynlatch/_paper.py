@@ -36,7 +36,9 @@ import math
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -62,7 +64,9 @@ class PaperAnalysis:
     """One analysis the paper reads.
 
     Attributes:
-        name: the analysis (``dynlatch run NAME``); its results are ``RESULTS/NAME/``.
+        name: the analysis' name in the paper: its results are ``RESULTS/NAME/``, its macros start with the name.
+        study: the study it runs (``dynlatch run STUDY``); the name by default, another where the paper reads one
+            study under several settings (``latching-sweep-torch`` is ``latching-sweep --init torch``).
         args: arguments at every scale (``{results}`` is replaced by the results folder).
         quick: further arguments at the quick scale (sizes only; never the lists that decide the summary's keys).
         figures: stems of the analysis' figures the paper includes (``STEM.pdf`` in its results folder).
@@ -74,13 +78,20 @@ class PaperAnalysis:
     quick: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()
     derivations: tuple[str, ...] = ()
+    study: str = ""
+
+    @property
+    def study_name(self) -> str:
+        """The study this analysis runs."""
+        return self.study or self.name
 
     def argv(self, scale: str, results: Path) -> list[str]:
         """The ``dynlatch run`` arguments of this analysis at ``scale``, writing to ``results/NAME``."""
         if scale not in SCALES:
             raise ValueError(f"scale: expected one of {', '.join(SCALES)}; got {scale!r}")
         extra = self.args + (("--quick", *self.quick) if scale == "quick" else ())
-        return [self.name, *(a.replace("{results}", str(results)) for a in extra), "--out", str(results / self.name)]
+        return [self.study_name, *(a.replace("{results}", str(results)) for a in extra),
+                "--out", str(results / self.name)]
 
     def command(self, scale: str, results: Path) -> str:
         """The command line that produces this analysis' summary in ``results``."""
@@ -93,6 +104,10 @@ _HYPOTHESES = ",".join(HYPOTHESES)
 PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
     PaperAnalysis("latching-sweep", quick=("--lens", _ALL_LENS, "--repeats", "8", "--n", "1000"),
                   figures=("success_vs_length",)),
+    PaperAnalysis("latching-sweep-torch", study="latching-sweep", args=("--init", "torch"),
+                  quick=("--lens", _ALL_LENS, "--repeats", "8", "--n", "1000"), figures=("success_vs_length",)),
+    PaperAnalysis("latching-sweep-bug", study="latching-sweep", args=("--split", "keras-tail"),
+                  quick=("--lens", _ALL_LENS, "--repeats", "8", "--n", "1000"), figures=("success_vs_length",)),
     PaperAnalysis("bengio94", quick=("--lens", "2,3,5,7,10,15,20,30,50,70,100"), figures=("bengio94",)),
     PaperAnalysis("pascanu-cliff", figures=("pascanu_cliff",)),
     PaperAnalysis("cliff-vs-length", figures=("cliff_vs_length",)),
@@ -110,6 +125,7 @@ PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
                                          "--powered-repeats", "4", "--lambda-cells", "srnn,lstm,gru",
                                          "--lambda-lens", "20,50,100,200", "--lambda-repeats", "2"),
                   figures=("success_vs_T", "predictor_feature", "landscape_at_start")),
+    PaperAnalysis("bit-relay", quick=("--lens", "5,100", "--ranking-len", "100"), figures=("bit_relay",)),
     PaperAnalysis("derivations", derivations=("lstm-hard_sigmoid-n1-origin-eigenvalues.tex",
                                               "bengio-fold-curve.tex")),
 )
@@ -275,10 +291,12 @@ def read_manifest(results: Path) -> dict[str, str]:
     return {str(k): str(v["scale"]) for k, v in data.items()}
 
 
-def _record_run(results: Path, analysis: PaperAnalysis, scale: str) -> None:
+def _record_run(results: Path, analysis: PaperAnalysis, scale: str, *, wall_seconds: float) -> None:
     path = Path(results) / MANIFEST
     data = json.loads(path.read_text()) if path.is_file() else {}
-    data[analysis.name] = {"scale": scale, "command": analysis.command(scale, Path(results))}
+    data[analysis.name] = {"scale": scale, "command": analysis.command(scale, Path(results)),
+                           "wall_seconds": round(wall_seconds, 1),
+                           "finished": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     _atomic.write_text(path, json.dumps(data, indent=2) + "\n")
 
 
@@ -388,13 +406,14 @@ def run_missing(results: Path, scale: str, *, analyses: Sequence[PaperAnalysis] 
             continue
         argv = a.argv(scale, results) + (["--quiet"] if quiet else [])
         print(f"dynlatch paper: running {a.command(scale, results)}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
         try:
-            code = run_study(STUDIES[a.name], argv[1:])
+            code = run_study(STUDIES[a.study_name], argv[1:])
         except SystemExit as e:  # an analysis' own one-line error (already printed) ends it with SystemExit
             code = e.code if isinstance(e.code, int) else 1
         if code:
             raise RuntimeError(f"{a.command(scale, results)} exited with code {code}")
-        _record_run(results, a, scale)
+        _record_run(results, a, scale, wall_seconds=time.perf_counter() - start)
         ran.append(a.name)
     return ran
 
