@@ -44,19 +44,30 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from . import _atomic
 from ._checks import one_line
-from .scripting import EXIT_USAGE, ArgumentParser
+from ._paper_check import PaperCheckError, check_pdf
+from .scripting import EXIT_USAGE, ArgumentParser, parse_config
 from .studies import STUDIES, run_study
 from .studies.lstm_failure import HYPOTHESES
 
 SCALES = ("quick", "full")
 MANIFEST = "paper-runs.json"
+PROVENANCE = "PROVENANCE.md"
 DEFAULT_DEST = Path("paper") / "generated"
+PUBLISHED = Path("paper") / "results" / "full"
+"""Where the full-scale results the paper reads are committed (summaries, figure PDFs, derivations, provenance)."""
+RERUN_RESULTS = Path("results") / "paper-full"
+"""Where ``make paper RERUN=1`` recomputes them before publishing."""
 _DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _MACRO = re.compile(r"^[A-Za-z]+$")
 
 
 class MissingSummaryError(ValueError):
     """A summary the paper reads is absent: the message names the analysis and the command that produces it."""
+
+
+class StaleSummaryError(ValueError):
+    """A summary's recorded settings differ from the ones the paper asks for: the message names the analysis, the
+    settings that differ and the command that reproduces the expected ones."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,12 @@ class PaperAnalysis:
 
 _ALL_LENS = "2,5,8,10,15,20,25,30,40,50,60,70,80,90,100,110,120,130,140,150,160,170,180,190,200"
 _HYPOTHESES = ",".join(HYPOTHESES)
+_LSTM_FAILURE_QUICK = ("--landscape-length", "50", "--repeats", "4", "--n", "1000", "--powered-lens", "50,100,200",
+                       "--powered-repeats", "4", "--lambda-repeats", "2")
+_REPLICATION = ("--seed", "1", "--lens", "50,100,200", "--hypotheses", "forget_bias_3,chrono", "--lambda-cells", "lstm",
+                "--lambdas", "0.9,1.0,1.1", "--lambda-lens", "200", "--predictor-cells", "lstm", "--predictor-lens",
+                "200", "--fit-seeds", "20", "--fresh-seeds", "20")
+"""The fresh-seed replication of the lstm-failure study's headline arms (new models and data, 100 models per arm)."""
 
 PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
     PaperAnalysis("latching-sweep", quick=("--lens", _ALL_LENS, "--repeats", "8", "--n", "1000"),
@@ -118,13 +135,12 @@ PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
                                              "--sigmas", "0.05,0.1,0.2,0.3,0.5,1.0", "--n", "100"),
                   figures=("handmade_latches",)),
     PaperAnalysis("random-guessing", quick=("--lens", "5,10,20,50,100", "--gd-lens", "5,20,50")),
-    PaperAnalysis("lstm-failure", quick=("--lens", "5,20,50,100,200", "--hypotheses", _HYPOTHESES,
-                                         "--predictor-cells", "srnn,gru,lstm", "--predictor-lens", "50,100,200",
-                                         "--units-100-lens", "20,50", "--landscape-length", "50",
-                                         "--repeats", "4", "--n", "1000", "--powered-lens", "50,100,200",
-                                         "--powered-repeats", "4", "--lambda-cells", "srnn,lstm,gru",
-                                         "--lambda-lens", "20,50,100,200", "--lambda-repeats", "2"),
-                  figures=("success_vs_T", "predictor_feature", "landscape_at_start")),
+    PaperAnalysis("lstm-failure", quick=_LSTM_FAILURE_QUICK + (
+                      "--lens", "5,20,50,100,200", "--hypotheses", _HYPOTHESES, "--predictor-cells", "srnn,gru,lstm",
+                      "--predictor-lens", "50,100,200", "--units-100-lens", "20,50", "--lambda-cells", "srnn,lstm,gru",
+                      "--lambda-lens", "20,50,100,200"),
+                  figures=("success_vs_T", "learned_vs_builtin", "lambda_sweep", "training_traces", "predictor_feature")),
+    PaperAnalysis("lstm-failure-seed1", study="lstm-failure", args=_REPLICATION, quick=_LSTM_FAILURE_QUICK),
     PaperAnalysis("bit-relay", quick=("--lens", "5,100", "--ranking-len", "100"), figures=("bit_relay",)),
     PaperAnalysis("derivations", derivations=("lstm-hard_sigmoid-n1-origin-eigenvalues.tex",
                                               "bengio-fold-curve.tex")),
@@ -335,6 +351,58 @@ def read_summaries(results: Path, analyses: Sequence[PaperAnalysis] = PAPER_ANAL
     return out
 
 
+_RESULTS_PLACEHOLDER = "{results}"
+
+
+def expected_config(analysis: PaperAnalysis, scale: str) -> dict[str, Any]:
+    """The ``config`` block the analysis writes when run by ``dynlatch paper --run SCALE`` (parsed from its command
+    line, nothing is run), as JSON values. Paths inside the results folder keep the ``{results}`` placeholder."""
+    study = STUDIES[analysis.study_name]
+    argv = analysis.argv(scale, Path(_RESULTS_PLACEHOLDER))[1:]
+    config, _ = parse_config(study.config, study.name, study.description, argv)
+    return json.loads(json.dumps(config.as_dict()))
+
+
+def _same_setting(recorded: Any, expected: Any) -> bool:
+    if isinstance(expected, str) and expected.startswith(_RESULTS_PLACEHOLDER + "/"):
+        # a path inside the results folder: the folder itself may be anywhere
+        tail = expected[len(_RESULTS_PLACEHOLDER):]
+        return isinstance(recorded, str) and recorded.replace("\\", "/").endswith(tail)
+    return recorded == expected
+
+
+def settings_differences(analysis: PaperAnalysis, summary: Mapping[str, Any], scale: str) -> dict[str, tuple]:
+    """Setting -> (recorded, expected) for every setting of ``summary['config']`` that differs from the one
+    ``dynlatch paper --run SCALE`` would use today (a setting added or removed since counts too)."""
+    recorded = summary.get("config")
+    if not isinstance(recorded, Mapping):
+        return {"config": (recorded, "a config block")}
+    expected = expected_config(analysis, scale)
+    return {k: (recorded.get(k), expected.get(k)) for k in sorted(set(recorded) | set(expected))
+            if k not in recorded or k not in expected or not _same_setting(recorded[k], expected[k])}
+
+
+def check_settings(results: Path, summaries: Mapping[str, Any],
+                   analyses: Sequence[PaperAnalysis] = PAPER_ANALYSES) -> None:
+    """Refuse summaries whose settings are not the paper's: each analysis is compared with the command of the scale
+    ``dynlatch paper --run`` recorded for it (either scale where none is recorded).
+
+    Raises:
+        StaleSummaryError: naming every such analysis, the first differing settings and the command to rerun.
+    """
+    runs = read_manifest(results)
+    stale = []
+    for a in analyses:
+        scales = (runs[a.name],) if runs.get(a.name) in SCALES else SCALES
+        diffs = [settings_differences(a, summaries[a.name], scale) for scale in scales]
+        if all(diffs):
+            best = min(zip(diffs, scales), key=lambda d: len(d[0]))
+            shown = "; ".join(f"{k}: recorded {v[0]!r}, expected {v[1]!r}" for k, v in list(best[0].items())[:3])
+            stale.append(f"{a.name} ({shown}; rerun: {a.command(best[1], Path(results))})")
+    if stale:
+        raise StaleSummaryError(f"{results}: the settings of " + " and ".join(stale) + " are not the paper's")
+
+
 def _copy(src: Path, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _atomic.atomic_path(dest, role=dest.name) as tmp:
@@ -359,10 +427,12 @@ def write_paper_inputs(results: Path, dest: Path = DEFAULT_DEST, *,
 
     Raises:
         MissingSummaryError: if a summary, figure or derivation is missing (one line, naming the command).
+        StaleSummaryError: if a summary's settings are not the ones the paper asks for.
         ValueError: if two key paths give the same macro name.
     """
     results, dest = Path(results), Path(dest)
     summaries = read_summaries(results, analyses, scale=scale_hint)
+    check_settings(results, summaries, analyses)
     copies = []
     for a in analyses:
         for stem in a.figures:
@@ -418,6 +488,86 @@ def run_missing(results: Path, scale: str, *, analyses: Sequence[PaperAnalysis] 
     return ran
 
 
+# -- the committed full-scale results --------------------------------------------------------------------------------
+def _provenance_table(summaries: Mapping[str, Any], runs: Mapping[str, Any],
+                      analyses: Sequence[PaperAnalysis]) -> str:
+    rows = ["| analysis | command | seed | git commit | wall time | finished (UTC) |", "|---|---|---|---|---|---|"]
+    machines: dict[str, set[str]] = {}
+    for a in analyses:
+        prov = summaries[a.name].get("provenance", {})
+        run = runs.get(a.name, {})
+        seed = summaries[a.name].get("config", {}).get("seed", "")
+        wall = run.get("wall_seconds")
+        rows.append(f"| {a.name} | `{run.get('command', '')}` | {seed} | `{prov.get('git_commit')}` | "
+                    + (f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "") + f" | {run.get('finished', '')} |")
+        for key in ("dynlatch", "python", "torch", "numba", "numpy", "platform", "machine", "cpu_count"):
+            machines.setdefault(key, set()).add(str(prov.get(key)))
+    total = sum(r.get("wall_seconds", 0) for r in runs.values() if isinstance(r, Mapping))
+    versions = [f"- {k}: {', '.join(sorted(v))}" for k, v in machines.items()]
+    return "\n".join([
+        "# Provenance of the paper's full-scale results", "",
+        "Written by `dynlatch paper --publish` from the runs of `dynlatch paper --run full` (`make paper RERUN=1`); "
+        "each `NAME/summary.json` also carries its own `config` and `provenance` blocks. Do not edit.", "",
+        *rows, "", f"Total wall time: {total / 3600:.2f} h.", "", "Software and machine:", *versions, ""])
+
+
+def publish(results: Path, dest: Path = PUBLISHED, *,
+            analyses: Sequence[PaperAnalysis] = PAPER_ANALYSES) -> list[Path]:
+    """Copy what the paper reads from a full-scale run into ``dest`` (committed with the repository): every
+    ``NAME/summary.json``, the figure PDFs and derivations the paper includes, the run manifest and ``PROVENANCE.md``.
+
+    The folder is replaced as a whole (written beside it, then renamed), so it never holds a mixture of two runs.
+
+    Raises:
+        ValueError: if ``results`` is not one complete full-scale run with the paper's settings (missing summaries,
+            figures or derivations, another scale, stale settings).
+    """
+    results, dest = Path(results), Path(dest)
+    summaries = read_summaries(results, analyses, scale="full")
+    scale = results_scale(results, analyses)
+    if scale != "full":
+        raise ValueError(f"--publish: {results} holds a {scale}-scale run; only a full run of every analysis "
+                         f"(dynlatch paper --results {results} --run full) is published")
+    check_settings(results, summaries, analyses)
+    files = [Path(a.name) / "summary.json" for a in analyses]
+    files += [Path(a.name) / f"{stem}.pdf" for a in analyses for stem in a.figures]
+    files += [Path(a.name) / d for a in analyses for d in a.derivations]
+    absent = [str(results / f) for f in files if not (results / f).is_file()]
+    if absent:
+        raise MissingSummaryError(f"--publish: missing {', '.join(absent)}")
+    runs = json.loads((results / MANIFEST).read_text())
+    runs = {k: {**v, "command": v["command"].replace(str(results), str(RERUN_RESULTS))} for k, v in runs.items()
+            if k in {a.name for a in analyses}}
+    staging = dest.parent / f".{dest.name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    for f in files:
+        _copy(results / f, staging / f)
+    _atomic.write_text(staging / MANIFEST, json.dumps(runs, indent=2) + "\n")
+    _atomic.write_text(staging / PROVENANCE, _provenance_table(summaries, runs, analyses))
+    old = dest.parent / f".{dest.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    staging.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return [dest / f for f in files] + [dest / MANIFEST, dest / PROVENANCE]
+
+
+def _check_pdf(pdf: Path, tex: Path, numbers_tex: Path) -> int:
+    for path in (pdf, tex, numbers_tex):
+        if not path.is_file():
+            print(f"dynlatch paper: error: --check-pdf: {path} does not exist (build the paper first: make paper)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        count = check_pdf(pdf, tex, numbers_tex)
+    except PaperCheckError as e:
+        print(f"dynlatch paper: error: {one_line(str(e))}", file=sys.stderr)
+        return 1
+    print(f"{pdf}: {count} printed numbers found in its text; no unresolved reference")
+    return 0
+
+
 # -- command line --------------------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """``dynlatch paper [--results DIR] [--run quick|full] [--dest DIR] [--quiet]``: (run the missing analyses,) then
@@ -434,7 +584,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "cores, with placeholder numbers; full: the analyses' defaults, hours)")
     p.add_argument("--dest", type=Path, default=DEFAULT_DEST, help="where to write (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress output from the analyses")
+    p.add_argument("--publish", type=Path, default=None, metavar="DIR",
+                   help=f"copy a complete full-scale run's summaries, figures and provenance to DIR (the committed "
+                        f"{PUBLISHED}), then write the paper's inputs from there")
+    p.add_argument("--check-pdf", type=Path, default=None, metavar="PDF",
+                   help="only check a built paper: every number main.tex prints (from DEST/numbers.tex) is in the "
+                        "PDF's text, no ?? and, at full scale, no placeholder box")
+    p.add_argument("--tex", type=Path, default=Path("paper") / "main.tex", help="the paper's source, for "
+                   "--check-pdf (default: %(default)s)")
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.check_pdf is not None:
+        return _check_pdf(args.check_pdf, args.tex, args.dest / "numbers.tex")
     scale = args.run or "quick"
     results = args.results if args.results is not None else Path("results") / f"paper-{scale}"
     if results.exists() and not results.is_dir():
@@ -443,6 +603,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.run:
             run_missing(results, args.run, quiet=args.quiet)
+        if args.publish is not None:
+            publish(results, args.publish)
+            results = args.publish
         out = write_paper_inputs(results, args.dest, scale_hint=scale)
     except ValueError as e:
         print(f"dynlatch paper: error: {one_line(str(e))}", file=sys.stderr)
