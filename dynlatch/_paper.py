@@ -126,7 +126,7 @@ PAPER_ANALYSES: tuple[PaperAnalysis, ...] = (
     PaperAnalysis("latching-sweep-bug", study="latching-sweep", args=("--split", "keras-tail"),
                   quick=("--lens", _ALL_LENS, "--repeats", "8", "--n", "1000"), figures=("success_vs_length",)),
     PaperAnalysis("bengio94", quick=("--lens", "2,3,5,7,10,15,20,30,50,70,100"), figures=("bengio94",)),
-    PaperAnalysis("pascanu-cliff", figures=("pascanu_cliff",)),
+    PaperAnalysis("pascanu-cliff", figures=("pascanu_cliff", "pascanu_clipping")),
     PaperAnalysis("cliff-vs-length", figures=("cliff_vs_length",)),
     PaperAnalysis("bifurcations", figures=("bifurcations",)),
     PaperAnalysis("fixed-point-census", args=("--sweep", "{results}/latching-sweep"), figures=("fixed_point_census",)),
@@ -382,6 +382,11 @@ def settings_differences(analysis: PaperAnalysis, summary: Mapping[str, Any], sc
             if k not in recorded or k not in expected or not _same_setting(recorded[k], expected[k])}
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def check_settings(results: Path, summaries: Mapping[str, Any],
                    analyses: Sequence[PaperAnalysis] = PAPER_ANALYSES) -> None:
     """Refuse summaries whose settings are not the paper's: each analysis is compared with the command of the scale
@@ -397,7 +402,8 @@ def check_settings(results: Path, summaries: Mapping[str, Any],
         diffs = [settings_differences(a, summaries[a.name], scale) for scale in scales]
         if all(diffs):
             best = min(zip(diffs, scales), key=lambda d: len(d[0]))
-            shown = "; ".join(f"{k}: recorded {v[0]!r}, expected {v[1]!r}" for k, v in list(best[0].items())[:3])
+            shown = "; ".join(f"{k}: recorded {_short(v[0])}, expected {_short(v[1])}"
+                              for k, v in list(best[0].items())[:3])
             stale.append(f"{a.name} ({shown}; rerun: {a.command(best[1], Path(results))})")
     if stale:
         raise StaleSummaryError(f"{results}: the settings of " + " and ".join(stale) + " are not the paper's")
@@ -578,7 +584,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "analyses whose summary is missing. Then build the PDF: cd paper && latexmk -pdf main.tex "
                        "(or make paper).")
     p.add_argument("--results", type=Path, default=None,
-                   help="folder holding NAME/summary.json per analysis (default: results/paper-SCALE)")
+                   help=f"folder holding NAME/summary.json per analysis (default: results/paper-SCALE with --run, "
+                        f"else the committed {PUBLISHED})")
     p.add_argument("--run", choices=SCALES, default=None,
                    help="run the analyses whose summary is missing, at this scale (quick: ~40 min on 2 busy "
                         "cores, with placeholder numbers; full: the analyses' defaults, hours)")
@@ -595,8 +602,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.check_pdf is not None:
         return _check_pdf(args.check_pdf, args.tex, args.dest / "numbers.tex")
-    scale = args.run or "quick"
-    results = args.results if args.results is not None else Path("results") / f"paper-{scale}"
+    scale = args.run or "full"
+    default = Path("results") / f"paper-{scale}" if args.run else PUBLISHED
+    results = args.results if args.results is not None else default
     if results.exists() and not results.is_dir():
         print(f"dynlatch paper: error: --results: {results} is not a folder", file=sys.stderr)
         return EXIT_USAGE

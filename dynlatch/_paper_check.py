@@ -28,9 +28,15 @@ _DEFINITION = re.compile(r"\\newcommand\{\\([A-Za-z]+)\}(?:\[(\d)\])?")
 _NUMBER_LINE = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}(?:%.*)?$")
 _FORMATS = {"fix": 2, "dfix": 2, "sci": 2, "ci": 3}
 """numfmt's formats and their argument counts (precision first)."""
+_TESTS = {"IfBelow": 2, "IfFullScale": 0}
+"""numfmt's conditionals: how many leading arguments are compared, not printed (their branches are scanned)."""
 
 _TEX_UNESCAPE = ((r"\textbackslash{}", "\\"), (r"\textasciicircum{}", "^"), (r"\textasciitilde{}", "~"),
                  (r"\{", "{"), (r"\}", "}"), (r"\$", "$"), (r"\&", "&"), (r"\#", "#"), (r"\_", "_"), (r"\%", "%"))
+
+
+_TYPOGRAPHIC = str.maketrans({"\u02dc": "~", "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+"""Characters LaTeX's fonts print for ASCII ones (a text-mode tilde, curly quotes), mapped back."""
 
 
 class PaperCheckError(ValueError):
@@ -194,6 +200,9 @@ def _scan(text: str, numbers: dict[str, str], own: dict[str, tuple[int, str]], *
                 arg, i = _group(text, i)
                 args.append(arg)
             yield from _formatted(name, args, numbers)
+        elif name in _TESTS:
+            for _ in range(_TESTS[name]):
+                _, i = _group(text, i)
         elif name == "optval":
             arg, i = _group(text, i)
             if arg in numbers:
@@ -232,9 +241,9 @@ def _formatted(fmt: str, args: list[str], numbers: dict[str, str]) -> Iterator[P
 
 # -- the PDF ---------------------------------------------------------------------------------------------------------
 def normalise(text: str) -> str:
-    """Text for comparison: compatibility forms (ligatures), the minus sign as '-', words joined across a hyphenated
-    line break, and no blanks."""
-    text = re.sub(r"-\n\s*", "", unicodedata.normalize("NFKC", text))
+    """Text for comparison: compatibility forms (ligatures), typographic tildes and quotes as ASCII, the minus sign as
+    '-', words joined across a hyphenated line break, and no blanks."""
+    text = re.sub(r"-\n\s*", "", unicodedata.normalize("NFKC", text.translate(_TYPOGRAPHIC)))
     return re.sub(r"\s+", "", text.replace("\u2212", "-"))
 
 

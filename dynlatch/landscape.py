@@ -608,6 +608,101 @@ def gradient_descent(w0: float, b0: float, *, lr: float, iterations: int, clip: 
     return out
 
 
+def pascanu_loss_and_grad(w: np.ndarray, b: np.ndarray, *, steps: int = 50, x0: float = 0.5,
+                          target: float = 0.7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``E`` and its gradient ``(dE/dw, dE/db)`` of Pascanu's loss for arrays of ``(w, b)`` (float64, forward-mode
+    derivatives carried along the map: ``dx_t/dw = s(x_{t-1}) + w s'(x_{t-1}) dx_{t-1}/dw``,
+    ``dx_t/db = 1 + w s'(x_{t-1}) dx_{t-1}/db``)."""
+    w, b = np.broadcast_arrays(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    x = np.full(w.shape, float(x0))
+    dw, db = np.zeros(w.shape), np.zeros(w.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(int(steps)):
+            s = _sigmoid(x)
+            slope = w * s * (1.0 - s)
+            x, dw, db = w * s + b, s + slope * dw, 1.0 + slope * db
+        s = _sigmoid(x)
+        dE = 2.0 * (s - target) * s * (1.0 - s)
+        return (s - target) ** 2, dE * dw, dE * db
+
+
+def pascanu_descent(w0: Any, b0: Any, *, lr: float, iterations: int, clip: float | None = None, steps: int = 50,
+                    x0: float = 0.5, target: float = 0.7) -> np.ndarray:
+    """Gradient descent on Pascanu's loss from many starts at once, as :func:`gradient_descent` does from one: norm
+    clipping ``g <- clip g / ||g||`` when ``||g|| >= clip``; a trajectory whose loss or gradient turns non-finite stops
+    there (NaN afterwards).
+
+    Returns:
+        (starts, iterations + 1, 3): ``w, b, E`` along each trajectory.
+    """
+    if not lr > 0 or iterations < 1 or (clip is not None and not clip > 0):
+        raise ValueError("need lr > 0, iterations >= 1 and clip > 0 (or None)")
+    w = np.array(w0, dtype=np.float64).ravel()
+    b = np.array(b0, dtype=np.float64).ravel()
+    if w.shape != b.shape:
+        raise ValueError(f"w0 and b0: need one value each per start; got {w.size} and {b.size}")
+    out = np.full((w.size, iterations + 1, 3), np.nan)
+    alive = np.ones(w.size, dtype=bool)
+    for k in range(iterations + 1):
+        E, gw, gb = pascanu_loss_and_grad(w, b, steps=steps, x0=x0, target=target)
+        alive &= np.isfinite(E)
+        out[alive, k] = np.stack([w, b, E], axis=1)[alive]
+        if k == iterations:
+            break
+        alive &= np.isfinite(gw) & np.isfinite(gb)
+        norm = np.hypot(gw, gb)
+        scale = np.where((clip is not None) & (norm >= (clip or 0.0)) & (norm > 0), (clip or 0.0) / np.where(
+            norm > 0, norm, 1.0), 1.0) if clip is not None else 1.0
+        w = np.where(alive, w - lr * scale * gw, w)
+        b = np.where(alive, b - lr * scale * gb, b)
+    return out
+
+
+def pascanu_wall_line(w0: float, *, b_range: tuple[float, float], steps: int = 50, x0: float = 0.5,
+                      dw: float = 1e-4) -> tuple[float, float]:
+    """The wall near ``w0`` as a line: its centre ``b_wall(w0)`` (the lowest wall of :func:`pascanu_wall` in
+    ``b_range``) and its slope ``db_wall/dw`` by central differences; ``(nan, nan)`` where there is no wall."""
+    walls = pascanu_wall(w0, b_range=b_range, steps=steps, x0=x0)
+    ahead = pascanu_wall(w0 + dw, b_range=b_range, steps=steps, x0=x0)
+    behind = pascanu_wall(w0 - dw, b_range=b_range, steps=steps, x0=x0)
+    if not walls or len(ahead) != len(walls) or len(behind) != len(walls):
+        return np.nan, np.nan
+    return walls[0], (ahead[0] - behind[0]) / (2 * dw)
+
+
+def pascanu_start_before_wall(w0: float, *, land: float, lr: float, b_range: tuple[float, float], steps: int = 50,
+                              x0: float = 0.5, target: float = 0.7, reach: float = 3.0, samples: int = 3001,
+                              wall_line: tuple[float, float] | None = None) -> tuple[float, float]:
+    """A start ``(w0, b0)`` on the plateau below the wall from which one plain gradient step lands ``land`` (in ``b``)
+    from the wall's centre: ``b0 - lr dE/db = b_wall(w0 - lr dE/dw) + land``.
+
+    The wall's centre near ``w0`` is its linearisation ``b_wall(w0) + (w - w0) db_wall/dw``
+    (:func:`pascanu_wall_line`, or ``wall_line`` where the caller has it). The landing point rises with ``b0`` on the plateau, so the start is the
+    first ``b0`` (scanning up from ``reach`` below the wall) at which it reaches the target, refined by Brent's method.
+
+    Returns:
+        ``(b0, b_wall)``: the start and the wall's centre at the step's ``w``; ``(nan, nan)`` where ``w0`` has no
+        wall in ``b_range`` or no plateau start within ``reach`` lands there.
+    """
+    wall0, slope = wall_line if wall_line is not None else pascanu_wall_line(w0, b_range=b_range, steps=steps, x0=x0)
+    if not np.isfinite(wall0):
+        return np.nan, np.nan
+
+    def miss(b0: Any) -> np.ndarray:
+        _, gw, gb = pascanu_loss_and_grad(w0, b0, steps=steps, x0=x0, target=target)
+        return (b0 - lr * gb) - (wall0 - lr * gw * slope + land)
+
+    grid = np.linspace(wall0 + min(land, 0.0) - reach, wall0 + min(land, 0.0), samples)
+    values = miss(grid)
+    up = np.flatnonzero((values[:-1] < 0) & (values[1:] >= 0))
+    if not len(up):
+        return np.nan, np.nan
+    k = int(up[0])
+    b0 = brentq(lambda bb: float(miss(np.array(bb))), grid[k], grid[k + 1], xtol=1e-15, rtol=1e-15)
+    _, gw, _ = pascanu_loss_and_grad(w0, b0, steps=steps, x0=x0, target=target)
+    return b0, wall0 - lr * float(gw) * slope
+
+
 # -- plotting ----------------------------------------------------------------------------------------------------
 # matplotlib (a third of a second to import) is imported by the plotting helpers on first use, so that
 # ``import dynlatch`` does not load it.

@@ -1,6 +1,7 @@
 """The paper's generated inputs (dynlatch._paper, ``dynlatch paper``): macro names, exact values, missing summaries,
-and the paper itself: every number macro ``paper/main.tex`` uses is defined by the ``numbers.tex`` written from real
-summaries, and the PDF builds with latexmk where LaTeX is installed.
+settings that are not the paper's, the committed full-scale results (their settings and keys against today's
+analyses), and the paper itself: every number macro ``paper/main.tex`` uses is defined by the ``numbers.tex`` written
+from real summaries, and the PDF builds with latexmk where LaTeX is installed.
 
 The real summaries are ``tests/data/paper/NAME/summary.json``, copied from ``dynlatch paper --run quick`` (refresh them
 after an analysis changes its summary: ``dynlatch paper --results DIR --run quick`` then copy each
@@ -21,10 +22,12 @@ import pytest
 
 from dynlatch import _paper as P
 from dynlatch._cli import main as cli
+from dynlatch._paper_check import check_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "paper"
 FIXTURES = Path(__file__).resolve().parent / "data" / "paper"
+COMMITTED = ROOT / P.PUBLISHED
 NEWCOMMAND = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}%?(?: ([^:]+): (.*))?$")
 
 
@@ -53,8 +56,8 @@ def walk(obj, path=()):
         yield path, obj
 
 
-def load_fixtures() -> dict:
-    return {a.name: json.loads((FIXTURES / a.name / "summary.json").read_text()) for a in P.PAPER_ANALYSES}
+def load_fixtures(root: Path = FIXTURES) -> dict:
+    return {a.name: json.loads((root / a.name / "summary.json").read_text()) for a in P.PAPER_ANALYSES}
 
 
 # -- names ---------------------------------------------------------------------------------------------------------
@@ -152,8 +155,9 @@ def _tex_without_comments() -> str:
     return re.sub(r"(?m)(?<!\\)%.*$", "", (PAPER / "main.tex").read_text())
 
 
-def test_every_number_macro_in_main_tex_is_defined():
-    defs = parse_numbers(P.numbers_tex(load_fixtures()))
+@pytest.mark.parametrize("root", [FIXTURES, COMMITTED], ids=["quick fixtures", "committed full results"])
+def test_every_number_macro_in_main_tex_is_defined(root):
+    defs = parse_numbers(P.numbers_tex(load_fixtures(root)))
     tex = _tex_without_comments()
     prefixes = [P.macro_prefix(a.name) for a in P.PAPER_ANALYSES]
     used = set(re.findall(r"\\([A-Za-z]+)", tex))
@@ -216,9 +220,9 @@ def test_write_paper_inputs(tmp_path):
 def test_scale_comes_from_the_runs_recorded_by_dynlatch_paper(tmp_path):
     results = _fake_results(tmp_path / "results")
     for a in P.PAPER_ANALYSES:
-        P._record_run(results, a, "quick")
+        P._record_run(results, a, "quick", wall_seconds=1.0)
     assert P.results_scale(results) == "quick"
-    P._record_run(results, P.PAPER_ANALYSES[0], "full")
+    P._record_run(results, P.PAPER_ANALYSES[0], "full", wall_seconds=1.0)
     assert P.results_scale(results) == "mixed"
     with pytest.raises(ValueError, match="another scale"):
         P.run_missing(results, "quick")
@@ -241,7 +245,111 @@ def test_missing_summary_is_one_line_naming_the_analysis_and_its_command(tmp_pat
 def test_every_analysis_missing_is_named(tmp_path, capsys):
     assert cli(["paper", "--results", str(tmp_path / "none"), "--dest", str(tmp_path / "g")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and all(f"dynlatch run {a.name}" in err[0] for a in P.PAPER_ANALYSES)
+    assert len(err) == 1 and all(a.command("full", tmp_path / "none") in err[0] for a in P.PAPER_ANALYSES)
+
+
+# -- settings, publishing and the committed results -----------------------------------------------------------------
+def test_quick_fixtures_have_the_paper_quick_settings():
+    """The fixtures are what ``dynlatch paper --run quick`` writes today (refresh them when a study's options change)."""
+    for a in P.PAPER_ANALYSES:
+        summary = json.loads((FIXTURES / a.name / "summary.json").read_text())
+        assert P.settings_differences(a, summary, "quick") == {}, a.name
+
+
+def test_a_summary_with_other_settings_is_refused(tmp_path, capsys):
+    results = _fake_results(tmp_path / "results")
+    path = results / "latching-sweep" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["config"]["n"] = 123
+    path.write_text(json.dumps(summary))
+    dest = tmp_path / "generated"
+    with pytest.raises(P.StaleSummaryError, match=r"latching-sweep \(n: recorded 123, expected \d+"):
+        P.write_paper_inputs(results, dest)
+    assert not dest.exists()
+    assert cli(["paper", "--results", str(results), "--dest", str(dest)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "dynlatch run latching-sweep" in err[0] and "latching-sweep-bug" not in err[0]
+
+
+def test_expected_config_follows_the_command_line():
+    sweeps = {a.name: a for a in P.PAPER_ANALYSES}
+    assert P.expected_config(sweeps["latching-sweep-torch"], "full")["init"] == "torch"
+    assert P.expected_config(sweeps["latching-sweep-bug"], "quick")["split"] == "keras-tail"
+    assert P.expected_config(sweeps["lstm-failure-seed1"], "full")["seed"] == 1
+    census = P.expected_config(sweeps["fixed-point-census"], "full")
+    assert census["sweep"] == "{results}/latching-sweep"
+    assert P.settings_differences(sweeps["fixed-point-census"], {"config": {**census, "sweep": "/x/latching-sweep"}},
+                                  "full") == {}
+    assert "sweep" in P.settings_differences(sweeps["fixed-point-census"], {"config": {**census, "sweep": "/x/y"}},
+                                             "full")
+
+
+def _full_results(root: Path) -> Path:
+    """Fixture summaries given the full run's settings, recorded as a full run (publish checks no more than that)."""
+    results = _fake_results(root)
+    for a in P.PAPER_ANALYSES:
+        path = results / a.name / "summary.json"
+        summary = json.loads(path.read_text())
+        config = P.expected_config(a, "full")
+        summary["config"] = {k: v.replace("{results}", str(results)) if isinstance(v, str) else v
+                             for k, v in config.items()}
+        path.write_text(json.dumps(summary))
+        P._record_run(results, a, "full", wall_seconds=60.0)
+    return results
+
+
+def test_publish_copies_a_full_run_with_its_provenance(tmp_path):
+    results = _full_results(tmp_path / "results")
+    dest = tmp_path / "paper" / "results" / "full"
+    (dest / "stale").mkdir(parents=True)
+    paths = P.publish(results, dest)
+    assert not (dest / "stale").exists() and all(p.is_file() for p in paths)
+    assert sorted(p.name for p in dest.iterdir() if p.is_dir()) == sorted(a.name for a in P.PAPER_ANALYSES)
+    for a in P.PAPER_ANALYSES:
+        assert (dest / a.name / "summary.json").read_bytes() == (results / a.name / "summary.json").read_bytes()
+        assert {p.name for p in (dest / a.name).iterdir()} == {"summary.json", *(f"{s}.pdf" for s in a.figures),
+                                                              *a.derivations}
+    runs = json.loads((dest / P.MANIFEST).read_text())
+    assert P.results_scale(dest) == "full" and set(runs) == {a.name for a in P.PAPER_ANALYSES}
+    assert all(str(results) not in r["command"] and str(P.RERUN_RESULTS) in r["command"] for r in runs.values())
+    table = (dest / P.PROVENANCE).read_text()
+    assert all(f"| {a.name} |" in table for a in P.PAPER_ANALYSES)
+    assert f"Total wall time: {len(P.PAPER_ANALYSES) * 60 / 3600:.2f} h" in table
+    assert not list(dest.parent.glob(".*"))  # no staging folder left behind
+    # the published folder is a results folder the paper builds from, at full scale
+    out = P.write_paper_inputs(dest, tmp_path / "generated")
+    assert out["scale"] == "full"
+
+
+def test_publish_refuses_a_quick_or_incomplete_run(tmp_path):
+    results = _fake_results(tmp_path / "quick")
+    for a in P.PAPER_ANALYSES:
+        P._record_run(results, a, "quick", wall_seconds=1.0)
+    with pytest.raises(ValueError, match="quick-scale"):
+        P.publish(results, tmp_path / "dest")
+    full = _full_results(tmp_path / "full")
+    (full / "bit-relay" / "bit_relay.pdf").unlink()
+    with pytest.raises(P.MissingSummaryError, match="bit_relay.pdf"):
+        P.publish(full, tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_committed_full_results_match_todays_analyses():
+    """The results shipped in paper/results/full are one full run with today's settings: every summary's config is
+    what ``dynlatch paper --run full`` would use now, its top-level keys are the ones today's analysis writes (the
+    quick fixtures, themselves checked against today's settings above), and every figure the paper includes is there.
+    A study whose options or summary change makes this fail until the results are recomputed (make paper RERUN=1)."""
+    assert P.results_scale(COMMITTED) == "full"
+    committed, fixtures = load_fixtures(COMMITTED), load_fixtures()
+    P.check_settings(COMMITTED, committed)
+    for a in P.PAPER_ANALYSES:
+        assert set(committed[a.name]) == set(fixtures[a.name]), a.name
+        assert committed[a.name]["provenance"]["git_commit"], a.name
+        for stem in a.figures:
+            assert (COMMITTED / a.name / f"{stem}.pdf").stat().st_size > 1000
+    runs = json.loads((COMMITTED / P.MANIFEST).read_text())
+    assert all(r["wall_seconds"] > 0 and r["finished"].endswith("Z") for r in runs.values())
+    assert (COMMITTED / P.PROVENANCE).is_file()
 
 
 @pytest.mark.parametrize("argv", [["--run", "medium"], ["--bogus"]])
@@ -288,3 +396,5 @@ def test_paper_builds_with_latexmk(tmp_path, latex_tools):
     if shutil.which("pdftotext"):  # scale unknown (no runs recorded): the placeholder banner is printed
         text = subprocess.run(["pdftotext", "main.pdf", "-"], cwd=paper, capture_output=True, text=True).stdout
         assert "Placeholder numbers" in text
+        # every number the text prints is in the PDF, rendered by LaTeX from the exact values
+        assert check_pdf(paper / "main.pdf", paper / "main.tex", paper / "generated" / "numbers.tex") > 300

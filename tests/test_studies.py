@@ -108,7 +108,7 @@ def test_every_study_is_named_as_its_module_and_describes_itself():
 
 CONTRACT = {
     "pascanu-cliff": ["wall", "max_distance_to_basin_boundary", "median_distance_to_fold", "grad_norm_on_wall",
-                      "final_loss"],
+                      "final_loss", "clipping"],
     "cliff-vs-length": ["growth"],
     "handmade-latches": ["latches"],
     "bifurcations": ["events", "srnn_fold_b", "passage_time", "border_collisions"],
@@ -133,6 +133,9 @@ def test_quick_run_writes_its_results(name, quick_run):
         assert summary["max_distance_to_basin_boundary_in_widths"] < 2 and summary["median_distance_to_fold"] > 0.1
         assert summary["wall_points_by_kind"].get("neither", 0) == 0
         assert set(summary["final_loss"]) == {"unclipped", "clipped"}
+        for T, k in summary["clipping"].items():  # the contract of clipping[T]
+            assert {"thrown_fraction_unclipped", "thrown_fraction_clipped", "median_final_loss_unclipped",
+                    "median_final_loss_clipped", "starts"} <= set(k) and k["starts"] > 0, T
         assert len(summary["wall"]["w"]) == len(summary["wall"]["b"]) > 0
     if name == "cliff-vs-length":
         g = summary["growth"]

@@ -10,19 +10,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from scipy.optimize import brentq
 
+import torch
+
+from dynlatch import landscape as L
 from dynlatch._checks import CheckError
 from dynlatch._cli import main as cli
 from dynlatch.landscape import Surface
 from dynlatch.studies import RunContext
-from dynlatch.studies.pascanu_cliff import PascanuCliffConfig, pascanu_cliff, run, wall_row
+from dynlatch.studies.pascanu_cliff import (
+    PascanuCliffConfig, clipping_rows, clipping_summary, pascanu_cliff, run, wall_row,
+)
 
-TINY = dict(resolution=8, wall_points=3, iterations=6, starts=(6.0, -3.5, 8.0, -4.7))
+TINY = dict(resolution=8, wall_points=3, iterations=6, starts=(6.0, -3.5, 8.0, -4.7), clip_lengths=(10, 20),
+            clip_ws=2, clip_offsets=3, clip_iterations=8)
 WALL = dict(b_range=(-10.0, 1.0), steps=50, x0=0.5, target=0.7)
 
 
@@ -161,8 +168,8 @@ def test_no_wall_below_bistability():
 def test_the_result_holds_tables_the_surface_and_both_figures(tmp_path):
     config = PascanuCliffConfig(**TINY)
     result = run(config, RunContext(out=tmp_path, quiet=True))
-    assert set(result.tables) == {"runs", "trajectories"} and set(result.files) == {"surface.npz"}
-    assert set(result.figures) == {"pascanu_cliff", "pascanu_cliff_3d"}
+    assert set(result.tables) == {"runs", "trajectories", "clipping"} and set(result.files) == {"surface.npz"}
+    assert set(result.figures) == {"pascanu_cliff", "pascanu_clipping", "pascanu_cliff_3d"}
     assert all(isinstance(f, Figure) for f in result.figures.values())
     buffer = io.BytesIO()
     result.files["surface.npz"](buffer)
@@ -171,16 +178,19 @@ def test_the_result_holds_tables_the_surface_and_both_figures(tmp_path):
     assert surface.metadata == {"grad_wrt": ["w", "b"], "map": "pascanu", "steps": 50, "x0": 0.5, "target": 0.7}
     np.testing.assert_array_equal(surface.x, np.linspace(config.w_min, config.w_max, 8))
     assert surface.loss.shape == surface.grad_norm.shape == (8, 8)
-    assert len(result.report) == 1 and "wall located at 3/3" in result.report[0]
+    assert len(result.report) == 3 and "wall located at 3/3" in result.report[0]
+    assert result.report[1].startswith("T = 10, 6 starts one step before the wall: thrown")
 
 
 def test_the_command_writes_every_file(tmp_path, capsys):
     out = tmp_path / "cliff"
     assert cli(["run", "pascanu-cliff", "--resolution", "8", "--wall-points", "2", "--wall-w-min", "4.2",
-                "--iterations", "3", "--starts", "6,-3.5", "--quiet", "--out", str(out)]) == 0
+                "--iterations", "3", "--starts", "6,-3.5", "--clip-lens", "10", "--clip-ws", "1", "--clip-offsets",
+                "1", "--clip-iterations", "3", "--quiet", "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"runs.csv", "trajectories.csv", "surface.npz", "summary.json", "pascanu_cliff.pdf", "pascanu_cliff.png",
-            "pascanu_cliff_3d.pdf", "pascanu_cliff_3d.png"} <= names
+    assert {"runs.csv", "trajectories.csv", "clipping.csv", "surface.npz", "summary.json", "pascanu_cliff.pdf",
+            "pascanu_cliff.png", "pascanu_clipping.pdf", "pascanu_clipping.png", "pascanu_cliff_3d.pdf",
+            "pascanu_cliff_3d.png"} <= names
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["resolution"] == 8 and summary["wall_points_tried"] == 2
     assert summary["config"]["wall_w_min"] == 4.2 and summary["wall"]["w"] == [4.2, 12.0]
@@ -193,8 +203,97 @@ def test_the_command_writes_every_file(tmp_path, capsys):
 @pytest.mark.parametrize("settings,field", [(dict(w_max=4.1), "w_max"), (dict(b_min=1.0, b_max=0.0), "b_max"),
                                             (dict(wall_w_min=4.0), "wall_w_min"),
                                             (dict(wall_w_min=6.0, w_max=5.0), "w_max"),
-                                            (dict(starts=(6.0, -3.5, 7.0)), "starts")])
+                                            (dict(starts=(6.0, -3.5, 7.0)), "starts"),
+                                            (dict(clip_lengths=(10, 10)), "clip_lengths"),
+                                            (dict(clip_lengths=(1,)), "clip_lengths"),
+                                            (dict(clip_lengths=(500,)), "clip_lengths"),
+                                            (dict(throw_distance=0.0), "throw_distance")])
 def test_bad_settings_are_refused(settings, field):
     with pytest.raises(CheckError) as e:
         PascanuCliffConfig(**settings)
     assert e.value.name == field
+
+
+# -- the clipping experiment -----------------------------------------------------------------------------------------
+def final_state_loop(w, b, T, x0=0.5):
+    """x_T of the map by a plain Python float loop (independent of the library's array code)."""
+    x = x0
+    for _ in range(T):
+        x = w / (1.0 + math.exp(-x)) + b
+    return x
+
+
+def wall_by_bisection(w, T, lo=-10.0, hi=1.0):
+    """The wall at w: where x_T crosses the midpoint of its values at the ends of [lo, hi], by bisection on the loop
+    (not the library's centre, which takes the midpoint of the steep run's ends: the two agree to within the width)."""
+    mid = 0.5 * (final_state_loop(w, lo, T) + final_state_loop(w, hi, T))
+    for _ in range(200):
+        m = 0.5 * (lo + hi)
+        lo, hi = (m, hi) if final_state_loop(w, m, T) < mid else (lo, m)
+    return 0.5 * (lo + hi)
+
+
+@pytest.mark.parametrize("T,w0", [(20, 6.0), (50, 5.5)])
+def test_a_start_one_step_before_the_wall_is_thrown_plain_and_crosses_clipped(T, w0):
+    """Checked against torch autograd descent (gradient_descent) and the wall found by bisection on a float loop."""
+    b0, _ = L.pascanu_start_before_wall(w0, land=0.0, lr=1.0, b_range=(-10.0, 1.0), steps=T)
+    plain = L.gradient_descent(w0, b0, lr=1.0, iterations=20, steps=T)
+    clipped = L.gradient_descent(w0, b0, lr=1.0, iterations=20, steps=T, clip=0.5)
+    w1, b1 = plain[1, :2]
+    width = L.pascanu_wall_profile(w0, L.pascanu_wall(w0, b_range=(-10.0, 1.0), steps=T)[0], steps=T)["width"]
+    assert abs(b1 - wall_by_bisection(w1, T)) < width  # the first plain step lands on the wall
+    assert b0 < wall_by_bisection(w0, T) - 10 * width  # from the plateau below it
+    steps_plain = np.hypot(*np.diff(plain[:, :2], axis=0).T)
+    assert steps_plain[0] < 0.2 and steps_plain[1] > 10.0  # then thrown
+    steps_clipped = np.hypot(*np.diff(clipped[:, :2], axis=0).T)
+    assert np.all(steps_clipped <= 0.5 + 1e-12)
+    w2, b2, loss2 = clipped[2]  # the clipped step from the wall crosses it: above, where x_T is on the upper attractor
+    assert b2 > wall_by_bisection(w2, T) and loss2 < 0.25 * clipped[0, 2]
+    assert np.nanmin(plain[2:, 2]) > 0.08  # thrown to where sigmoid(x_T) = 1 (loss 0.09) or 0, never to the valley
+
+
+def test_the_batched_descent_is_the_per_start_loop():
+    """pascanu_descent (numpy, forward-mode gradients, all starts at once) against gradient_descent (torch autograd,
+    one start at a time): trajectories, thrown flags and final losses."""
+    config = PascanuCliffConfig(clip_lengths=(10, 20), clip_ws=3, clip_offsets=3, clip_iterations=12)
+    rows, paths = clipping_rows(config)
+    assert len(rows) == 18
+    for r, k in zip(rows, [k for T in (10, 20) for k in range(9)]):
+        for label, clip in (("unclipped", None), ("clipped", 0.5)):
+            loop = L.gradient_descent(r["w0"], r["b0"], lr=1.0, iterations=12, steps=r["T"], clip=clip)
+            batched = paths[r["T"]][label][k]
+            np.testing.assert_allclose(batched[:3], loop[:3], rtol=1e-9, atol=1e-12)  # up to and across the wall
+            steps = np.hypot(*np.diff(loop[:, :2], axis=0).T)
+            assert r[f"thrown_{label}"] == bool(np.nanmax(steps) > config.throw_distance)
+            assert r[f"largest_step_{label}"] == pytest.approx(np.nanmax(steps), rel=1e-9)
+    summary = clipping_summary(rows, (10, 20))
+    for T in ("10", "20"):
+        sel = [r for r in rows if str(r["T"]) == T]
+        assert summary[T]["starts"] == 9
+        assert summary[T]["thrown_fraction_unclipped"] == sum(r["thrown_unclipped"] for r in sel) / 9
+        assert summary[T]["median_final_loss_clipped"] == float(np.median([r["final_loss_clipped"] for r in sel]))
+        assert summary[T]["thrown_fraction_clipped"] == 0.0  # a clipped step is at most lr * clip = 0.5 < 1
+
+
+def test_loss_and_gradient_equal_autograd():
+    rng = np.random.default_rng(0)
+    w, b = rng.uniform(0, 12, 50), rng.uniform(-10, 1, 50)
+    for T in (1, 10, 50):
+        E, gw, gb = L.pascanu_loss_and_grad(w, b, steps=T)
+        wt = torch.tensor(w, requires_grad=True)
+        bt = torch.tensor(b, requires_grad=True)
+        Et = L.pascanu_loss(wt, bt, steps=T)
+        gwt, gbt = torch.autograd.grad(Et.sum(), (wt, bt))
+        np.testing.assert_allclose(E, Et.detach().numpy(), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(gw, gwt.numpy(), rtol=1e-9, atol=1e-300)
+        np.testing.assert_allclose(gb, gbt.numpy(), rtol=1e-9, atol=1e-300)
+
+
+def test_the_quick_run_shows_the_phenomenon(tmp_path):
+    config = PascanuCliffConfig(resolution=8, wall_points=2, clip_ws=4, clip_offsets=3, clip_iterations=30)
+    summary = pascanu_cliff(config).summary["clipping"]
+    assert set(summary) == {"10", "20", "50"}
+    for T in ("20", "50"):
+        k = summary[T]
+        assert k["starts"] == 12 and k["thrown_fraction_unclipped"] >= 0.9 and k["thrown_fraction_clipped"] == 0.0
+        assert k["median_final_loss_clipped"] < k["median_final_loss_unclipped"] < k["median_start_loss"]

@@ -15,10 +15,19 @@ sufficient condition (crossing a boundary between basins of attraction); the fol
 contradict it. Just above the threshold the two curves are closer than the wall is wide at T = 50; such points are
 classed by the limit T -> oo (the basin boundary) and counted in ``wall_points_near_both``.
 
+Pascanu et al.'s second point, that a gradient step landing on the wall is thrown far unless the gradient is clipped,
+is tested from starts chosen from the dynamics (:func:`clipping_starts`): at each T of ``clip_lengths`` and each of
+``clip_ws`` values of ``w0`` the wall is located and its width measured, and the starts are the points of the plateau
+below it from which one plain step lands within two widths of its centre. Plain descent from there lands on the wall
+and the next step, along a gradient that grows like the inverse of the wall's width, throws it; clipped at ``clip``,
+the same step is at most ``lr * clip`` long and crosses the wall.
+
 Writes ``runs.csv`` (the wall: one row per ``w``), ``trajectories.csv`` (one row per start, clipping and iteration),
-``surface.npz`` (:meth:`dynlatch.landscape.Surface.load` reads it), ``summary.json`` and the figures
-``pascanu_cliff.pdf/.png`` (surface with overlays; distances of the wall to the boundary and to the folds) and
-``pascanu_cliff_3d.pdf/.png``. A few seconds at the defaults.
+``clipping.csv`` (one row per T and start of the clipping experiment), ``surface.npz``
+(:meth:`dynlatch.landscape.Surface.load` reads it), ``summary.json`` and the figures ``pascanu_cliff.pdf/.png``
+(surface with overlays; distances of the wall to the boundary and to the folds), ``pascanu_clipping.pdf/.png`` (plain
+and clipped descent at the wall, final losses and jumps per T) and ``pascanu_cliff_3d.pdf/.png``. About ten seconds
+at the defaults.
 """
 
 from __future__ import annotations
@@ -34,8 +43,9 @@ from .._checks import CheckError
 from .._config import Config, option
 from ..landscape import (
     WALL_KIND_TOLERANCE, WALL_KINDS, WALL_ULP_FLOOR, Surface, gradient_descent, pascanu_basin_boundary,
-    pascanu_boundary_threshold, pascanu_fold_b, pascanu_fold_curve, pascanu_surface, pascanu_wall, pascanu_wall_kind,
-    pascanu_wall_profile, pascanu_wall_tolerance, plot_surface, plot_surface_3d,
+    pascanu_boundary_threshold, pascanu_descent, pascanu_fold_b, pascanu_fold_curve, pascanu_start_before_wall,
+    pascanu_surface, pascanu_wall, pascanu_wall_kind, pascanu_wall_line, pascanu_wall_profile,
+    pascanu_wall_tolerance, plot_surface, plot_surface_3d,
 )
 from ._study import Result, RunContext, Study
 
@@ -46,6 +56,21 @@ WALL_W_MIN = 4.1
 """Default smallest ``w`` of the wall search: below ``1/s'(0.5) ~ 4.26``, so that the search covers the fold regime
 between the cusp and the basin boundary's appearance, and far enough from the cusp for the two attractors to be
 distinct at T = 50 (their gap is about 1 in x at w = 4.1)."""
+
+
+MAX_CLIP_LENGTH = 200
+"""Longest T of the clipping experiment: the wall narrows like ``(w s'(x0))^-T``, below float64's resolution of ``b``
+for the larger ``w`` already near T = 60, and the starts then land on its centre whatever the offset."""
+
+
+def _clip_lengths(name: str, values: Any) -> tuple[int, ...]:
+    values = _checks.distinct(name, values)
+    for T in values:
+        _checks.integer(name, T, minimum=2)
+        if T > MAX_CLIP_LENGTH:
+            raise CheckError(name, f"must be at most {MAX_CLIP_LENGTH} (beyond, float64 does not resolve the wall); "
+                                   f"got {T}")
+    return values
 
 
 def _start_pairs(name: str, values: Any) -> tuple[float, ...]:
@@ -81,6 +106,17 @@ class PascanuCliffConfig(Config):
                          check=_checks.number_in(above=0))
     starts: tuple[float, ...] = option((6.0, -3.5, 7.0, -4.2, 8.0, -4.7, 10.0, -6.0),
                                        help="gradient-descent starts as w0,b0 pairs", check=_start_pairs)
+    clip_lengths: tuple[int, ...] = option((10, 20, 50), flag="--clip-lens",
+                                           help="T of the clipping experiment (starts one plain step before the wall)",
+                                           check=_clip_lengths)
+    clip_ws: int = option(12, help="values of w0 (evenly from 5 to 9) per T of the clipping experiment",
+                          check=_checks.integer_at_least(1), quick=4)
+    clip_offsets: int = option(9, help="landing points of the first plain step per w0, evenly from -2 to +2 wall "
+                                       "widths about the wall's centre", check=_checks.integer_at_least(1), quick=3)
+    clip_iterations: int = option(100, help="gradient-descent iterations per start of the clipping experiment",
+                                  check=_checks.integer_at_least(2), quick=30)
+    throw_distance: float = option(1.0, help="a step longer than this (in (w, b)) throws the run",
+                                   check=_checks.number_in(above=0))
     seed: int = option(0, help="seed (the analysis is deterministic; kept for a uniform interface)",
                        check=_checks.seed)
     device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
@@ -104,12 +140,16 @@ class CliffResult:
         wall: one row per ``w`` tried (:func:`wall_row`).
         trajectories: one row per (start, clipped, iteration): ``w``, ``b`` and the loss along gradient descent.
         summary: the headline numbers (see :func:`pascanu_cliff`).
+        clipping: one row per (T, start) of the clipping experiment (:func:`clipping_rows`).
+        clipping_paths: its trajectories by T, plain and clipped.
     """
 
     surface: Surface
     wall: list[dict[str, Any]]
     trajectories: list[dict[str, Any]]
     summary: dict[str, Any]
+    clipping: list[dict[str, Any]]
+    clipping_paths: dict[int, dict[str, np.ndarray]]
 
 
 def wall_ws(w_lo: float, w_hi: float, *, points: int) -> np.ndarray:
@@ -170,6 +210,96 @@ def descent_rows(config: PascanuCliffConfig) -> tuple[list[dict[str, Any]], dict
             rows += [{"start": k // 2, "w0": c.starts[k], "b0": c.starts[k + 1], "clipped": clip is not None,
                       "iteration": i, "w": p[0], "b": p[1], "loss": p[2]} for i, p in enumerate(path)]
     return rows, finals
+
+
+CLIP_W_RANGE = (5.0, 9.0)
+"""``w0`` of the clipping experiment: above the basin-boundary threshold (about 4.26), where the wall is a jump between
+two attractors at every T, and below where it is narrower than float64 resolves at the default T."""
+CLIP_LAND_WIDTHS = 2.0
+"""The first plain step of the clipping experiment lands within this many wall widths of the wall's centre."""
+
+
+def clipping_starts(config: PascanuCliffConfig, T: int) -> list[dict[str, Any]]:
+    """The starts of the clipping experiment at ``T``, placed from the dynamics: for each ``w0`` (evenly over
+    :data:`CLIP_W_RANGE`) the wall is located and its width measured, and each start is the point of the plateau below
+    it from which one plain gradient step lands at an offset from the wall's centre (``clip_offsets`` offsets evenly
+    within :data:`CLIP_LAND_WIDTHS` widths; :func:`dynlatch.landscape.pascanu_start_before_wall`). The plateau's
+    gradient is small, so plain descent from farther away creeps up to the same place."""
+    c = config
+    kw = dict(steps=T, x0=c.x0)
+    out = []
+    offsets = np.linspace(-CLIP_LAND_WIDTHS, CLIP_LAND_WIDTHS, c.clip_offsets) if c.clip_offsets > 1 else np.zeros(1)
+    for w0 in np.linspace(*CLIP_W_RANGE, c.clip_ws):
+        line = pascanu_wall_line(float(w0), b_range=(c.b_min, c.b_max), **kw)
+        if not np.isfinite(line[0]):
+            continue
+        width = pascanu_wall_profile(float(w0), line[0], target=c.target, **kw)["width"]
+        for u in offsets:
+            b0, wall = pascanu_start_before_wall(float(w0), land=float(u) * width, lr=c.lr, b_range=(c.b_min, c.b_max),
+                                                 target=c.target, wall_line=line, **kw)
+            if np.isfinite(b0):
+                out.append({"T": T, "w0": float(w0), "b0": b0, "land_widths": float(u), "wall_b": wall,
+                            "wall_width": width})
+    return out
+
+
+def _largest_step(path: np.ndarray) -> float:
+    steps = np.hypot(np.diff(path[:, 0]), np.diff(path[:, 1]))
+    steps = steps[np.isfinite(steps)]
+    return float(steps.max()) if len(steps) else np.nan
+
+
+def _final_loss(path: np.ndarray) -> float:
+    finite = path[np.isfinite(path[:, 2]), 2]
+    return float(finite[-1]) if len(finite) else np.nan
+
+
+def clipping_rows(config: PascanuCliffConfig) -> tuple[list[dict[str, Any]], dict[int, dict[str, np.ndarray]]]:
+    """Plain and clipped gradient descent from every start of :func:`clipping_starts`, at every ``clip_lengths`` T,
+    as one batched program per T and clipping (:func:`dynlatch.landscape.pascanu_descent`).
+
+    Returns:
+        (rows, paths): one row per (T, start) with its largest step, whether it was thrown (a step longer than
+        ``throw_distance``) and its final loss, plain and clipped; the trajectories by T (``"unclipped"``,
+        ``"clipped"``: arrays of shape (starts, clip_iterations + 1, 3)).
+    """
+    c = config
+    rows: list[dict[str, Any]] = []
+    paths: dict[int, dict[str, np.ndarray]] = {}
+    for T in c.clip_lengths:
+        starts = clipping_starts(c, T)
+        w0 = [r["w0"] for r in starts]
+        b0 = [r["b0"] for r in starts]
+        kw = dict(lr=c.lr, iterations=c.clip_iterations, steps=T, x0=c.x0, target=c.target)
+        paths[T] = {"unclipped": pascanu_descent(w0, b0, **kw), "clipped": pascanu_descent(w0, b0, clip=c.clip, **kw)}
+        for k, start in enumerate(starts):
+            row = dict(start, start_loss=float(paths[T]["unclipped"][k, 0, 2]))
+            for label, runs in paths[T].items():
+                jump = _largest_step(runs[k])
+                row[f"largest_step_{label}"] = jump
+                row[f"thrown_{label}"] = bool(jump > c.throw_distance)
+                row[f"final_loss_{label}"] = _final_loss(runs[k])
+            rows.append(row)
+    return rows, paths
+
+
+def clipping_summary(rows: list[dict[str, Any]], lengths: tuple[int, ...]) -> dict[str, dict[str, Any]]:
+    """``clipping[T]``: how many starts, the fraction thrown and the median final loss, plain and clipped, and the
+    median largest plain step (the jump) and median wall width."""
+    out = {}
+    for T in lengths:
+        sel = [r for r in rows if r["T"] == T]
+        out[str(T)] = {
+            "starts": len(sel),
+            "thrown_fraction_unclipped": float(np.mean([r["thrown_unclipped"] for r in sel])) if sel else np.nan,
+            "thrown_fraction_clipped": float(np.mean([r["thrown_clipped"] for r in sel])) if sel else np.nan,
+            "median_final_loss_unclipped": _median([r["final_loss_unclipped"] for r in sel]),
+            "median_final_loss_clipped": _median([r["final_loss_clipped"] for r in sel]),
+            "median_start_loss": _median([r["start_loss"] for r in sel]),
+            "median_largest_step_unclipped": _median([r["largest_step_unclipped"] for r in sel]),
+            "median_wall_width": _median([r["wall_width"] for r in sel]),
+        }
+    return out
 
 
 def _of_kind(rows: list[dict[str, Any]], kind: str, key: str) -> list[float]:
@@ -233,7 +363,9 @@ def pascanu_cliff(config: PascanuCliffConfig) -> CliffResult:
     resolves them), ``median_distance_to_fold`` and ``grad_norm_on_wall`` (median). Over the fold points:
     ``max_distance_to_fold_at_folds`` (and ``..._in_widths``) and ``grad_norm_at_folds`` (median). Then
     ``final_loss`` (mean final loss, unclipped and clipped), ``wall_points_located`` / ``wall_points_tried`` and
-    ``max_grad_norm_on_grid``. A statistic over no points is NaN.
+    ``max_grad_norm_on_grid``. ``clipping[T]`` (:func:`clipping_summary`): from starts one plain step before the wall,
+    the fraction of runs thrown (a step longer than ``throw_distance``) and the median final loss, plain and clipped
+    (a clipped step is at most ``lr * clip`` long). A statistic over no points is NaN.
     """
     c = config
     kw = dict(steps=c.steps, x0=c.x0, target=c.target)
@@ -242,12 +374,14 @@ def pascanu_cliff(config: PascanuCliffConfig) -> CliffResult:
     ws = wall_ws(max(c.w_min, c.wall_w_min), c.w_max, points=c.wall_points)
     wall = [wall_row(w, b_range=(c.b_min, c.b_max), **kw) for w in ws]
     trajectories, finals = descent_rows(c)
+    clipping, clipping_paths = clipping_rows(c)
     summary = {
         **wall_summary(wall, x0=c.x0),
         "final_loss": {k: float(np.nanmean(v)) for k, v in finals.items()},
         "max_grad_norm_on_grid": float(np.nanmax(surface.grad_norm)),
+        "clipping": clipping_summary(clipping, c.clip_lengths),
     }
-    return CliffResult(surface, wall, trajectories, summary)
+    return CliffResult(surface, wall, trajectories, summary, clipping, clipping_paths)
 
 
 def cliff_figure(result: CliffResult, config: PascanuCliffConfig) -> Figure:
@@ -308,6 +442,70 @@ def cliff_figure(result: CliffResult, config: PascanuCliffConfig) -> Figure:
     return fig
 
 
+def clipping_figure(result: CliffResult, config: PascanuCliffConfig) -> Figure:
+    """Left: the surface at the shortest T of the clipping experiment around the wall, with the fold curve and the
+    basin boundary, and plain (solid) and clipped (dashed) descent from a few starts one step before the wall: the
+    plain step that lands on the wall leaves the panel (arrow), the clipped one crosses. Middle: final loss per T,
+    plain and clipped, with the starts' loss. Right: the largest step of each run per T (log scale), with the throw
+    distance and the longest clipped step ``lr * clip``."""
+    c = config
+    lengths = sorted(result.clipping_paths)
+    fig = Figure(figsize=(13, 4.2))
+    ax, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.35, 1, 1]})
+    if lengths:
+        T = lengths[0]
+        w_lo, w_hi = CLIP_W_RANGE[0] - 0.7, CLIP_W_RANGE[1] + 0.7
+        b_lo, b_hi = float(pascanu_basin_boundary(w_hi, x0=c.x0)) - 1.0, float(pascanu_basin_boundary(w_lo, x0=c.x0)) + 1.0
+        surface = pascanu_surface(np.linspace(w_lo, w_hi, 160), np.linspace(b_lo, b_hi, 160), steps=T, x0=c.x0,
+                                  target=c.target, device=c.device)
+        plot_surface(surface, ax=ax)
+        fw, fb = pascanu_fold_curve(np.linspace(-6, 6, 400))
+        ax.plot(fw, fb, color="white", lw=1.0, label="fold")
+        ws = np.linspace(w_lo, w_hi, 200)
+        ax.plot(ws, pascanu_basin_boundary(ws, x0=c.x0), color="red", lw=1.0, ls="--", label="basin boundary")
+        rows = [r for r in result.clipping if r["T"] == T]
+        centre = [k for k, r in enumerate(rows) if abs(r["land_widths"]) < 1e-12] or list(range(len(rows)))
+        for k in centre[:: max(1, len(centre) // 4)]:
+            for label, style in (("unclipped", "-"), ("clipped", "--")):
+                path = result.clipping_paths[T][label][k]
+                path = path[np.isfinite(path[:, 2])]
+                inside = (path[:, 0] >= w_lo) & (path[:, 0] <= w_hi) & (path[:, 1] >= b_lo) & (path[:, 1] <= b_hi)
+                last = int(np.argmin(inside)) if not inside.all() else len(path)
+                ax.plot(path[:last, 0], path[:last, 1], style, color="black", lw=1.3)
+                if last < len(path):  # thrown out of the panel: an arrow along the step
+                    start, end = path[last - 1, :2], path[last, :2]
+                    d = (end - start) / np.hypot(*(end - start))
+                    ax.annotate("", xy=start + 0.9 * d, xytext=start, arrowprops=dict(arrowstyle="->", color="black"))
+            ax.plot(path[0, 0], path[0, 1], "k.", ms=6)
+        ax.plot([], [], "k-", label="plain descent")
+        ax.plot([], [], "k--", label=f"clipped at {c.clip:g}")
+        ax.set(xlim=(w_lo, w_hi), ylim=(b_lo, b_hi), title=f"T = {T}: a step onto the wall throws plain descent")
+        ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+    for i, T in enumerate(lengths):
+        rows = [r for r in result.clipping if r["T"] == T]
+        for j, (label, color) in enumerate((("unclipped", "C3"), ("clipped", "C0"))):
+            losses = [r[f"final_loss_{label}"] for r in rows]
+            xs = i + (j - 0.5) * 0.35 + np.linspace(-0.08, 0.08, len(losses))
+            ax2.plot(xs, losses, ".", color=color, ms=3, alpha=0.6, label=(label if i == 0 else None))
+            ax2.plot([i + (j - 0.5) * 0.35 - 0.12, i + (j - 0.5) * 0.35 + 0.12], [np.nanmedian(losses)] * 2,
+                     color=color, lw=2)
+            steps = [r[f"largest_step_{label}"] for r in rows]
+            ax3.plot(xs, steps, ".", color=color, ms=3, alpha=0.6, label=(label if i == 0 else None))
+        ax2.plot([i - 0.3, i + 0.3], [np.nanmedian([r["start_loss"] for r in rows])] * 2, ":", color="grey",
+                 label="start (median)" if i == 0 else None)
+    for a_ in (ax2, ax3):
+        a_.set_xticks(range(len(lengths)), [f"T = {T}" for T in lengths])
+        a_.grid(alpha=0.3)
+    ax2.set(ylabel="final loss", title=f"after {c.clip_iterations} steps (bars: medians)")
+    ax2.legend(fontsize=7)
+    ax3.axhline(c.throw_distance, color="k", ls=":", lw=1, label=f"thrown beyond {c.throw_distance:g}")
+    ax3.axhline(c.lr * c.clip, color="C0", ls="--", lw=0.8, label="longest clipped step")
+    ax3.set(yscale="log", ylabel="largest step in (w, b)", title="the jump")
+    ax3.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def surface_3d_figure(surface: Surface) -> Figure:
     """The surface in 3-D, log10 of the loss."""
     fig = Figure(figsize=(5.5, 4.5))
@@ -328,7 +526,11 @@ def report(summary: dict[str, Any], config: PascanuCliffConfig) -> list[str]:
             f"{kinds['neither']} on neither; median gradient norm on the basin-boundary wall "
             f"{s['grad_norm_on_wall']:.3g}, at the folds {s['grad_norm_at_folds']:.3g} "
             f"(largest on the {config.resolution}^2 grid: {s['max_grad_norm_on_grid']:.3g}); final loss unclipped "
-            f"{s['final_loss']['unclipped']:.3f}, clipped {s['final_loss']['clipped']:.3f}"]
+            f"{s['final_loss']['unclipped']:.3f}, clipped {s['final_loss']['clipped']:.3f}"] + [
+        f"T = {T}, {k['starts']} starts one step before the wall: thrown {k['thrown_fraction_unclipped']:.2f} plain, "
+        f"{k['thrown_fraction_clipped']:.2f} clipped (median jump {k['median_largest_step_unclipped']:.3g}); median "
+        f"final loss {k['median_final_loss_unclipped']:.3f} plain, {k['median_final_loss_clipped']:.3f} clipped"
+        for T, k in s["clipping"].items()]
 
 
 def run(config: PascanuCliffConfig, context: RunContext) -> Result:
@@ -336,9 +538,11 @@ def run(config: PascanuCliffConfig, context: RunContext) -> Result:
     summary and both figures."""
     result = pascanu_cliff(config)
     arrays = result.surface.arrays()
-    return Result(summary=result.summary, tables={"runs": result.wall, "trajectories": result.trajectories},
+    return Result(summary=result.summary, tables={"runs": result.wall, "trajectories": result.trajectories,
+                                                  "clipping": result.clipping},
                   files={"surface.npz": lambda f: np.savez(f, **arrays)},
                   figures={"pascanu_cliff": cliff_figure(result, config),
+                           "pascanu_clipping": clipping_figure(result, config),
                            "pascanu_cliff_3d": surface_3d_figure(result.surface)},
                   report=report(result.summary, config))
 
