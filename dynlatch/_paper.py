@@ -405,7 +405,8 @@ def check_settings(results: Path, summaries: Mapping[str, Any],
                               for k, v in list(best[0].items())[:3])
             stale.append(f"{a.name} ({shown}; rerun: {a.command(best[1], Path(results))})")
     if stale:
-        raise StaleSummaryError(f"{results}: the settings of " + " and ".join(stale) + " are not the paper's")
+        raise StaleSummaryError(f"{results}: the settings of " + " and ".join(stale) + " are not the paper's (the "
+                                f"committed results in {PUBLISHED} are recomputed by make paper RERUN=1)")
 
 
 def _copy(src: Path, dest: Path) -> Path:
