@@ -110,13 +110,15 @@ def save_figure(fig: Any, out_dir: Path, stem: str) -> list[Path]:
 
 
 def run_flags(name: str):
-    """Adds the flags every analysis takes besides its config's: --quick, --out, --quiet."""
+    """Adds the flags every analysis takes besides its config's: --quick, --out, --quiet, --force."""
 
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--quick", action="store_true", help="CI-sized run (about a minute); flags given win")
         p.add_argument("--out", type=Path, default=Path("results") / name,
                        help="output folder (default: %(default)s)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--force", action="store_true",
+                       help="replace a finished run in --out that has other settings (refused otherwise)")
 
     return add
 

@@ -25,6 +25,7 @@ from dynlatch.sweep import lock_folder
 class ToyConfig(Config):
     count: int = option(3, help="rows", check=_checks.integer_at_least(1), quick=2)
     fail_with: str = option("", help="raise this in the run: usage, interrupt or figure")
+    extra: bool = option(False, help="also write extra.txt")
     seed: int = option(0, help="seed", check=_checks.seed)
 
 
@@ -38,9 +39,10 @@ def toy_run(config: ToyConfig, context: RunContext) -> Result:
     fig.subplots().plot([r["k"] for r in rows], [r["square"] for r in rows])
     if config.fail_with == "figure":
         fig.savefig = None  # saving it fails: the summary must not be written
+    files = {"raw.bin": b"\x00\x01", "note.txt": "n\n", "arr.npy": lambda f: np.save(f, np.arange(config.count)),
+             **({"extra.txt": "x"} if config.extra else {})}
     return Result(summary={"total": sum(r["square"] for r in rows)}, tables={"runs": rows},
-                  figures={"squares": fig}, files={"raw.bin": b"\x00\x01", "note.txt": "n\n",
-                                                   "arr.npy": lambda f: np.save(f, np.arange(config.count))},
+                  figures={"squares": fig}, files=files,
                   report=[f"total {sum(r['square'] for r in rows)}"])
 
 
@@ -56,19 +58,85 @@ def test_the_runner_writes_tables_files_figures_and_the_summary_with_config_and_
     assert (out / "squares.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "squares.pdf").read_bytes()[:5] == b"%PDF-"
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["total"] == 1 and summary["config"] == {"count": 2, "fail_with": "", "seed": 0}
+    assert summary["total"] == 1 and summary["config"] == {"count": 2, "fail_with": "", "extra": False, "seed": 0}
     assert {"dynlatch", "git_commit", "torch", "numpy", "python"} <= set(summary["provenance"])
     assert list(summary)[:2] == ["config", "provenance"]
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "total 1" and lines[-1].startswith(f"results: {out}/summary.json; figure: ")
-    assert not [p for p in out.iterdir() if ".tmp-" in p.name]
+    assert not [p for p in out.iterdir() if ".tmp-" in p.name] and not (out / ".staging").exists()
 
 
 def test_a_failed_write_leaves_no_summary(tmp_path):
     out = tmp_path / "toy"
     with pytest.raises(TypeError):
         run_study(TOY, ["--fail-with", "figure", "--out", str(out)])
-    assert (out / "runs.csv").exists() and not (out / "summary.json").exists()
+    assert not (out / "summary.json").exists() and not (out / "runs.csv").exists()  # nothing was published
+
+
+def _published(out):
+    return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name not in (".lock",)}
+
+
+def test_a_finished_run_with_other_settings_is_refused_unless_forced(tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert run_study(TOY, ["--count", "2", "--out", str(out)]) == 0
+    before = _published(out)
+    with pytest.raises(SystemExit) as e:
+        run_study(TOY, ["--count", "3", "--out", str(out)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "count: 2 there, 3 now" in err[0] and "--force" in err[0]
+    assert _published(out) == before
+    assert run_study(TOY, ["--count", "2", "--out", str(out)]) == 0  # the same settings: recomputed
+    assert run_study(TOY, ["--count", "3", "--force", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["total"] == 5
+
+
+def test_files_of_the_previous_run_are_replaced_together(tmp_path):
+    out = tmp_path / "toy"
+    assert run_study(TOY, ["--extra", "--out", str(out)]) == 0
+    assert (out / "extra.txt").exists()
+    (out / "runs.csv.tmp-999-0").write_text("a killed write")
+    assert run_study(TOY, ["--count", "4", "--force", "--out", str(out)]) == 0
+    assert not (out / "extra.txt").exists() and not list(out.glob("*.tmp-*"))  # nothing of the earlier run is left
+    assert set(json.loads((out / ".files.json").read_text())) == {
+        "runs.csv", "raw.bin", "note.txt", "arr.npy", "squares.pdf", "squares.png", "summary.json"}
+    assert np.load(out / "arr.npy", allow_pickle=False).tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("kill_at", [0, 1, 3, 6])
+def test_a_run_killed_while_publishing_leaves_no_finished_run_and_the_rerun_completes(kill_at, tmp_path,
+                                                                                       monkeypatch, capsys):
+    """A kill at the k-th rename of the publication: the folder then holds no summary.json (never a mixture of two
+    runs under one), and the same command afterwards gives the uninterrupted result."""
+    out, reference = tmp_path / "toy", tmp_path / "reference"
+    assert run_study(TOY, ["--count", "5", "--out", str(reference)]) == 0
+    assert run_study(TOY, ["--count", "5", "--extra", "--out", str(out)]) == 0
+    real_replace, calls = type(out).replace, []
+
+    def replace(self, target):
+        calls.append(target)
+        if len(calls) > kill_at:
+            raise KeyboardInterrupt
+        return real_replace(self, target)
+
+    monkeypatch.setattr(type(out), "replace", replace)
+    assert run_study(TOY, ["--count", "5", "--force", "--out", str(out)]) == 130
+    assert not (out / "summary.json").exists()
+    monkeypatch.undo()
+    assert run_study(TOY, ["--count", "5", "--out", str(out)]) == 0
+    done, ref = _published(out), _published(reference)
+    assert set(done) == set(ref) and not (out / ".staging").exists()
+    for name in ("runs.csv", "raw.bin", "note.txt", "arr.npy"):
+        assert done[name] == ref[name], name
+
+
+def test_a_run_killed_before_publishing_leaves_the_previous_result(tmp_path):
+    out = tmp_path / "toy"
+    assert run_study(TOY, ["--out", str(out)]) == 0
+    before = _published(out)
+    assert run_study(TOY, ["--fail-with", "interrupt", "--force", "--out", str(out)]) == 130
+    assert _published(out) == before
 
 
 @pytest.mark.parametrize("argv,code", [(["--fail-with", "usage"], 2), (["--count", "0"], 2)])

@@ -4,16 +4,25 @@
 
 1. parses the flags into the study's config (every value checked before anything is written: a bad one is one line
    on stderr naming the flag, exit code 2);
-2. takes the output folder's lock (a second run on the same folder is refused at once, one line, exit 2);
-3. runs the study and writes its :class:`~dynlatch.studies.Result`: tables as CSV, other files, figures as PDF and
-   PNG, and ``summary.json`` last (with the ``config`` and ``provenance`` blocks), each file atomically (a temporary
-   file, then a rename), so a reader never sees a truncated file and a folder with a ``summary.json`` holds a
-   finished run;
+2. takes the output folder's lock (a second run on the same folder is refused at once, one line, exit 2), refuses a
+   folder holding a finished run with other settings unless ``--force`` (one line naming the settings, exit 2), and
+   clears what a killed run left behind (its staging folder, temporary files);
+3. runs the study and publishes its :class:`~dynlatch.studies.Result` as one transaction: tables as CSV, other
+   files, figures as PDF and PNG and ``summary.json`` (with the ``config`` and ``provenance`` blocks) are written into
+   ``OUT/.staging/``; then the previous run's ``summary.json`` is withdrawn, the new files are renamed into ``OUT``,
+   the previous run's files that this run did not write are removed, and the new ``summary.json`` comes last. A
+   folder with a ``summary.json`` therefore holds exactly one finished run, and a run killed at any moment leaves
+   either the previous complete result or no ``summary.json`` at all (readers refuse such a folder);
 4. prints the study's report. Ctrl-C ends with one line and exit code 130.
+
+Studies that keep resumable state of their own (the sweeps' shards) write it into ``OUT`` directly; the transaction
+leaves such state alone.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -39,6 +48,13 @@ def write_file(path: Path, content: FileContent) -> Path:
     return path
 
 
+STAGING = ".staging"
+"""The folder inside ``OUT`` where a run's files are written before they are published."""
+FILES = ".files.json"
+"""The list of the files the published run wrote (``OUT/.files.json``), so that the next run removes those it does
+not write again."""
+
+
 def write_result(result: Result, out: Path, *, config: Any) -> list[Path]:
     """Write ``result`` into ``out``: tables, files, figures, then ``summary.json``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -50,6 +66,72 @@ def write_result(result: Result, out: Path, *, config: Any) -> list[Path]:
     return paths
 
 
+def settings_of(config: Any) -> dict[str, Any]:
+    """A config as ``summary.json`` records it (JSON values)."""
+    return json.loads(json.dumps(config.as_dict()))
+
+
+def check_finished_run(out: Path, config: Any, *, force: bool) -> None:
+    """Refuse to replace a finished run in ``out`` whose settings differ from ``config``'s, unless ``force``.
+
+    Raises:
+        UsageError: naming the first differing settings, ``--force`` and ``--out``.
+    """
+    path = out / "summary.json"
+    if force or not path.is_file():
+        return
+    try:
+        recorded = json.loads(path.read_text()).get("config")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        raise UsageError(f"--out: {path} is not a readable summary; remove it, or use --force to replace it") from None
+    wanted = settings_of(config)
+    if not isinstance(recorded, dict):
+        recorded = {}
+    differ = [k for k in sorted(set(recorded) | set(wanted)) if recorded.get(k) != wanted.get(k)]
+    if differ:
+        shown = ", ".join(f"{k}: {recorded.get(k)!r} there, {wanted.get(k)!r} now" for k in differ[:3])
+        raise UsageError(f"--out: {out} holds a finished run with other settings ({shown}); use --force to replace it, "
+                         "or another --out")
+
+
+def clear_leftovers(out: Path) -> None:
+    """Remove what a killed run left in ``out``: its staging folder and temporary files of atomic writes."""
+    shutil.rmtree(out / STAGING, ignore_errors=True)
+    for leftover in out.glob("*.tmp-*"):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+
+
+def _published_files(out: Path) -> list[str]:
+    try:
+        names = json.loads((out / FILES).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return []
+    return [n for n in names if isinstance(n, str) and "/" not in n and n not in ("", ".", "..")] \
+        if isinstance(names, list) else []
+
+
+def publish_result(result: Result, out: Path, *, config: Any) -> list[Path]:
+    """Write ``result`` into ``OUT/.staging/`` and publish it into ``out`` as one transaction (module docstring).
+
+    Returns:
+        the published paths, ``summary.json`` last.
+    """
+    staging = out / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    staged = write_result(result, staging, config=config)
+    names = [p.name for p in staged]
+    (out / "summary.json").unlink(missing_ok=True)  # from here on the folder holds no finished run
+    for name in names[:-1]:
+        (staging / name).replace(out / name)
+    for name in set(_published_files(out)) - set(names):
+        (out / name).unlink(missing_ok=True)
+    _atomic.write_text(out / FILES, json.dumps(names) + "\n", role=FILES)
+    (staging / "summary.json").replace(out / "summary.json")
+    shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in names]
+
+
 def run_study(study: Study, argv: Sequence[str] | None = None) -> int:
     """Run ``study`` from command-line arguments (see the module docstring); returns the exit code."""
     prog = f"dynlatch run {study.name}"
@@ -57,13 +139,15 @@ def run_study(study: Study, argv: Sequence[str] | None = None) -> int:
     context = RunContext(out=Path(args.out), quiet=args.quiet)
     try:
         with lock_folder(context.out):
+            check_finished_run(context.out, config, force=args.force)
+            clear_leftovers(context.out)
             result = study.run(config, context)
-            paths = write_result(result, context.out, config=config)
+            paths = publish_result(result, context.out, config=config)
     except (CheckError, UsageError, SweepSettingsError, SweepLockedError) as e:
         fail(prog, str(e))
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted; files already written in {context.out} are complete, rerun the same command "
-              "to finish", file=sys.stderr)
+        print(f"\n{prog}: interrupted; {context.out} holds the previous finished run or none, rerun the same "
+              "command to finish", file=sys.stderr)
         return EXIT_INTERRUPTED
     for line in result.report:
         print(line)
