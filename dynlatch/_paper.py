@@ -302,7 +302,13 @@ def read_manifest(results: Path) -> dict[str, str]:
     path = Path(results) / MANIFEST
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) and v.get("scale") in SCALES for v in data.values()):
+        raise ValueError(f"{path}: expected {{analysis: {{\"scale\": quick|full, ...}}}} as dynlatch paper --run writes "
+                         "it; delete the file to rerun")
     return {str(k): str(v["scale"]) for k, v in data.items()}
 
 
@@ -342,8 +348,10 @@ def read_summaries(results: Path, analyses: Sequence[PaperAnalysis] = PAPER_ANAL
             continue
         try:
             out[a.name] = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"{path}: not valid JSON ({e})") from None
+        if not isinstance(out[a.name], dict) or not isinstance(out[a.name].get("config"), dict):
+            raise ValueError(f"{path}: not a study's summary (a JSON object with its config block)")
     if missing:
         raise MissingSummaryError(f"no summary.json in {results} for " + "; ".join(missing)
                                   + f" (or all at once: dynlatch paper --results {results} --run {scale})")
@@ -409,6 +417,12 @@ def check_settings(results: Path, summaries: Mapping[str, Any],
                                 f"committed results in {PUBLISHED} are recomputed by make paper RERUN=1)")
 
 
+def _is_pdf(path: Path) -> bool:
+    """Whether ``path`` is a whole PDF: its header, and its end-of-file marker in the last kilobyte."""
+    data = path.read_bytes()
+    return data.startswith(b"%PDF-") and b"%%EOF" in data[-1024:]
+
+
 def _copy(src: Path, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _atomic.atomic_path(dest, role=dest.name) as tmp:
@@ -450,6 +464,14 @@ def write_paper_inputs(results: Path, dest: Path = DEFAULT_DEST, *,
         raise MissingSummaryError(f"missing {', '.join(absent)}; rerun the analysis (dynlatch paper --results "
                                   f"{results} --run {scale_hint} runs only analyses without a summary: delete the "
                                   "folder first)")
+    not_pdf = [str(src) for src, _ in copies if src.suffix == ".pdf" and not _is_pdf(src)]
+    if not_pdf:
+        raise ValueError(f"not a PDF figure: {', '.join(not_pdf)}; rerun the analysis that writes it")
+    for path in (dest, dest / "figures", dest / "numbers.tex"):
+        if path.exists() and (path.is_dir() == (path.name == "numbers.tex")):
+            raise ValueError(f"--dest: {path} is {'a folder' if path.is_dir() else 'a file'}; choose another --dest")
+    if any(parent.exists() and not parent.is_dir() for parent in dest.parents):
+        raise ValueError(f"--dest: {dest} lies inside a file; choose another --dest")
     scale = results_scale(results, analyses)
     text = numbers_tex(summaries, scale=scale, results=str(results))
     dest.mkdir(parents=True, exist_ok=True)

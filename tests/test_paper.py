@@ -352,6 +352,37 @@ def test_committed_full_results_match_todays_analyses():
     assert (COMMITTED / P.PROVENANCE).is_file()
 
 
+@pytest.mark.parametrize("damage,message", [
+    ("manifest list", "paper-runs.json: expected"), ("manifest scale", "paper-runs.json: expected"),
+    ("manifest json", "paper-runs.json: not valid JSON"), ("summary list", "not a study's summary"),
+    ("fake pdf", "not a PDF figure"), ("dest file", "--dest: .* is a file"), ("dest inside file", "inside a file"),
+    ("numbers folder", "numbers.tex is a folder"),
+])
+def test_damaged_results_or_dest_are_one_line_and_exit_2(damage, message, tmp_path, capsys):
+    results = _fake_results(tmp_path / "results")
+    dest = tmp_path / "generated"
+    if damage == "manifest list":
+        (results / P.MANIFEST).write_text("[1, 2]")
+    elif damage == "manifest scale":
+        (results / P.MANIFEST).write_text(json.dumps({"bengio94": {"scale": "medium"}}))
+    elif damage == "manifest json":
+        (results / P.MANIFEST).write_text("{")
+    elif damage == "summary list":
+        (results / "bengio94" / "summary.json").write_text("[]")
+    elif damage == "fake pdf":
+        (results / "bengio94" / "bengio94.pdf").write_bytes(b"%PDF-1.4 fake")
+    elif damage == "dest file":
+        dest.write_text("x")
+    elif damage == "dest inside file":
+        (tmp_path / "file").write_text("x")
+        dest = tmp_path / "file" / "generated"
+    elif damage == "numbers folder":
+        (dest / "numbers.tex").mkdir(parents=True)
+    assert cli(["paper", "--results", str(results), "--dest", str(dest)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+
+
 @pytest.mark.parametrize("argv", [["--run", "medium"], ["--bogus"]])
 def test_bad_flags_are_one_line_and_exit_2(argv, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:

@@ -89,13 +89,29 @@ def test_bad_flags_exit_2_with_one_line(argv, usage_error):
     usage_error("fixed-point-census", argv)
 
 
+@pytest.mark.parametrize("damage", ["absent", "no summary", "empty"])
+def test_a_named_sweep_that_is_not_finished_is_one_line_and_exit_2(damage, tmp_path, capsys):
+    """A mistyped or unfinished --sweep is an error naming the file, never a silent sweep of the census's own."""
+    folder = tmp_path / "sweep"
+    if damage != "absent":
+        folder.mkdir()
+        for name in ("runs.csv", "sweep.json", "weights.npz") if damage == "no summary" else ():
+            (folder / name).write_text("cell,T,repeat\n" if name == "runs.csv" else '{"settings": {}}')
+    with pytest.raises(SystemExit) as e:
+        script.main(["--quiet", "--sweep", str(folder), "--out", str(tmp_path / "out")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sweep" in err[0] and str(folder) in err[0]
+    assert not (tmp_path / "out" / "sweep").exists() and not (tmp_path / "out" / "summary.json").exists()
+
+
 @pytest.mark.slow
-def test_tiny_sweep_end_to_end_matches_direct_check(tmp_path):
+def test_tiny_sweep_end_to_end_matches_direct_check(tmp_path, monkeypatch):
     from dynlatch.sweep import read_sweep
 
+    monkeypatch.chdir(tmp_path)  # the default --sweep, results/latching-sweep, does not exist here: a sweep is run
     out = tmp_path / "census"
-    argv = ["--quiet", "--out", str(out), "--sweep", str(tmp_path / "none"), "--cells", "srnn,lstm", "--lens", "5",
-            "--repeats", "3", "--n", "200"]
+    argv = ["--quiet", "--out", str(out), "--cells", "srnn,lstm", "--lens", "5", "--repeats", "3", "--n", "200"]
     assert script.main(argv) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["sweep"] == str(out / "sweep") and "missing" in s["sweep_not_used"]

@@ -315,3 +315,47 @@ def test_read_sweep_names_a_missing_or_damaged_file(clean, tmp_path):
     (copy / "weights.npz").unlink()
     with pytest.raises(ValueError, match="weights.npz is missing"):
         dynlatch.read_sweep(copy)
+
+
+def _damaged(clean, tmp_path, damage):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(clean, copy)
+    runs, summary = copy / "runs.csv", copy / "summary.json"
+    if damage == "no summary":
+        summary.unlink()
+    elif damage == "nan threshold":
+        summary.write_text(summary.read_text().replace('"threshold": 0.9', '"threshold": NaN'))
+    elif damage == "list summary":
+        summary.write_text("[1, 2]")
+    elif damage == "no cell column":
+        lines = runs.read_text().splitlines()
+        runs.write_text("\n".join([lines[0].replace("cell", "kind", 1)] + lines[1:]) + "\n")
+    elif damage == "truncated runs":
+        text = runs.read_text()
+        runs.write_text(text[: text.rindex(",")] + "\n")
+    elif damage == "nan weight":
+        with np.load(copy / "weights.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        key = next(k for k, v in arrays.items() if v.dtype.kind == "f")
+        arrays[key] = arrays[key].copy()
+        arrays[key].flat[0] = np.nan
+        np.savez(copy / "weights.npz", **arrays)
+    elif damage == "no repeat array":
+        with np.load(copy / "weights.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k != "repeat"}
+        np.savez(copy / "weights.npz", **arrays)
+    return copy
+
+
+@pytest.mark.parametrize("damage,names", [
+    ("no summary", "summary.json is missing"), ("nan threshold", "threshold must be a number"),
+    ("list summary", "not a sweep summary"), ("no cell column", "runs.csv lacks the column"),
+    ("truncated runs", "runs.csv has a row with too many or too few"), ("nan weight", "non-finite"),
+    ("no repeat array", "lacks the array"),
+])
+def test_read_sweep_refuses_an_unfinished_or_damaged_sweep_naming_the_file(clean, tmp_path, damage, names):
+    copy = _damaged(clean, tmp_path, damage)
+    with pytest.raises(ValueError, match=names):
+        dynlatch.read_sweep(copy)

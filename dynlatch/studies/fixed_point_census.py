@@ -30,11 +30,15 @@ from .._stats import roc_auc
 from ..cells import kinds
 from ..dynamics import fixed_point_census
 from ..dynamics import STRUCTURES
-from ..scripting import UsageError, write_csv
+from ..scripting import UsageError, write_csv, write_summary
 from ..sweep import WEIGHTS_FILE, SweepResults, lock_folder, read_sweep
 from ._runner import write_file
 from ._study import Result, RunContext, Study
 from .latching_sweep import SweepConfig, run_success_sweep, weights_writer
+
+
+DEFAULT_SWEEP = "results/latching-sweep"
+"""Where ``dynlatch run latching-sweep`` writes by default: the census reads it, or runs a small sweep if it is absent."""
 
 
 def _lengths(name: str, values: Sequence[int]) -> tuple[int, ...]:
@@ -48,9 +52,11 @@ def _kinds(name: str, values: Sequence[str]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class FixedPointCensusConfig(Config):
     """Settings of ``dynlatch run fixed-point-census``. The sweep settings (lengths, repeats, n, seed) are used only
-    when ``--sweep`` holds no finished sweep and a small one is run into ``OUT/sweep``."""
+    when ``--sweep`` is left at its default and that folder does not exist: a small sweep is then run into
+    ``OUT/sweep``. A folder named by ``--sweep`` that is not a finished sweep is an error."""
 
-    sweep: str = option("results/latching-sweep", help="folder of a finished latching sweep to analyse")
+    sweep: str = option(DEFAULT_SWEEP, help="folder of a finished latching sweep to analyse (where the default folder "
+                                           "does not exist, a small sweep is run into OUT/sweep)")
     cells: tuple[str, ...] = option(("srnn", "lstm", "gru"), help="cells to analyse (and train, if no sweep)",
                                     check=_kinds)
     lengths: tuple[int, ...] = option((5, 20, 50, 100), flag="--lens", check=_lengths, quick=(5, 20, 50),
@@ -68,25 +74,30 @@ class FixedPointCensusConfig(Config):
 
 def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *,
                       progress: bool = True) -> tuple[SweepResults, str, str | None]:
-    """The sweep at ``config.sweep`` if it is finished, else a small one (:meth:`FixedPointCensusConfig.sweep_config`)
-    run (or resumed) into ``out/sweep``.
+    """The sweep at ``config.sweep``; where that is the default folder and it does not exist, a small one
+    (:meth:`FixedPointCensusConfig.sweep_config`) run (or resumed) into ``out/sweep``.
 
     Returns:
         (results, the folder they came from, why ``config.sweep`` was not used or None).
 
     Raises:
+        UsageError: if ``config.sweep`` exists, or is not the default, and holds no finished sweep (naming the file).
         dynlatch.sweep.SweepSettingsError, dynlatch.sweep.SweepLockedError: from the sweep run into ``out/sweep``.
     """
-    try:
-        return read_sweep(config.sweep), str(config.sweep), None
-    except ValueError as e:
-        reason = str(e)
+    given = Path(config.sweep)
+    if given.exists() or str(config.sweep) != DEFAULT_SWEEP:
+        try:
+            return read_sweep(given), str(config.sweep), None
+        except ValueError as e:
+            raise UsageError(f"--sweep: {e}") from None
+    reason = f"{given} is missing"
     folder = Path(out) / "sweep"
     sc = config.sweep_config()
     with lock_folder(folder):
         rows = run_success_sweep(sc, folder, progress=progress)
         write_csv(rows, folder / "runs.csv")
         write_file(folder / WEIGHTS_FILE, weights_writer(sc, folder))
+        write_summary({"threshold": sc.threshold}, folder, config=sc)  # a finished sweep, readable by read_sweep
     return read_sweep(folder), str(folder), reason
 
 

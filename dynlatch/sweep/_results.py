@@ -93,13 +93,60 @@ class SweepResults:
                            template.readout)
 
 
-def read_sweep(folder: str | Path) -> SweepResults:
+REQUIRED_COLUMNS: tuple[str, ...] = ("cell", "T", "repeat")
+"""Columns every sweep's ``runs.csv`` has (the keys matching it to ``weights.npz``)."""
+
+
+def _threshold(folder: Path, threshold: float | None) -> float:
+    """The success threshold the sweep was summarised with: ``summary.json``'s, which only a finished sweep has."""
+    path = folder / "summary.json"
+    if not path.is_file():
+        if threshold is None:
+            raise ValueError(f"{path} is missing: {folder} is not a finished sweep (killed before its summary?); "
+                             "rerun the sweep")
+        value: Any = threshold
+    else:
+        try:
+            summary = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path} is unreadable ({e})") from None
+        if not isinstance(summary, dict):
+            raise ValueError(f"{path} is not a sweep summary (a JSON object with a threshold)")
+        value = summary.get("threshold") if threshold is None else threshold
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"{path}: the threshold must be a number in (0, 1]; got {value!r}")
+    return float(value)
+
+
+def _read_rows(path: Path) -> tuple[dict[str, Any], ...]:
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            raw = list(reader)
+            columns = reader.fieldnames or []
+    except (OSError, csv.Error, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is unreadable ({e})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {', '.join(missing)}")
+    if any(None in row or any(v is None for v in row.values()) for row in raw):
+        raise ValueError(f"{path} has a row with too many or too few fields (truncated?)")
+    return tuple({k: _typed(v) for k, v in row.items()} for row in raw)
+
+
+def read_sweep(folder: str | Path, *, threshold: float | None = None) -> SweepResults:
     """Read a finished sweep folder (``runs.csv``, ``weights.npz``, ``sweep.json``, ``summary.json``).
 
     Example: ``rows, model = read_sweep("results/latching-sweep").models("lstm", T=50, succeeded=False)``.
 
+    Args:
+        folder: the sweep's output folder.
+        threshold: the success threshold; by default ``summary.json``'s, so a folder without one (a sweep that did not
+            finish) is refused. Give it to read a sweep written without a summary (the census's own).
+
     Raises:
-        ValueError: naming the file, if one is missing, unreadable or inconsistent with runs.csv.
+        ValueError: naming the file, if one is missing, unreadable, not of a sweep's shape (columns, arrays, finite
+            weights) or inconsistent with runs.csv.
     """
     folder = Path(folder)
 
@@ -108,22 +155,27 @@ def read_sweep(folder: str | Path) -> SweepResults:
             raise ValueError(f"{folder / name} is missing; is {folder} a finished sweep?")
         return folder / name
 
-    with open(need("runs.csv"), newline="") as f:
-        rows = tuple({k: _typed(v) for k, v in row.items()} for row in csv.DictReader(f))
+    rows = _read_rows(need("runs.csv"))
     try:
         settings = json.loads(need("sweep.json").read_text())["settings"]
-        summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").is_file() else {}
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
-        raise ValueError(f"{folder}: unreadable sweep.json or summary.json ({e})") from None
+        raise ValueError(f"{folder / 'sweep.json'}: unreadable ({e})") from None
+    level = _threshold(folder, threshold)
     try:
         with np.load(need(WEIGHTS_FILE), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{folder / WEIGHTS_FILE} is unreadable ({e})") from None
+    absent = [k for k in REQUIRED_COLUMNS if k not in arrays]
+    if absent:
+        raise ValueError(f"{folder / WEIGHTS_FILE} lacks the array(s) {', '.join(absent)}")
+    bad = [k for k, v in arrays.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{folder / WEIGHTS_FILE}: non-finite values in {', '.join(sorted(bad))}")
     keys = [(r["cell"], r["T"], r["repeat"]) for r in rows]
     if keys != list(zip(arrays["cell"].tolist(), arrays["T"].tolist(), arrays["repeat"].tolist())):
         raise ValueError(f"{folder / WEIGHTS_FILE} does not match {folder / 'runs.csv'} row by row (cell, T, repeat)")
-    return SweepResults(folder, rows, settings, float(summary.get("threshold", 0.9)), arrays)
+    return SweepResults(folder, rows, settings, level, arrays)
 
 
 __all__: Sequence[str] = ("SweepResults", "read_sweep", "WEIGHTS_FILE", "STAGES")
