@@ -101,6 +101,20 @@ def lengths(name: str, values: Sequence[Any], *, different: int = 1, purpose: st
     return tuple(values)
 
 
+MEMORY_LIMIT_BYTES = 4 * 2**30
+"""The largest array a run may ask for before it starts (a 24 GiB, 2-core machine; larger runs belong on a
+cluster)."""
+
+
+def fits_in_memory(name: str, values: float, *, what: str, limit: int = MEMORY_LIMIT_BYTES) -> None:
+    """Refuse up front a setting whose largest float64 array (``values`` numbers, ``what`` says of what) exceeds
+    ``limit`` bytes, naming the estimate."""
+    need = 8.0 * float(values)
+    if need > limit:
+        raise CheckError(name, f"needs about {need / 2**30:,.1f} GiB for {what}; at most {limit / 2**30:g} GiB is "
+                               "allowed (fewer or shorter sequences)")
+
+
 def device(name: str, value: Any) -> str | None:
     """A torch device that exists on this machine (None = the CPU); returned as its canonical string."""
     if value is None:
@@ -120,6 +134,8 @@ def device(name: str, value: Any) -> str | None:
 
 def out_dir(name: str, value: Any) -> Path:
     """A folder that is, or can be created as, a writable directory; nothing is created here."""
+    if str(value).strip() == "":
+        raise CheckError(name, "must name a folder; got an empty path")
     path = Path(value)
     probe = path
     while not probe.exists():

@@ -114,7 +114,7 @@ def run_flags(name: str):
 
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--quick", action="store_true", help="CI-sized run (about a minute); flags given win")
-        p.add_argument("--out", type=Path, default=Path("results") / name,
+        p.add_argument("--out", type=str, default=str(Path("results") / name),
                        help="output folder (default: %(default)s)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--force", action="store_true",

@@ -31,7 +31,41 @@ def test_batched_file_gives_one_list_per_model_and_text_table(tmp_path, capsys):
     assert len(data) == 2 and [p["period"] for p in data[1]] == [1, 2, 2]
     assert main(["--weights", str(path), "--x", "0.1"]) == 0
     out = capsys.readouterr().out
-    assert "model 1:" in out and "guaranteed complete" in out
+    assert "model 1 (guaranteed complete):" in out
+
+
+def test_guaranteed_is_printed_only_where_the_certificate_holds(tmp_path, capsys):
+    """A hard-gate LSTM whose search runs over its budget (U_c = 4, b_f = -3): the library marks it uncertified, and
+    so must the table; the same cell with logistic gates is certified."""
+    from dynlatch.cells import LSTM
+
+    U = np.zeros((1, 4))
+    U[0, 2] = 4.0
+    b = np.zeros(4)
+    b[1] = -3.0
+    for gate, certified in (("hard_sigmoid", False), ("sigmoid", True)):
+        path = tmp_path / f"{gate}.npz"
+        cells.save(LSTM(np.zeros((1, 4)), U, b, recurrent_activation=gate, dtype=torch.float64), path)
+        with pytest.warns(RuntimeWarning) if not certified else _no_warning():
+            assert main(["--weights", str(path)]) == 0
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.endswith("(guaranteed complete)") == certified and ("NOT certified" in first) != certified
+        with pytest.warns(RuntimeWarning) if not certified else _no_warning():
+            assert main(["--weights", str(path), "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert all(p["guaranteed_complete"] == certified for p in data)
+
+
+def _no_warning():
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def ctx():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            yield
+    return ctx()
 
 
 @pytest.mark.parametrize("argv", [["--weights", "missing.json"], ["--weights", "BAD"], ["--x", "1"],

@@ -216,3 +216,23 @@ def test_quick_run_writes_its_results(name, quick_run):
                                        ("bifurcations", ["--bogus"])])
 def test_bad_flags_are_one_line_and_exit_2(name, argv, usage_error):
     usage_error(name, argv)
+
+
+@pytest.mark.parametrize("name,argv,says", [
+    ("bengio94", ["--seed=-1"], "--seed"), ("random-guessing", ["--seed=-1"], "--seed"),
+    ("bengio94", ["--quick", "--lens", "5,100000000"], "GiB"),  # refused up front with the estimate
+    ("random-guessing", ["--quick", "--lens", "5,100000000"], "GiB"),
+    ("cliff-vs-length", ["--quick", "--lens", "5,100000000"], "at most"),
+    ("pascanu-cliff", ["--clip-lens", "500"], "at most"),
+])
+def test_settings_that_would_crash_or_never_end_are_refused_before_anything_runs(name, argv, says, usage_error):
+    assert says in usage_error(name, argv)
+
+
+@pytest.mark.parametrize("name", ["pascanu-cliff", "latching-sweep", "toy"])
+def test_an_empty_out_is_refused(name, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        run_study(TOY if name == "toy" else STUDIES[name], ["--quick", "--out="])
+    assert e.value.code == 2 and "--out must name a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -68,10 +68,19 @@ def main(argv: list[str] | None = None) -> int:
         data = [[_as_json(fp) for fp in pts] for pts in per_model]
         print(json.dumps(data if cell.batched else data[0]))
         return 0
-    complete = "guaranteed complete" if cell.units == 1 else "optimisation finder, not guaranteed complete"
-    print(f"{cell!r} at x = {args.x:g}: fixed points and 2-cycles ({complete})")
+    print(f"{cell!r} at x = {args.x:g}: fixed points and 2-cycles"
+          + ("" if cell.batched else f" ({_completeness(cell.units, per_model[0])})"))
     for m, pts in enumerate(per_model):
         if cell.batched:
-            print(f"model {m}:")
+            print(f"model {m} ({_completeness(cell.units, pts)}):")
         print(_table(pts))
     return 0
+
+
+def _completeness(units: int, points: list[FixedPoint]) -> str:
+    """What the list is worth: "guaranteed complete" only where every point carries the certificate."""
+    if units != 1:
+        return "optimisation finder, not guaranteed complete"
+    if all(fp.guaranteed_complete for fp in points):
+        return "guaranteed complete"
+    return "NOT certified complete: a subdivision ran over its budget or a 2-cycle box stayed unresolved"

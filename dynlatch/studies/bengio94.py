@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .. import _checks
 from .._checks import CheckError
 from .._config import Config, option
 from ..bengio import LatchResult, mechanism, multiplier, noise_threshold, train_latch, wilson_interval
@@ -84,11 +85,15 @@ class Bengio94Config(Config):
     sensitivity_accuracy: tuple[float, ...] = option((0.99,), help="success threshold of the sensitivity variant",
                                                      cli=False)
     sensitivity_trials: int = option(100, help="trials per T of each sensitivity variant", cli=False, quick=16)
-    seed: int = option(0, help="base seed; results are deterministic given it")
-    device: str | None = option(None, help="torch device (none: the CPU)")
+    seed: int = option(0, help="base seed; results are deterministic given it", check=_checks.seed)
+    device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
 
     def check_together(self) -> None:
         as_check_error(self._validate)
+        trials = max(self.trials, self.plane_trials, self.sensitivity_trials)
+        _checks.fits_in_memory("lengths", 2 * trials * max(self.train_sequences, self.test_sequences)
+                               * max(max(self.lengths), self.plane_length),
+                               what=f"T = {max(self.lengths)} (trials x sequences x T values)")
 
     def _validate(self) -> None:
         """Raise ValueError naming the first bad setting."""

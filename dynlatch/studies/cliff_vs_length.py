@@ -34,8 +34,17 @@ FIGURE_SURFACES = 6
 """At most this many surfaces (the first lengths) are drawn."""
 
 
+MAX_LENGTH = 2000
+"""Longest T followed: the wall narrows like ``(w s'(x0))^-T``, far below float64's resolution of ``b`` long before
+(near T = 230 at w = 5); longer T only cost time."""
+
+
 def _lengths(name: str, values: Any) -> tuple[int, ...]:
-    return _checks.lengths(name, values, different=2, purpose="to fit a rate")
+    values = _checks.lengths(name, values, different=2, purpose="to fit a rate")
+    if max(values) > MAX_LENGTH:
+        raise CheckError(name, f"must be at most {MAX_LENGTH} (the wall is unresolved in float64 long before); got "
+                               f"{max(values)}")
+    return values
 
 
 @dataclass(frozen=True)

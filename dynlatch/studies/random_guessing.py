@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .. import tasks
+from .. import _checks, tasks
 from .._config import Config, option
 from .._model import Model
 from .._train import train
@@ -66,11 +66,14 @@ class RandomGuessingConfig(Config):
     gd_epochs: int = option(5, help="epochs of the one-unit cells", cli=False, quick=2)
     gd_n: int = option(2000, help="sequences of the one-unit cells' data", cli=False, quick=400)
     gd_backend: str = option("auto", help="training backend of the comparison", cli=False, quick="torch")
-    seed: int = option(0, help="base seed; results are deterministic given it")
-    device: str | None = option(None, help="torch device (none: the CPU)")
+    seed: int = option(0, help="base seed; results are deterministic given it", check=_checks.seed)
+    device: str | None = option(None, help="torch device (none: the CPU)", check=_checks.device)
 
     def check_together(self) -> None:
         as_check_error(self._validate)
+        longest = max(max(self.lengths), max(self.gd_lengths))
+        _checks.fits_in_memory("lengths", 4 * max(self.neuron_sequences, self.cell_sequences, self.gd_n) * longest,
+                               what=f"T = {longest} (a few sequences x T arrays)")
 
     def _validate(self) -> None:
         """Raise ValueError naming the first bad setting."""
