@@ -307,8 +307,8 @@ def read_manifest(results: Path) -> dict[str, str]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) and v.get("scale") in SCALES for v in data.values()):
-        raise ValueError(f"{path}: expected {{analysis: {{\"scale\": quick|full, ...}}}} as dynlatch paper --run writes "
-                         "it; delete the file to rerun")
+        raise ValueError(f"{path}: expected {{analysis: {{\"scale\": quick|full, ...}}}} as dynlatch paper --run "
+                         "writes it; delete the file to rerun")
     return {str(k): str(v["scale"]) for k, v in data.items()}
 
 
@@ -526,8 +526,9 @@ def _provenance_table(summaries: Mapping[str, Any], runs: Mapping[str, Any],
         run = runs.get(a.name, {})
         seed = summaries[a.name].get("config", {}).get("seed", "")
         wall = run.get("wall_seconds")
-        rows.append(f"| {a.name} | `{run.get('command', '')}` | {seed} | `{prov.get('git_commit')}` | "
-                    + (f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "") + f" | {run.get('finished', '')} |")
+        minutes = f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else ""
+        rows.append(f"| {a.name} | `{run.get('command', '')}` | {seed} | `{prov.get('git_commit')}` | {minutes} | "
+                    f"{run.get('finished', '')} |")
         for key in ("dynlatch", "python", "torch", "numba", "numpy", "platform", "machine", "cpu_count"):
             machines.setdefault(key, set()).add(str(prov.get(key)))
     total = sum(r.get("wall_seconds", 0) for r in runs.values() if isinstance(r, Mapping))

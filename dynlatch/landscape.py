@@ -28,6 +28,7 @@ boundary between basins of attraction.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -46,6 +47,21 @@ PASCANU = {"x0": 0.5, "target": 0.7, "steps": 50}
 
 
 # -- the map -----------------------------------------------------------------------------------------------------
+def _check_map(*, steps: int, x0: float, target: float | None = None) -> None:
+    """The settings every Pascanu function shares: ``steps`` an integer >= 1, ``x0`` finite, ``target`` in (0, 1).
+
+    Raises:
+        ValueError: naming the argument.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    if not np.isfinite(x0):
+        raise ValueError(f"x0 must be finite; got {x0!r}")
+    if target is not None and not 0 < target < 1:
+        raise ValueError(f"target must lie in (0, 1), as sigmoid(x_T) does; got {target!r}")
+
+
+
 def pascanu_final_state(w: torch.Tensor, b: torch.Tensor, *, steps: int = 50, x0: float = 0.5) -> torch.Tensor:
     """``x_T`` of ``x_t = w sigmoid(x_{t-1}) + b`` from ``x_0`` for arrays of ``(w, b)`` (broadcast together)."""
     x = torch.full(torch.broadcast_shapes(w.shape, b.shape), float(x0), dtype=w.dtype, device=w.device)
@@ -138,6 +154,13 @@ class Surface:
     accuracy: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        shape = (np.size(self.y), np.size(self.x))
+        for name in ("loss", "grad_norm", "accuracy"):
+            value = getattr(self, name)
+            if value is not None and np.shape(value) != shape:
+                raise ValueError(f"{name}: expected shape {shape} (len(y), len(x)); got {np.shape(value)}")
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of the surface's ``.npz`` file (what :meth:`save` writes and :meth:`load` reads): the axes'
         values and names, loss, gradient norm, accuracy if any, and the metadata as a JSON string (no pickles)."""
@@ -173,8 +196,8 @@ class Surface:
             x_name, y_name = (str(a) for a in data["axes"])
             return cls(x_name, y_name, data["x"], data["y"], data["loss"], data["grad_norm"], data.get("accuracy"),
                        json.loads(str(data["metadata"])))
-        except (OSError, KeyError, ValueError, TypeError) as e:
-            raise ValueError(f"{path}: not a dynlatch surface ({e})") from None
+        except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as e:
+            raise ValueError(f"{path}: not a dynlatch surface ({e or type(e).__name__})") from None
 
 
 def _grid_axis(values: Any, name: str) -> np.ndarray:
@@ -219,7 +242,12 @@ def map_surface(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: A
 
 def pascanu_surface(w: Any, b: Any, *, steps: int = 50, x0: float = 0.5, target: float = 0.7,
                     device: Any = None) -> Surface:
-    """Pascanu et al.'s Fig. 6 surface over ``(w, b)`` (see the module docstring)."""
+    """Pascanu et al.'s Fig. 6 surface over ``(w, b)`` (see the module docstring).
+
+    Raises:
+        ValueError: for ``steps < 1``, a non-finite ``x0``, a ``target`` outside (0, 1) or bad axes.
+    """
+    _check_map(steps=steps, x0=x0, target=target)
     meta = {"map": "pascanu", "steps": int(steps), "x0": float(x0), "target": float(target)}
     return map_surface(lambda u, v: pascanu_loss(u, v, steps=steps, x0=x0, target=target), w, b,
                        x_name="w", y_name="b", device=device, metadata=meta)
@@ -453,8 +481,11 @@ def pascanu_wall(w: float, *, b_range: tuple[float, float], steps: int = 50, x0:
         ValueError: for an empty ``b_range`` or fewer than 3 samples.
     """
     lo, hi = (float(v) for v in b_range)
-    if not hi > lo or samples < 3:
-        raise ValueError(f"need b_range (lo, hi) with hi > lo and samples >= 3; got {b_range}, {samples}")
+    if not hi > lo or samples < 3 or not np.isfinite(lo) or not np.isfinite(hi):
+        raise ValueError(f"need a finite b_range (lo, hi) with hi > lo and samples >= 3; got {b_range}, {samples}")
+    if not np.isfinite(w):
+        raise ValueError(f"w must be finite; got {w!r}")
+    _check_map(steps=steps, x0=x0)
     if not w > 4:
         return []
     bs = np.linspace(lo, hi, samples)
@@ -677,8 +708,9 @@ def pascanu_start_before_wall(w0: float, *, land: float, lr: float, b_range: tup
     from the wall's centre: ``b0 - lr dE/db = b_wall(w0 - lr dE/dw) + land``.
 
     The wall's centre near ``w0`` is its linearisation ``b_wall(w0) + (w - w0) db_wall/dw``
-    (:func:`pascanu_wall_line`, or ``wall_line`` where the caller has it). The landing point rises with ``b0`` on the plateau, so the start is the
-    first ``b0`` (scanning up from ``reach`` below the wall) at which it reaches the target, refined by Brent's method.
+    (:func:`pascanu_wall_line`, or ``wall_line`` where the caller has it). The landing point rises with ``b0`` on the
+    plateau, so the start is the first ``b0`` (scanning up from ``reach`` below the wall) at which it reaches the
+    target, refined by Brent's method.
 
     Returns:
         ``(b0, b_wall)``: the start and the wall's centre at the step's ``w``; ``(nan, nan)`` where ``w0`` has no

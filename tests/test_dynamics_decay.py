@@ -1,6 +1,7 @@
 """Gradient decay: measured vs predicted rates (Bengio et al.'s latch), no underflow, against explicit products."""
 
 import numpy as np
+import pytest
 import torch
 
 from dynlatch import SRNN
@@ -37,3 +38,12 @@ def test_driven_prediction_uses_lyapunov_exponent():
     r = dy.gradient_decay(m, [1.0], inputs=u)
     assert r.prediction[0] == "lyapunov"
     assert np.isclose(r.predicted_log_rate[0], dy.lyapunov_spectrum(m, [1.0], inputs=u)[0, 0])
+
+
+@pytest.mark.parametrize("kw,names", [(dict(settle_tol=-1.0), "settle_tol"),
+                                      (dict(settle_tol=float("nan")), "settle_tol"), (dict(max_period=0), "max_period"),
+                                      (dict(max_period=-3), "max_period"), (dict(max_period=2.5), "max_period")])
+def test_settings_that_would_switch_the_prediction_silently_are_refused(kw, names):
+    cell = SRNN([[0.0]], [[2.0]], [0.0], dtype=torch.float64)
+    with pytest.raises(ValueError, match=names):
+        dy.gradient_decay(cell, [0.5], steps=20, **kw)

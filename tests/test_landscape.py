@@ -180,6 +180,37 @@ def test_bad_axes_are_refused():
         L.pascanu_fold_b(3.0)
 
 
+@pytest.mark.parametrize("call,names", [
+    (lambda: L.pascanu_surface([5.0, 6.0], [-3.0, -2.0], x0=np.nan), "x0"),
+    (lambda: L.pascanu_surface([5.0, 6.0], [-3.0, -2.0], target=np.inf), "target"),
+    (lambda: L.pascanu_surface([5.0, 6.0], [-3.0, -2.0], steps=0), "steps"),
+    (lambda: L.pascanu_wall(np.nan, b_range=(-10.0, 1.0)), "w must be finite"),
+    (lambda: L.pascanu_wall(6.0, b_range=(-10.0, 1.0), steps=0), "steps"),
+    (lambda: L.pascanu_wall(6.0, b_range=(-np.inf, 1.0)), "finite b_range"),
+])
+def test_settings_that_give_no_surface_or_wall_are_refused(call, names):
+    """Once these returned all-NaN surfaces or an empty wall as if they were answers."""
+    with pytest.raises(ValueError, match=names):
+        call()
+
+
+def test_a_surface_of_the_wrong_shape_or_a_damaged_file_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="loss: expected shape"):
+        L.Surface("w", "b", np.arange(3.0), np.arange(2.0), np.zeros((3, 2)), np.zeros((2, 3)))
+    s = L.pascanu_surface(np.linspace(5, 6, 3), np.linspace(-3, -2, 2), steps=5)
+    path = s.save(tmp_path / "s.npz")
+    arrays = dict(np.load(path, allow_pickle=False))
+    arrays["loss"] = arrays["loss"][:, :2]
+    np.savez(tmp_path / "wrong.npz", **arrays)
+    with pytest.raises(ValueError, match="not a dynlatch surface .*loss: expected shape"):
+        L.Surface.load(tmp_path / "wrong.npz")
+    data = path.read_bytes()
+    for name, content in (("truncated.npz", data[: len(data) // 2]), ("empty.npz", b"")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match="not a dynlatch surface"):
+            L.Surface.load(tmp_path / name)
+
+
 @pytest.mark.parametrize("grad_wrt", ["swept", "all"])
 @pytest.mark.parametrize("kind,axes", [("srnn", ("U", "W")), ("lstm", ("b_f", "U_c")), ("gru", ("U_h", "b_z"))])
 def test_parameter_surface_equals_autograd_at_single_points(kind, axes, grad_wrt):

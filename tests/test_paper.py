@@ -250,7 +250,8 @@ def test_every_analysis_missing_is_named(tmp_path, capsys):
 
 # -- settings, publishing and the committed results -----------------------------------------------------------------
 def test_quick_fixtures_have_the_paper_quick_settings():
-    """The fixtures are what ``dynlatch paper --run quick`` writes today (refresh them when a study's options change)."""
+    """The fixtures are what ``dynlatch paper --run quick`` writes today (refresh them when a study's options
+    change)."""
     for a in P.PAPER_ANALYSES:
         summary = json.loads((FIXTURES / a.name / "summary.json").read_text())
         assert P.settings_differences(a, summary, "quick") == {}, a.name

@@ -61,7 +61,8 @@ def test_printed_numbers_expand_the_papers_own_macros():
 
 
 def _text(*, drop: str = "", extra: str = "") -> str:
-    text = "Rate 0.72 / 0.00, difference \u22120.13 [\u22120.21, \u22120.04]; 100 runs; not signif-\nicant.\n* p 1.2 × 10\u22124."
+    text = ("Rate 0.72 / 0.00, difference \u22120.13 [\u22120.21, \u22120.04]; 100 runs; not signif-\nicant.\n"
+            "* p 1.2 × 10\u22124.")
     return text.replace(drop, "") + extra
 
 

@@ -91,8 +91,13 @@ def gradient_decay(map_or_cell: Any, state0: Any, *, inputs: Any = None, steps: 
         A :class:`GradientDecay`.
 
     Raises:
-        ValueError: for bad shapes or a diverging trajectory.
+        ValueError: for bad shapes, a diverging trajectory, ``settle_tol`` not a finite number >= 0 or
+            ``max_period`` not an integer >= 1.
     """
+    if isinstance(settle_tol, bool) or not isinstance(settle_tol, (int, float)) or not 0 <= settle_tol < np.inf:
+        raise ValueError(f"settle_tol must be a finite number >= 0; got {settle_tol!r}")
+    if isinstance(max_period, bool) or not isinstance(max_period, (int, np.integer)) or max_period < 1:
+        raise ValueError(f"max_period must be an integer >= 1; got {max_period!r}")
     u, T = input_sequence(as_map(map_or_cell), inputs, steps)
     if T < 2:
         raise ValueError("gradient_decay needs at least 2 steps")

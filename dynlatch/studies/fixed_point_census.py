@@ -38,7 +38,8 @@ from .latching_sweep import SweepConfig, run_success_sweep, weights_writer
 
 
 DEFAULT_SWEEP = "results/latching-sweep"
-"""Where ``dynlatch run latching-sweep`` writes by default: the census reads it, or runs a small sweep if it is absent."""
+"""Where ``dynlatch run latching-sweep`` writes by default: the census reads it, or runs a small sweep if it is
+absent."""
 
 
 def _lengths(name: str, values: Sequence[int]) -> tuple[int, ...]:

@@ -455,7 +455,8 @@ def clipping_figure(result: CliffResult, config: PascanuCliffConfig) -> Figure:
     if lengths:
         T = lengths[0]
         w_lo, w_hi = CLIP_W_RANGE[0] - 0.7, CLIP_W_RANGE[1] + 0.7
-        b_lo, b_hi = float(pascanu_basin_boundary(w_hi, x0=c.x0)) - 1.0, float(pascanu_basin_boundary(w_lo, x0=c.x0)) + 1.0
+        b_lo = float(pascanu_basin_boundary(w_hi, x0=c.x0)) - 1.0
+        b_hi = float(pascanu_basin_boundary(w_lo, x0=c.x0)) + 1.0
         surface = pascanu_surface(np.linspace(w_lo, w_hi, 160), np.linspace(b_lo, b_hi, 160), steps=T, x0=c.x0,
                                   target=c.target, device=c.device)
         plot_surface(surface, ax=ax)
