@@ -664,3 +664,17 @@ def test_replace_keeps_shapes_and_gradients():
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in params)
     with pytest.raises(ValueError, match="kernel"):
         cell.replace(CellParams(torch.zeros(3, 1, 2), *cell.params[1:]))
+
+
+def test_a_device_that_is_not_here_is_a_value_error_naming_it():
+    """Once torch's AssertionError ("not compiled with CUDA") escaped from the constructors."""
+    import dynlatch
+    from dynlatch import SRNN
+
+    if torch.cuda.device_count() > 3:
+        pytest.skip("this machine has a cuda:3")
+    for make in (lambda: SRNN([[0.0]], [[2.0]], [0.0], device="cuda:3"),
+                 lambda: SRNN([[0.0]], [[2.0]], [0.0]).to(device="cuda:3"),
+                 lambda: dynlatch.Model.init("srnn", seeds=[0], device="cuda:3")):
+        with pytest.raises(ValueError, match="device cuda:3 is not available"):
+            make()

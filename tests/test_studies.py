@@ -10,13 +10,18 @@ import json
 import math
 from dataclasses import dataclass
 
+import contextlib
+import dataclasses
+import io
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from matplotlib.figure import Figure
 
 from dynlatch import _checks
-from dynlatch._config import Config, option
-from dynlatch.scripting import UsageError
+from dynlatch._config import Config, flag_name, option
+from dynlatch.scripting import UsageError, parse_config
 from dynlatch.studies import STUDIES, Result, RunContext, Study, run_study
 from dynlatch.sweep import lock_folder
 
@@ -236,3 +241,34 @@ def test_an_empty_out_is_refused(name, tmp_path, capsys, monkeypatch):
         run_study(TOY if name == "toy" else STUDIES[name], ["--quick", "--out="])
     assert e.value.code == 2 and "--out must name a folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+TRICKY = ["0", "1", "-1", "2", "5", "50", "1e400", "-1e400", "nan", "inf", "-inf", "0.5", "1e-300", "x", "", ",",
+          "5,5", "1,2", "2,5,10", "srnn", "lstm,gru", "keras2", "cpu", "cuda:3", "9" * 30, "1.5", "True", " "]
+
+
+def _flags(study):
+    return [flag_name(f) for f in dataclasses.fields(study.config) if f.metadata.get("dynlatch", {}).get("cli")]
+
+
+@pytest.mark.parametrize("name", sorted(STUDIES))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_flags_of_every_study_give_a_config_or_one_line_and_exit_2(name, data, tmp_path):
+    """Parse and validate only (nothing runs): any mixture of the study's flags with odd values either gives a config
+    or one error line and exit code 2, never another exception."""
+    study = STUDIES[name]
+    flags = data.draw(st.lists(st.sampled_from(_flags(study)), max_size=4, unique=True))
+    argv = [f"{f}={data.draw(st.sampled_from(TRICKY))}" for f in flags]
+    argv += data.draw(st.sampled_from([[], ["--quick"]])) + ["--out", str(tmp_path / "out")]
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            config, _ = parse_config(study.config, study.name, study.description, argv)
+    except SystemExit as e:
+        assert e.code == 2, argv
+        lines = err.getvalue().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"dynlatch run {name}: error: "), (argv, lines)
+    else:
+        assert isinstance(config, study.config)
+    assert not (tmp_path / "out").exists()

@@ -331,3 +331,10 @@ def test_dynlatch_cli_dispatches_derive(capsys):
     assert dynlatch_main(["derive", "bengio", "--what", "jacobian"]) == 0
     assert "w*(1 - tanh(a)**2)" in capsys.readouterr().out
     assert dynlatch_main(["derive", "bengio", "--what", "nope"]) == 2
+
+
+def test_system_for_cell_names_a_non_cell():
+    from dynlatch.symbolic import system_for_cell
+
+    with pytest.raises(TypeError, match="expected a dynlatch cell"):
+        system_for_cell("lstm")

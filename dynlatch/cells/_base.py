@@ -28,6 +28,7 @@ from typing import Any, Callable, ClassVar, NamedTuple, Sequence, Union
 import numpy as np
 import torch
 
+from .. import _checks
 from .._activations import check_gate_activation, gate_function
 from ._init import INIT_STREAM, check_scheme, glorot_uniform, model_rng, orthogonal
 
@@ -68,7 +69,7 @@ def _as_param(value: Any, name: str, dtype: torch.dtype | None, device: Any) -> 
     elif not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     if device is not None:
-        t = t.to(device)
+        t = t.to(_checks.device("device", device))
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} contains NaN or inf values")
     return t.clone()
@@ -444,7 +445,9 @@ class Cell:
         return new_cell
 
     def to(self, dtype: torch.dtype | None = None, device: Any = None) -> "Cell":
-        """A copy with parameters cast to ``dtype`` and/or moved to ``device``."""
+        """A copy with parameters cast to ``dtype`` and/or moved to ``device`` (one that exists here: else a
+        :class:`ValueError` naming it)."""
+        device = _checks.device("device", device) if device is not None else None
         p = CellParams(*(t.to(dtype=dtype or t.dtype, device=device or t.device) for t in self.params))
         return self.replace(p)
 

@@ -330,6 +330,12 @@ def build_system(kind: str, *, gate: str = "sigmoid", reset_after: bool = False,
 
 
 def system_for_cell(cell: Any) -> System:
-    """The system of a :class:`dynlatch.cells.Cell` (kind, gate, convention and sizes read from it)."""
+    """The system of a :class:`dynlatch.cells.Cell` (kind, gate, convention and sizes read from it).
+
+    Raises:
+        TypeError: if ``cell`` is not a cell (for a kind's name, use :func:`build_system`).
+    """
+    if not all(hasattr(cell, a) for a in ("kind", "recurrent_activation", "units", "input_dim")):
+        raise TypeError(f"cell: expected a dynlatch cell (build_system takes a kind's name); got {cell!r}")
     return build_system(cell.kind, gate=cell.recurrent_activation, reset_after=bool(getattr(cell, "reset_after", False)),
                         units=cell.units, input_dim=cell.input_dim)
