@@ -107,8 +107,10 @@ def _published_files(out: Path) -> list[str]:
         names = json.loads((out / FILES).read_text())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return []
-    return [n for n in names if isinstance(n, str) and "/" not in n and n not in ("", ".", "..")] \
-        if isinstance(names, list) else []
+    if not isinstance(names, list):
+        return []
+    return [n for n in names if isinstance(n, str) and n and not Path(n).is_absolute() and ".." not in Path(n).parts
+            and n not in (".", STAGING, FILES)]
 
 
 def publish_result(result: Result, out: Path, *, config: Any) -> list[Path]:
@@ -120,9 +122,10 @@ def publish_result(result: Result, out: Path, *, config: Any) -> list[Path]:
     staging = out / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     staged = write_result(result, staging, config=config)
-    names = [p.name for p in staged]
+    names = [p.relative_to(staging).as_posix() for p in staged]
     (out / "summary.json").unlink(missing_ok=True)  # from here on the folder holds no finished run
     for name in names[:-1]:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).replace(out / name)
     for name in set(_published_files(out)) - set(names):
         (out / name).unlink(missing_ok=True)
