@@ -303,6 +303,18 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, capsys):
     assert len(err) == 1 and "error" in err[0]
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "latex"])
+def test_cli_an_overflowing_value_is_an_error_not_a_printed_inf(fmt, capsys):
+    """x' = w sigmoid(x) + b at w = b = 1e308, x = 10 overflows float64: one line, exit 1, no value on stdout."""
+    argv = ["pascanu", "--what", "map", "--at", "w=1e308,b=1e308", "--state=10", "--format", fmt]
+    assert derive_main(argv) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert captured.out == "" and len(err) == 1 and "x_t is not finite" in err[0]
+    assert derive_main(["pascanu", "--what", "map", "--at", "w=1e300,b=1e300", "--state=10"]) == 0  # 2e300 is fine
+    assert float(capsys.readouterr().out.split("=")[1]) == pytest.approx(2e300, rel=1e-4)
+
+
 def test_cli_json_at_weights(tmp_path, capsys):
     system = build_system("lstm", gate="hard_sigmoid")
     rng = np.random.default_rng(8)

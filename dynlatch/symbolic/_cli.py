@@ -119,8 +119,13 @@ def _resolve(args: Any) -> tuple[System, np.ndarray | None]:
     return system, system.param_vector(cell).reshape(-1)
 
 
+EXIT_NOT_FINITE = 1
+"""Exit code of an evaluation whose value overflows float64: an error, never a printed NaN or inf."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``dynlatch derive``; returns the exit code (2 with one line on stderr for bad arguments)."""
+    """Run ``dynlatch derive``; returns the exit code (2 with one line on stderr for bad arguments, 1 where the value
+    at the given weights is not finite)."""
     try:
         args = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as e:  # --help (0) or a bad flag (2, one line already on stderr)
@@ -148,7 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(json.dumps(derivation.to_json(), indent=1))
         return 0
-    value = np.asarray(derivation.lambdify("numpy")(*groups))
+    with np.errstate(all="ignore"):
+        value = np.asarray(derivation.lambdify("numpy")(*groups), dtype=np.float64)
+    if not np.all(np.isfinite(value)):
+        bad = [n for n, v in zip(derivation.entry_names, value.reshape(-1)) if not np.isfinite(v)]
+        print(f"{PROG}: error: {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} is not finite at these "
+              "weights and inputs (float64 overflow); no value printed", file=sys.stderr)
+        return EXIT_NOT_FINITE
     if args.format == "json":
         record = {"cell": system.kind, "system": system.label, "what": args.what, "value": value.tolist(),
                   "shape": list(value.shape), "entries": derivation.entry_names, "state_order": system.state_names,
