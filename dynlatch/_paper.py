@@ -417,6 +417,26 @@ def check_settings(results: Path, summaries: Mapping[str, Any],
                                 f"committed results in {PUBLISHED} are recomputed by make paper RERUN=1)")
 
 
+def checked_inputs(results: Path, analyses: Sequence[PaperAnalysis], *, scale_hint: str) -> list[Path]:
+    """The figure PDFs and derivation files the paper includes, as paths ``NAME/FILE`` inside ``results``, each
+    checked to be there (and a figure to be a whole PDF).
+
+    Raises:
+        MissingSummaryError: naming every missing file and the command that writes it.
+        ValueError: naming every figure that is not a PDF.
+    """
+    files = [Path(a.name) / f for a in analyses for f in (*(f"{s}.pdf" for s in a.figures), *a.derivations)]
+    absent = [str(results / f) for f in files if not (results / f).is_file()]
+    if absent:
+        raise MissingSummaryError(f"missing {', '.join(absent)}; rerun the analysis (dynlatch paper --results "
+                                  f"{results} --run {scale_hint} runs only analyses without a summary: delete the "
+                                  "folder first)")
+    not_pdf = [str(results / f) for f in files if f.suffix == ".pdf" and not _is_pdf(results / f)]
+    if not_pdf:
+        raise ValueError(f"not a PDF figure: {', '.join(not_pdf)}; rerun the analysis that writes it")
+    return files
+
+
 def _is_pdf(path: Path) -> bool:
     """Whether ``path`` is a whole PDF: its header, and its end-of-file marker in the last kilobyte."""
     data = path.read_bytes()
@@ -453,20 +473,8 @@ def write_paper_inputs(results: Path, dest: Path = DEFAULT_DEST, *,
     results, dest = Path(results), Path(dest)
     summaries = read_summaries(results, analyses, scale=scale_hint)
     check_settings(results, summaries, analyses)
-    copies = []
-    for a in analyses:
-        for stem in a.figures:
-            copies.append((results / a.name / f"{stem}.pdf", dest / "figures" / f"{a.name}-{stem}.pdf"))
-        for file in a.derivations:
-            copies.append((results / a.name / file, dest / file))
-    absent = [str(src) for src, _ in copies if not src.is_file()]
-    if absent:
-        raise MissingSummaryError(f"missing {', '.join(absent)}; rerun the analysis (dynlatch paper --results "
-                                  f"{results} --run {scale_hint} runs only analyses without a summary: delete the "
-                                  "folder first)")
-    not_pdf = [str(src) for src, _ in copies if src.suffix == ".pdf" and not _is_pdf(src)]
-    if not_pdf:
-        raise ValueError(f"not a PDF figure: {', '.join(not_pdf)}; rerun the analysis that writes it")
+    copies = [(results / f, dest / "figures" / f"{f.parent.name}-{f.name}" if f.suffix == ".pdf" else dest / f.name)
+              for f in checked_inputs(results, analyses, scale_hint=scale_hint)]
     for path in (dest, dest / "figures", dest / "numbers.tex"):
         if path.exists() and (path.is_dir() == (path.name == "numbers.tex")):
             raise ValueError(f"--dest: {path} is {'a folder' if path.is_dir() else 'a file'}; choose another --dest")
@@ -558,12 +566,7 @@ def publish(results: Path, dest: Path = PUBLISHED, *,
         raise ValueError(f"--publish: {results} holds a {scale}-scale run; only a full run of every analysis "
                          f"(dynlatch paper --results {results} --run full) is published")
     check_settings(results, summaries, analyses)
-    files = [Path(a.name) / "summary.json" for a in analyses]
-    files += [Path(a.name) / f"{stem}.pdf" for a in analyses for stem in a.figures]
-    files += [Path(a.name) / d for a in analyses for d in a.derivations]
-    absent = [str(results / f) for f in files if not (results / f).is_file()]
-    if absent:
-        raise MissingSummaryError(f"--publish: missing {', '.join(absent)}")
+    files = [Path(a.name) / "summary.json" for a in analyses] + checked_inputs(results, analyses, scale_hint="full")
     runs = json.loads((results / MANIFEST).read_text())
     runs = {k: {**v, "command": v["command"].replace(str(results), str(RERUN_RESULTS))} for k, v in runs.items()
             if k in {a.name for a in analyses}}

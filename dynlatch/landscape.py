@@ -681,9 +681,11 @@ def pascanu_descent(w0: Any, b0: Any, *, lr: float, iterations: int, clip: float
         if k == iterations:
             break
         alive &= np.isfinite(gw) & np.isfinite(gb)
-        norm = np.hypot(gw, gb)
-        scale = np.where((clip is not None) & (norm >= (clip or 0.0)) & (norm > 0), (clip or 0.0) / np.where(
-            norm > 0, norm, 1.0), 1.0) if clip is not None else 1.0
+        scale = 1.0
+        if clip is not None:
+            norm = np.hypot(gw, gb)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(norm >= clip, clip / norm, 1.0)  # norm >= clip > 0: no division by zero taken
         w = np.where(alive, w - lr * scale * gw, w)
         b = np.where(alive, b - lr * scale * gb, b)
     return out

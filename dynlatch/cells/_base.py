@@ -69,7 +69,7 @@ def _as_param(value: Any, name: str, dtype: torch.dtype | None, device: Any) -> 
     elif not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     if device is not None:
-        t = t.to(_checks.device("device", device))
+        t = t.to(device)
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} contains NaN or inf values")
     return t.clone()
@@ -128,6 +128,7 @@ class Cell:
         device: Any = None,
     ) -> None:
         self.recurrent_activation = check_gate_activation(recurrent_activation)
+        device = _checks.device("device", device) if device is not None else None
         W = _as_param(kernel, "kernel", dtype, device)
         U = _as_param(recurrent_kernel, "recurrent_kernel", W.dtype, W.device)
         b = _as_param(bias, "bias", W.dtype, W.device)

@@ -97,22 +97,19 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("cell", "T", "repeat")
 """Columns every sweep's ``runs.csv`` has (the keys matching it to ``weights.npz``)."""
 
 
-def _threshold(folder: Path, threshold: float | None) -> float:
+def _threshold(folder: Path) -> float:
     """The success threshold the sweep was summarised with: ``summary.json``'s, which only a finished sweep has."""
     path = folder / "summary.json"
     if not path.is_file():
-        if threshold is None:
-            raise ValueError(f"{path} is missing: {folder} is not a finished sweep (killed before its summary?); "
-                             "rerun the sweep")
-        value: Any = threshold
-    else:
-        try:
-            summary = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path} is unreadable ({e})") from None
-        if not isinstance(summary, dict):
-            raise ValueError(f"{path} is not a sweep summary (a JSON object with a threshold)")
-        value = summary.get("threshold") if threshold is None else threshold
+        raise ValueError(f"{path} is missing: {folder} is not a finished sweep (killed before its summary?); "
+                         "rerun the sweep")
+    try:
+        summary = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is unreadable ({e})") from None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{path} is not a sweep summary (a JSON object with a threshold)")
+    value = summary.get("threshold")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
         raise ValueError(f"{path}: the threshold must be a number in (0, 1]; got {value!r}")
     return float(value)
@@ -134,15 +131,13 @@ def _read_rows(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple({k: _typed(v) for k, v in row.items()} for row in raw)
 
 
-def read_sweep(folder: str | Path, *, threshold: float | None = None) -> SweepResults:
+def read_sweep(folder: str | Path) -> SweepResults:
     """Read a finished sweep folder (``runs.csv``, ``weights.npz``, ``sweep.json``, ``summary.json``).
 
     Example: ``rows, model = read_sweep("results/latching-sweep").models("lstm", T=50, succeeded=False)``.
 
-    Args:
-        folder: the sweep's output folder.
-        threshold: the success threshold; by default ``summary.json``'s, so a folder without one (a sweep that did not
-            finish) is refused. Give it to read a sweep written without a summary (the census's own).
+    A folder without ``summary.json`` (a sweep that did not finish) is refused: the summary holds the success
+    threshold the rows are judged by.
 
     Raises:
         ValueError: naming the file, if one is missing, unreadable, not of a sweep's shape (columns, arrays, finite
@@ -160,7 +155,7 @@ def read_sweep(folder: str | Path, *, threshold: float | None = None) -> SweepRe
         settings = json.loads(need("sweep.json").read_text())["settings"]
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
         raise ValueError(f"{folder / 'sweep.json'}: unreadable ({e})") from None
-    level = _threshold(folder, threshold)
+    level = _threshold(folder)
     try:
         with np.load(need(WEIGHTS_FILE), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
