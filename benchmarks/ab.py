@@ -9,7 +9,7 @@ is never reported for code that computes something else.
 
 Workloads (those of ``dynlatch bench sweep / evaluate / landscape / dynamics``, at sizes of a few seconds):
 
-* ``train-<cell>``: one epoch of 30 one-unit Keras-2 models on latching, T = 50, N = 2000 (the sweep's kernel);
+* ``train-<cell>``: one epoch of 30 one-unit Keras-2 models on latching, T = 50, N = 10000 (the sweep's kernel);
 * ``evaluate-lstm``: loss and every gradient of 400 one-unit LSTMs, T = 20, N = 500 (``bench evaluate``);
 * ``surface-<cell>``: forward-mode gradients of two parameters on 1024 one-unit models, T = 20, N = 500 (the
   landscape surfaces' kernel; the LSTM through its specialised one-unit kernel);
@@ -53,7 +53,7 @@ def export_base(ref: str, into: Path) -> None:
 
 def workloads(pkg: Any) -> dict[str, Callable[[], np.ndarray]]:
     """Name -> a function running the workload with package ``pkg`` and returning its numbers."""
-    data = pkg.tasks.latching(length=50, n=2500, noise=0.1, seed=0)
+    data = pkg.tasks.latching(length=50, n=10000, noise=0.1, seed=0)
     short = pkg.tasks.latching(length=20, n=500, noise=0.1, seed=1)
     out: dict[str, Callable[[], np.ndarray]] = {}
 
@@ -74,13 +74,13 @@ def workloads(pkg: Any) -> dict[str, Callable[[], np.ndarray]]:
     wrt = {"srnn": ["U", "b"], "lstm": ["U_f", "U_c"], "gru": ["U_z", "U_h"]}
     for cell in CELLS:
         m = random_model(cell, 1024, "hard_sigmoid")
-        out[f"surface-{cell}"] = lambda m=m, w=wrt[cell]: np.stack(
-            [v for v in pkg.evaluate(m, short.x_train, short.y_train, wrt=w, backend="numba").grads.values()])
+        out[f"surface-{cell}"] = lambda m=m, w=wrt[cell]: np.concatenate(
+            [np.ravel(v) for v in pkg.evaluate(m, short.x_train, short.y_train, wrt=w, backend="numba").grads.values()])
     rng = np.random.default_rng(0)
     for cell in CELLS:
         cls = pkg.cells.cell_class(cell)
-        G = cls.n_gates
-        c = cls(rng.normal(0, 2, (20000, 1, G)), rng.normal(0, 2, (20000, 1, G)), rng.normal(0, 2, (20000, 1, G)),
+        G, rows = cls.n_gates, cls.rows_for({})
+        c = cls(rng.normal(0, 2, (20000, 1, G)), rng.normal(0, 2, (20000, 1, G)), rng.normal(0, 2, (20000, rows, G)),
                 batched=True, recurrent_activation="sigmoid", dtype=torch.float64)
         periods = (1,) if cell == "lstm" else (1, 2)  # the LSTM's 2-cycles: a box search, not this benchmark's
         out[f"fixed-points-{cell}"] = lambda c=c, periods=periods: np.sort(

@@ -30,10 +30,9 @@ import numpy as np
 from numba import njit, prange
 
 from .cells import _kernels as kernels
-from .cells._compiled import acc_input
-from .cells._kernels import CELL_STATE, GATES, layout
+from .cells._kernels import GATES, compiled_layout, layout
 
-_layout = kernels.compiled_layout
+_layout = compiled_layout
 # No fastmath flags, deliberately: with FMA contraction or reassociation LLVM may round an element differently in a
 # vectorised loop body than in its scalar remainder, and which elements land where depends on memory alignment, so a
 # model's result would change (by an ulp) with its position in the batch. Plain IEEE arithmetic costs nothing here
@@ -55,13 +54,11 @@ def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0):
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
     for j in range(n):
         h0 = S0[0, j]
-        c0 = S0[1, j] if CELL_STATE[kind] else 0.0
+        c0 = S0[1, j]
         for b in range(bs):
             H[0, j, b] = h0
             Cs[0, j, b] = c0
-    for t in range(T):
-        kernels.forward_step(kind, act, th, Xb[t], H[t], Cs[t], H[t + 1], Cs[t + 1], A[t], G[t], E[t], bs, n, D, K, oU,
-                             ob0, ob1)
+    kernels.forward(kind, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
 
 
 @njit(cache=True, error_model="numpy")
@@ -156,19 +153,7 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
             for b in range(bs):
                 sq += dH[j, b] * dH[j, b]
         SN[T] += sq
-    for t in range(T - 1, -1, -1):
-        kernels.backward_step(kind, th, Ga, H[t], H[t + 1], Cs[t], A[t], G[t], E[t], dH, dC, dZ, dR, dHn, bs, n, K,
-                              oU, ob1)
-        Xt = Xb[t]
-        for k in range(K):
-            acc_input(Ga, Xt, dZ[k], k, bs, D, K, ob0)
-        if want_sn:  # dHn is dLoss/dh_t now, and dC dLoss/dc_t (partial derivatives; zero dC without a cell state)
-            sq = 0.0
-            for j in range(n):
-                for b in range(bs):
-                    sq += dHn[j, b] * dHn[j, b] + dC[j, b] * dC[j, b]
-            SN[t] += sq
-        dH, dHn = dHn, dH
+    kernels.backward(kind, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
     for p in range(oWo):
         s = 0.0
         for b in range(bs):
@@ -254,7 +239,8 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
         kind, act: cell and gate codes; loss_code: ``LOSS_SIGMOID`` / ``LOSS_SOFTMAX`` (read-out of ``C`` classes on
             h_T, labels ``Y`` (N,)) or ``LOSS_SQUARED_ERROR`` (1/2 ||h_T - Tgt[p]||^2 per sequence, Tgt (N, n)).
         theta: (M, P) flat parameters (a read-out of C columns after the cell's; C = 0 for a bare cell).
-        S0: (M, 2, n) initial state per model (row 0 h_0, row 1 c_0 for the LSTM), shared by all sequences.
+        S0: (M, 2, n) initial state per model (row 0 h_0, row 1 c_0 for the LSTM, zeros otherwise), shared by all
+            sequences.
         X: (N, T, D) inputs shared by all models.
         want_grad, want_sn: also compute the gradient / the state-gradient norms.
         chunk: sequences per forward pass (bounds the per-thread workspace: ~8 (T K + ...) chunk bytes).

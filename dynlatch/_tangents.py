@@ -32,7 +32,7 @@ from numba import njit, prange
 from ._fastpath import LOSS_SOFTMAX, LOSS_SQUARED_ERROR, _gather, _layout, _readout, _squared_error
 from .cells import _kernels as kernels
 from .cells._compiled import classify
-from .cells._kernels import CELL_STATE, GATES, UNIT_TANGENTS
+from .cells._kernels import GATES, UNIT_TANGENTS
 
 
 @njit(cache=True, error_model="numpy")
@@ -45,7 +45,7 @@ def forward_tangents(kind, act, th, Xb, bs, T, n, D, S0, qk, qc, qr, H, Cs, Hn, 
     Q = qk.shape[0]
     for j in range(n):
         h0 = S0[0, j]
-        c0 = S0[1, j] if CELL_STATE[kind] else 0.0
+        c0 = S0[1, j]
         for b in range(bs):
             H[j, b] = h0
             Cs[j, b] = c0
@@ -53,12 +53,8 @@ def forward_tangents(kind, act, th, Xb, bs, T, n, D, S0, qk, qc, qr, H, Cs, Hn, 
             for b in range(bs):
                 dH[q, j, b] = 0.0
                 dC[q, j, b] = 0.0
-    for t in range(T):
-        kernels.tangent_step(kind, act, th, Xb[t], H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K,
-                             oU, ob0, ob1)
-        for j in range(n):
-            for b in range(bs):
-                H[j, b] = Hn[j, b]
+    kernels.tangents(kind, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ,
+                     dE)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

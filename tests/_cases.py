@@ -18,7 +18,9 @@ TORCH_KINDS = [k for k in KINDS if CELL_CLASSES[k].torch_modules]
 """The kinds with a ``torch.nn`` counterpart (an independent oracle)."""
 KERAS_KINDS = [k for k in KINDS if CELL_CLASSES[k].keras_layer]
 
-CLASS_VARIANTS: list[tuple[Any, dict[str, Any]]] = [(CELL_CLASSES[k], o) for k in KINDS for o in CELL_CLASSES[k].variants()]
+CLASS_VARIANTS: list[tuple[Any, dict[str, Any]]] = [
+    (CELL_CLASSES[k], o) for k in KINDS for o in CELL_CLASSES[k].variants()
+]
 """(class, options) of every form of every kind."""
 VARIANTS: list[tuple[str, bool | None]] = [(c.kind, o.get("reset_after")) for c, o in CLASS_VARIANTS]
 """(kind, reset_after) of every form; reset_after None where the kind has no such option."""

@@ -6,6 +6,7 @@ files agree with each other."""
 import csv
 import importlib
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from dynlatch._cli import main as cli, script_package
 from dynlatch.studies.latching_sweep import SweepConfig
 
 bench = importlib.import_module(script_package("benchmarks").__name__ + ".sweep")
+ab = importlib.import_module(script_package("benchmarks").__name__ + ".ab")
 
 
 @pytest.mark.parametrize("cell", ["srnn", "lstm", "gru"])
@@ -79,3 +81,22 @@ def test_other_benchmarks_run_at_small_scale(argv, capsys):
     assert cli(["bench", *argv]) == 0
     out = capsys.readouterr().out
     assert "x" in out and ("faster" in out or "per-point" in out)
+
+
+@pytest.mark.parametrize("argv,message", [(["--rounds", "0"], "--rounds"), (["--base", "no-such-revision"], "--base")])
+def test_ab_benchmark_refuses_bad_flags_in_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli(["bench", "ab", *argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_ab_benchmark_exports_a_revision_as_a_second_package(tmp_path):
+    """The A side is the revision's own files (here HEAD's), under a package name of its own."""
+    ab.export_base("HEAD", tmp_path)
+    exported = tmp_path / ab.BASE_NAME
+    assert (exported / "__init__.py").is_file() and (exported / "_fastpath.py").is_file()
+    committed = subprocess.run(["git", "-C", str(ab.ROOT), "show", "HEAD:dynlatch/_fastpath.py"], check=True,
+                               capture_output=True, text=True).stdout
+    assert (exported / "_fastpath.py").read_text() == committed

@@ -1,10 +1,11 @@
 """Recurrent cells: one module per kind, one explicit single-model step function each, batched over models.
 
-``SRNN``, ``LSTM``, ``GRU`` and ``MGU`` share :class:`Cell`'s machinery and are registered by name (:data:`CELL_CLASSES`,
-:func:`cell_class`). Build them by hand (the constructor), from Keras arrays (:meth:`Cell.from_keras`), from
-``torch.nn`` modules (:func:`from_torch`), from weight files (:func:`load`), with an initialisation scheme
-(:meth:`Cell.init`), or from another cell by parameter name (:meth:`Cell.with_params`). A new kind is one module
-that subclasses :class:`Cell`, writes its step function and calls :func:`register`.
+``SRNN``, ``LSTM``, ``GRU`` and ``MGU`` share :class:`Cell`'s machinery and are registered by name
+(:data:`CELL_CLASSES`, :func:`cell_class`). Build them by hand (the constructor), from Keras arrays
+(:meth:`Cell.from_keras`), from ``torch.nn`` modules (:func:`from_torch`), from weight files (:func:`load`), with an
+initialisation scheme (:meth:`Cell.init`), or from another cell by parameter name (:meth:`Cell.with_params`). A new
+kind is one module that subclasses :class:`Cell`, writes its step function and calls :func:`register`
+(``docs/extending.md``).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from .._activations import GATE_ACTIVATIONS, HARD_SIGMOID_SLOPE
 TANH = len(GATE_ACTIVATIONS)  # activation code of tanh, next to the gate codes 0 (sigmoid), 1 and 2 (hard sigmoids)
 HARD_SLOPE = tuple(HARD_SIGMOID_SLOPE.get(name, 0.0) for name in GATE_ACTIVATIONS)
 """Slope s of each gate code's hard sigmoid clip(s z + 0.5, 0, 1) (0 for the sigmoid, code 0)."""
+_SLOPE_1, _SLOPE_2 = HARD_SLOPE[1], HARD_SLOPE[2]  # as scalars: indexing the tuple in a kernel costs ~10% (measured)
 
 
 # -- nonlinearities --------------------------------------------------------------------------------------------
@@ -99,6 +100,12 @@ def sigmoid(x):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def hard_slope(code):
+    """The slope s of gate code ``code``'s hard sigmoid clip(s z + 0.5, 0, 1) (code 1 or 2)."""
+    return _SLOPE_1 if code == 1 else _SLOPE_2
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def activate(row, der, code, bs):
     """In place: ``row[:bs]`` <- f(row) and ``der[:bs]`` <- f'(row) for activation ``code`` (gate codes or TANH).
 
@@ -114,7 +121,7 @@ def activate(row, der, code, bs):
             row[b] = a
             der[b] = a * (1.0 - a)
     else:
-        s = HARD_SLOPE[code]
+        s = hard_slope(code)
         for b in range(bs):
             v = s * row[b] + 0.5
             row[b] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
@@ -165,6 +172,44 @@ def acc_recurrent(th, Ga, Hs, dz, dHn, k, bs, n, K, oU):
         for b in range(bs):
             Ga[p, b] += Hs[i, b] * dz[b]
             dHn[i, b] += u * dz[b]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def acc_recurrent_columns(th, Ga, Hs, dZ, dHn, k0, k1, bs, n, K, oU):
+    """:func:`acc_recurrent` for the columns k0 <= k < k1 of the pre-activation gradients ``dZ`` (K, B)."""
+    for k in range(k0, k1):
+        acc_recurrent(th, Ga, Hs, dZ[k], dHn, k, bs, n, K, oU)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def accumulate_inputs(Ga, Xt, dZ, dHn, dC, SN, t, want_sn, bs, n, D, K, ob):
+    """The input side of one reverse step, the same for every kind: bias row 0 and kernel gradients per sequence from
+    the pre-activation gradients ``dZ`` (K, B); with ``want_sn``, ``SN[t]`` += ||dLoss/dh_t||^2 + ||dLoss/dc_t||^2
+    over the batch (``dHn``, and ``dC``, zero for a kind without a cell state)."""
+    for k in range(K):
+        acc_input(Ga, Xt, dZ[k], k, bs, D, K, ob)
+    if want_sn:  # dHn is dLoss/dh_t now, and dC dLoss/dc_t (partial derivatives)
+        sq = 0.0
+        for j in range(n):
+            for b in range(bs):
+                sq += dHn[j, b] * dHn[j, b] + dC[j, b] * dC[j, b]
+        SN[t] += sq
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def zero_rows(dst, n, bs):
+    """``dst[:n, :bs]`` <- 0."""
+    for j in range(n):
+        for b in range(bs):
+            dst[j, b] = 0.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def copy_rows(dst, src, n, bs):
+    """``dst[:n, :bs]`` <- ``src[:n, :bs]``."""
+    for j in range(n):
+        for b in range(bs):
+            dst[j, b] = src[j, b]
 
 
 # -- one-division nonlinearities (Pade form of exp) -----------------------------------------------------------------
@@ -248,7 +293,8 @@ row 1 (GRU reset_after's recurrent bias) br[k], or a read-out parameter (no stat
 
 @njit(cache=True, error_model="numpy")
 def classify(p, n, D, K):
-    """(kind, column k, row d or i) of flat parameter index ``p`` in the layout of :func:`dynlatch.cells._kernels.layout`."""
+    """(kind, column k, row d or i) of flat parameter index ``p`` in the layout of
+    :func:`dynlatch.cells._kernels.layout`."""
     oU = D * K
     ob0 = oU + n * K
     ob1 = ob0 + K
@@ -294,11 +340,9 @@ class KernelSpec(NamedTuple):
     Attributes:
         code: the kernel's index in :data:`dynlatch.cells._kernels.SPECS` (``Cell.kernel_code()``).
         gates: gate blocks per unit (K = gates * units columns).
-        cell_state: whether the state has a second part c (the LSTM), set from row 1 of the initial state.
         unit_tangents: whether the kind has a specialised one-unit tangent kernel (``unit_tangents``).
     """
 
     code: int
     gates: int
-    cell_state: bool = False
     unit_tangents: bool = False

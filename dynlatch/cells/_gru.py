@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from numba import njit
 
-from . import _compiled as cc
 from ._base import Cell, CellParams, StepFunction, Tensor
+from . import _compiled as cc
 from ._compiled import KernelSpec
 from ._init import check_scheme
 from ._registry import register
@@ -119,108 +119,149 @@ class GRU(Cell):
 
 
 # -- compiled kernels (batch innermost; see dynlatch.cells._compiled); ``after``: the reset-after convention ---------
-@njit(cache=True, error_model="numpy", inline="always")
-def forward_step(after, act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1):
-    """One step of ``bs`` sequences from ``Hp`` (n, B) and inputs ``Xt`` (D, B): gate values ``At`` (z, r, h~) and
-    derivatives ``Gt`` (K, B), ``Et`` (n, B) r * h (reset before) or h U_h + b^r_h (reset after), h' into ``Hn``."""
-    for k in range(2 * n):
-        row = At[k]
-        cc.affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
-        if after:
-            c = th[ob1 + k]
-            for b in range(bs):
-                row[b] += c
-        cc.activate(row, Gt[k], act, bs)
-    if not after:
-        for i in range(n):
-            for b in range(bs):
-                Et[i, b] = At[n + i, b] * Hp[i, b]  # r * h
-    for j in range(n):
-        k = 2 * n + j
-        row = At[k]
-        cc.affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, False)
-        if after:
-            hu = Et[j]
-            cc.affine(hu, th, Xt, Hp, k, bs, 0, K, n, oU, ob1, True)  # h U_h + b^h_h
-            for b in range(bs):
-                row[b] += At[n + j, b] * hu[b]
-        else:
-            cc.add_recurrent(row, th, Et, k, bs, n, K, oU)
-        cc.activate(row, Gt[k], cc.TANH, bs)
-        for b in range(bs):
-            z = At[j, b]
-            Hn[j, b] = z * Hp[j, b] + (1.0 - z) * row[b]
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def backward_step(after, th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1):
-    """Reverse mode through one step: from dLoss/dh' (``dH``) the pre-activation gradients ``dZ``, the recurrent
-    kernel's and recurrent bias's gradients (into ``Ga``) and dLoss/dh (``dHn``); ``dR`` is scratch."""
-    for j in range(n):
-        for b in range(bs):
-            z = At[j, b]
-            dh = dH[j, b]
-            dZ[2 * n + j, b] = dh * (1.0 - z) * Gt[2 * n + j, b]
-            dZ[j, b] = dh * (Hp[j, b] - At[2 * n + j, b]) * Gt[j, b]
-            dHn[j, b] = dh * z
-    if after:
-        # candidate: a = x W_h + b_h + r * (h U_h + b^h_h); dR[2n:] holds d(h U_h + b^h_h)
-        for j in range(n):
-            for b in range(bs):
-                da = dZ[2 * n + j, b]
-                dR[2 * n + j, b] = da * At[n + j, b]
-                dZ[n + j, b] = da * Et[j, b] * Gt[n + j, b]
-        for k in range(K):
-            dr = dZ[k] if k < 2 * n else dR[k]
-            for b in range(bs):
-                Ga[ob1 + k, b] += dr[b]
-            cc.acc_recurrent(th, Ga, Hp, dr, dHn, k, bs, n, K, oU)
-    else:
-        # candidate: a = x W_h + (r * h) U_h + b_h; dR[:n] holds d(r * h)
-        for i in range(n):
-            for b in range(bs):
-                dR[i, b] = 0.0
-        for j in range(n):
-            cc.acc_recurrent(th, Ga, Et, dZ[2 * n + j], dR, 2 * n + j, bs, n, K, oU)
-        for i in range(n):
-            for b in range(bs):
-                dr = dR[i, b]
-                r = At[n + i, b]
-                dZ[n + i, b] = dr * Hp[i, b] * Gt[n + i, b]
-                dHn[i, b] += dr * r
+@njit(cache=True, error_model="numpy")
+def forward(after, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E):
+    """Every step t < T of ``bs`` sequences of ``Xb`` (T, D, B) from ``H[t]`` (n, B) and inputs ``Xb[t]``: gate values
+    ``A[t]`` (z, r, h~) and derivatives ``G[t]`` (K, B), ``E[t]`` (n, B) r * h (reset before) or h U_h + b^r_h (reset
+    after), h_{t+1} into ``H[t + 1]``."""
+    for t in range(T):
+        Xt = Xb[t]
+        Hp = H[t]
         for k in range(2 * n):
-            cc.acc_recurrent(th, Ga, Hp, dZ[k], dHn, k, bs, n, K, oU)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def tangent_step(after, act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1):
-    """Forward mode through one step: ``Hn`` <- h' and, for every chosen parameter q, ``dH[q]`` <- dh'/dp_q by the
-    chain rule through h' = z h + (1 - z) h~."""
-    forward_step(after, act, th, Xt, H, Cs, Hn, Cn, A, G, E, bs, n, D, K, oU, ob0, ob1)
-    for q in range(qk.shape[0]):
-        kq, cq, rq = qk[q], qc[q], qr[q]
-        for k in range(2 * n):  # update and reset gates
-            cc.form_tangent(dZ[k], th, dH[q], H, Xt, k, bs, D, K, n, oU, kq, cq, rq, True, True, after)
-            for b in range(bs):
-                dZ[k, b] *= G[k, b]
-        if not after:  # dE: the tangent of r * h, the candidate's recurrent input
+            row = A[t, k]
+            cc.affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
+            if after:
+                c = th[ob1 + k]
+                for b in range(bs):
+                    row[b] += c
+            cc.activate(row, G[t, k], act, bs)
+        if not after:
             for i in range(n):
                 for b in range(bs):
-                    dE[i, b] = dZ[n + i, b] * H[i, b] + A[n + i, b] * dH[q, i, b]
+                    E[t, i, b] = A[t, n + i, b] * Hp[i, b]  # r * h
         for j in range(n):
             k = 2 * n + j
-            if after:  # a = x W_h + b_h + r * hu, hu = h U_h + br_h
-                cc.form_tangent(dZ[k], th, dH[q], H, Xt, k, bs, D, K, n, oU, kq, cq, rq, False, True, True)
-                cc.form_tangent(dE[j], th, dH[q], H, Xt, k, bs, D, K, n, oU, kq, cq, rq, True, False, False)
-                for b in range(bs):  # dZ[k] holds d hu, dE[j] the input part
-                    da = dE[j, b] + dZ[n + j, b] * E[j, b] + A[n + j, b] * dZ[k, b]
-                    dZ[k, b] = G[k, b] * da
-            else:  # a = x W_h + (r * h) U_h + b_h
-                cc.form_tangent(dZ[k], th, dE, E, Xt, k, bs, D, K, n, oU, kq, cq, rq, True, True, False)
+            row = A[t, k]
+            cc.affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, False)
+            if after:
+                hu = E[t, j]
+                cc.affine(hu, th, Xt, Hp, k, bs, 0, K, n, oU, ob1, True)  # h U_h + b^h_h
                 for b in range(bs):
-                    dZ[k, b] *= G[k, b]
+                    row[b] += A[t, n + j, b] * hu[b]
+            else:
+                for i in range(n):
+                    u = th[oU + i * K + k]
+                    for b in range(bs):
+                        row[b] += E[t, i, b] * u
+            cc.activate(row, G[t, k], cc.TANH, bs)
+            for b in range(bs):
+                z = A[t, j, b]
+                H[t + 1, j, b] = z * Hp[j, b] + (1.0 - z) * row[b]
+
+
+@njit(cache=True, error_model="numpy")
+def backward(after, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn):
+    """Reverse mode through every step t = T - 1, ..., 0: from dLoss/dh_{t+1} (``dH``) the pre-activation gradients
+    ``dZ``, the recurrent kernel's and recurrent bias's gradients (into ``Ga``) and dLoss/dh_t (``dHn``); ``dR`` is
+    scratch."""
+    for t in range(T - 1, -1, -1):
+        Hp = H[t]
+        for j in range(n):
+            for b in range(bs):
+                z = A[t, j, b]
+                dh = dH[j, b]
+                dZ[2 * n + j, b] = dh * (1.0 - z) * G[t, 2 * n + j, b]
+                dZ[j, b] = dh * (Hp[j, b] - A[t, 2 * n + j, b]) * G[t, j, b]
+                dHn[j, b] = dh * z
+        if after:
+            # candidate: a = x W_h + b_h + r * (h U_h + b^h_h); dR[2n:] holds d(h U_h + b^h_h)
+            for j in range(n):
+                for b in range(bs):
+                    da = dZ[2 * n + j, b]
+                    dR[2 * n + j, b] = da * A[t, n + j, b]
+                    dZ[n + j, b] = da * E[t, j, b] * G[t, n + j, b]
+            for k in range(K):
+                dr = dZ[k] if k < 2 * n else dR[k]
+                for b in range(bs):
+                    Ga[ob1 + k, b] += dr[b]
+                cc.acc_recurrent(th, Ga, Hp, dr, dHn, k, bs, n, K, oU)
+        else:
+            # candidate: a = x W_h + (r * h) U_h + b_h; dR[:n] holds d(r * h)
+            cc.zero_rows(dR, n, bs)
+            for j in range(n):
+                cc.acc_recurrent(th, Ga, E[t], dZ[2 * n + j], dR, 2 * n + j, bs, n, K, oU)
+            for i in range(n):
+                for b in range(bs):
+                    dr = dR[i, b]
+                    r = A[t, n + i, b]
+                    dZ[n + i, b] = dr * Hp[i, b] * G[t, n + i, b]
+                    dHn[i, b] += dr * r
+            cc.acc_recurrent_columns(th, Ga, Hp, dZ, dHn, 0, 2 * n, bs, n, K, oU)
+        cc.accumulate_inputs(Ga, Xb[t], dZ, dHn, dC, SN, t, want_sn, bs, n, D, K, ob0)
+        dH, dHn = dHn, dH
+
+
+@njit(cache=True, error_model="numpy")
+def tangents(after, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE):
+    """Forward mode through every step of ``Xb`` (T, D, B), h_t kept in ``H`` (``Hn`` scratch): ``Hn`` <- h' and, for
+    every chosen parameter q, ``dH[q]`` <- dh'/dp_q by the chain rule through h' = z h + (1 - z) h~."""
+    for t in range(T):
+        Xt = Xb[t]
+        for k in range(2 * n):
+            row = A[k]
+            cc.affine(row, th, Xt, H, k, bs, D, K, n, oU, ob0, True)
+            if after:
+                c = th[ob1 + k]
+                for b in range(bs):
+                    row[b] += c
+            cc.activate(row, G[k], act, bs)
+        if not after:
+            for i in range(n):
+                for b in range(bs):
+                    E[i, b] = A[n + i, b] * H[i, b]  # r * h
         for j in range(n):
             k = 2 * n + j
+            row = A[k]
+            cc.affine(row, th, Xt, H, k, bs, D, K, n, oU, ob0, False)
+            if after:
+                hu = E[j]
+                cc.affine(hu, th, Xt, H, k, bs, 0, K, n, oU, ob1, True)  # h U_h + b^h_h
+                for b in range(bs):
+                    row[b] += A[n + j, b] * hu[b]
+            else:
+                for i in range(n):
+                    u = th[oU + i * K + k]
+                    for b in range(bs):
+                        row[b] += E[i, b] * u
+            cc.activate(row, G[k], cc.TANH, bs)
             for b in range(bs):
                 z = A[j, b]
-                dH[q, j, b] = dZ[j, b] * (H[j, b] - A[k, b]) + z * dH[q, j, b] + (1.0 - z) * dZ[k, b]
+                Hn[j, b] = z * H[j, b] + (1.0 - z) * row[b]
+        for q in range(qk.shape[0]):
+            kq, cq, rq = qk[q], qc[q], qr[q]
+            for k in range(2 * n):  # update and reset gates
+                cc.form_tangent(dZ[k], th, dH[q], H, Xt, k, bs, D, K, n, oU, kq, cq, rq, True, True, after)
+                for b in range(bs):
+                    dZ[k, b] *= G[k, b]
+            if not after:  # dE: the tangent of r * h, the candidate's recurrent input
+                for i in range(n):
+                    for b in range(bs):
+                        dE[i, b] = dZ[n + i, b] * H[i, b] + A[n + i, b] * dH[q, i, b]
+            for j in range(n):
+                k = 2 * n + j
+                if after:  # a = x W_h + b_h + r * hu, hu = h U_h + br_h
+                    cc.form_tangent(dZ[k], th, dH[q], H, Xt, k, bs, D, K, n, oU, kq, cq, rq, False, True, True)
+                    cc.form_tangent(dE[j], th, dH[q], H, Xt, k, bs, D, K, n, oU, kq, cq, rq, True, False, False)
+                    for b in range(bs):  # dZ[k] holds d hu, dE[j] the input part
+                        da = dE[j, b] + dZ[n + j, b] * E[j, b] + A[n + j, b] * dZ[k, b]
+                        dZ[k, b] = G[k, b] * da
+                else:  # a = x W_h + (r * h) U_h + b_h
+                    cc.form_tangent(dZ[k], th, dE, E, Xt, k, bs, D, K, n, oU, kq, cq, rq, True, True, False)
+                    for b in range(bs):
+                        dZ[k, b] *= G[k, b]
+            for j in range(n):
+                k = 2 * n + j
+                for b in range(bs):
+                    z = A[j, b]
+                    dH[q, j, b] = dZ[j, b] * (H[j, b] - A[k, b]) + z * dH[q, j, b] + (1.0 - z) * dZ[k, b]
+        cc.copy_rows(H, Hn, n, bs)

@@ -1,22 +1,26 @@
-"""The table of compiled cell kernels: the one place the generic engines reach a kind's compiled step.
+"""The table of compiled cell kernels: the one place the generic engines reach a kind's compiled code.
 
-Each cell kind's module declares its :class:`~dynlatch.cells._compiled.KernelSpec` (code, gate blocks, whether the
-state has a cell part, whether a one-unit tangent kernel exists) and writes three compiled functions of one step of
-a minibatch (batch innermost, see :mod:`dynlatch.cells._compiled`):
+Each cell kind's module declares its :class:`~dynlatch.cells._compiled.KernelSpec` (code, gate blocks, whether a
+one-unit tangent kernel exists) and writes three compiled passes over the T steps of a minibatch (batch innermost,
+see :mod:`dynlatch.cells._compiled`):
 
-* ``forward_step(act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1)``: the next state (``Hn``,
-  ``Cn``) from (``Hp``, ``Cp``) and inputs ``Xt`` (D, B), keeping what the reverse pass needs: gate values ``At``,
-  their derivatives ``Gt`` (K, B) and one kind-defined row block ``Et`` (n, B);
-* ``backward_step(th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1)``: from dLoss/dh'
-  (``dH``) and dLoss/dc' (``dC``, replaced by dLoss/dc) the gradient of every pre-activation column (``dZ``, K, B),
-  the recurrent parameters' gradient per sequence (into ``Ga``) and dLoss/dh (``dHn``); the input side is generic;
-* ``tangent_step(act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1)``: the
-  next state into ``Hn`` (and ``Cs`` <- c') and the tangents ``dH[q]`` (``dC[q]``) of every chosen parameter q.
+* ``forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)``: the trajectory of ``bs`` sequences of
+  ``Xb`` (T, D, B) from the states ``H[0]``, ``Cs[0]`` (n, B), keeping what the reverse pass needs: states
+  ``H[t + 1]`` (and ``Cs[t + 1]``, a second state part such as the LSTM's c), gate values ``A[t]`` and their
+  derivatives ``G[t]`` (K, B) and one kind-defined row block ``E[t]`` (n, B);
+* ``backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)``: from
+  dLoss/dh_T (``dH``) back to t = 0: per step the gradient of every pre-activation column (``dZ``, K, B), the
+  recurrent parameters' gradients per sequence (into ``Ga``) and dLoss/dh_t, then the input side and the
+  state-gradient norms, which are the same for every kind (:func:`~dynlatch.cells._compiled.accumulate_inputs`);
+* ``tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)``: the
+  state h_T in ``H`` and its forward-mode tangents ``dH[q]`` of each chosen parameter q, no trajectory stored.
 
-The dispatchers below select a kind's function by its code; they are inlined into the engines, so a step costs what
-the kind's own code costs. numba compiles through plain module-level functions only (a function passed as a value
-would be neither cached on disk nor inlined), hence one branch per code here. A new kind adds its module and one line
-to :data:`SPECS` and to each dispatcher (``docs/extending.md``).
+Each pass is one compiled function per kind, called once per minibatch: the time loop lives inside it, so no
+per-step call or array hand-over costs anything (per-step inlined steps measured 10-35% slower on one-unit cells),
+and each kind compiles on its own. The dispatchers below select a kind's pass by its code; numba compiles through
+plain module-level functions only (a function passed as a value is neither cached on disk nor inlined), hence one
+branch per code here. A new kind adds its module and one line to :data:`SPECS` and to each dispatcher
+(``docs/extending.md``).
 """
 
 from __future__ import annotations
@@ -33,8 +37,6 @@ if [spec.code for spec in SPECS] != list(range(len(SPECS))):
 
 GATES = tuple(spec.gates for spec in SPECS)
 """Gate blocks per unit, by code."""
-CELL_STATE = tuple(spec.cell_state for spec in SPECS)
-"""Whether the state has a cell part c (row 1 of an initial state), by code."""
 UNIT_TANGENTS = tuple(spec.unit_tangents for spec in SPECS)
 """Whether a specialised one-unit tangent kernel exists (:func:`unit_tangents`), by code."""
 
@@ -61,50 +63,52 @@ compiled_layout = njit(cache=True)(layout)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def forward_step(kind, act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1):
-    """The ``forward_step`` of kernel ``kind``."""
+def forward(kind, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E):
+    """The ``forward`` of kernel ``kind``."""
     if kind == SRNN:
-        _srnn.forward_step(act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1)
+        _srnn.forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
     elif kind == LSTM:
-        _lstm.forward_step(act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1)
+        _lstm.forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
     elif kind == GRU_BEFORE:
-        _gru.forward_step(False, act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1)
+        _gru.forward(False, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
     elif kind == GRU_AFTER:
-        _gru.forward_step(True, act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1)
+        _gru.forward(True, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
     elif kind == MGU:
-        _mgu.forward_step(act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1)
+        _mgu.forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def backward_step(kind, th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1):
-    """The ``backward_step`` of kernel ``kind``."""
+def backward(kind, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn):
+    """The ``backward`` of kernel ``kind``."""
     if kind == SRNN:
-        _srnn.backward_step(th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1)
+        _srnn.backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
     elif kind == LSTM:
-        _lstm.backward_step(th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1)
+        _lstm.backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
     elif kind == GRU_BEFORE:
-        _gru.backward_step(False, th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1)
+        _gru.backward(False, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN,
+                      want_sn)
     elif kind == GRU_AFTER:
-        _gru.backward_step(True, th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1)
+        _gru.backward(True, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN,
+                      want_sn)
     elif kind == MGU:
-        _mgu.backward_step(th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1)
+        _mgu.backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def tangent_step(kind, act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1):
-    """The ``tangent_step`` of kernel ``kind``."""
+def tangents(kind, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE):
+    """The ``tangents`` of kernel ``kind``."""
     if kind == SRNN:
-        _srnn.tangent_step(act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1)
+        _srnn.tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)
     elif kind == LSTM:
-        _lstm.tangent_step(act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1)
+        _lstm.tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)
     elif kind == GRU_BEFORE:
-        _gru.tangent_step(False, act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU,
-                          ob0, ob1)
+        _gru.tangents(False, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC,
+                      dZ, dE)
     elif kind == GRU_AFTER:
-        _gru.tangent_step(True, act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU,
-                          ob0, ob1)
+        _gru.tangents(True, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC,
+                      dZ, dE)
     elif kind == MGU:
-        _mgu.tangent_step(act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1)
+        _mgu.tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -9,12 +9,12 @@ import numpy as np
 import torch
 from numba import njit
 
-from . import _compiled as cc
 from ._base import Cell, CellParams, StepFunction, Tensor, affine
+from . import _compiled as cc
 from ._compiled import KernelSpec
 from ._registry import register
 
-KERNEL = KernelSpec(code=1, gates=4, cell_state=True, unit_tangents=True)
+KERNEL = KernelSpec(code=1, gates=4, unit_tangents=True)
 """This cell's compiled kernels (:mod:`dynlatch.cells._kernels`): four gate blocks, state (h, c), and a specialised
 one-unit tangent kernel (:func:`unit_tangents`)."""
 
@@ -69,64 +69,83 @@ class LSTM(Cell):
 
 
 # -- compiled kernels (batch innermost; see dynlatch.cells._compiled) -------------------------------------------------
-@njit(cache=True, error_model="numpy", inline="always")
-def forward_step(act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1):
-    """One step of ``bs`` sequences from (``Hp``, ``Cp``) (n, B) and inputs ``Xt`` (D, B): gate values ``At`` and
-    their derivatives ``Gt`` (K, B), c' into ``Cn``, tanh(c') into ``Et``, h' into ``Hn``."""
-    for k in range(K):
-        cc.affine(At[k], th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
-        cc.activate(At[k], Gt[k], cc.TANH if (k >= 2 * n and k < 3 * n) else act, bs)
-    for j in range(n):
-        for b in range(bs):
-            c = At[n + j, b] * Cp[j, b] + At[j, b] * At[2 * n + j, b]
-            Cn[j, b] = c
-            tc = cc.tanh(c)
-            Et[j, b] = tc
-            Hn[j, b] = At[3 * n + j, b] * tc
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def backward_step(th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1):
-    """Reverse mode through one step: from dLoss/dh' (``dH``) and dLoss/dc' (``dC``, replaced by dLoss/dc) the
-    gate pre-activation gradients ``dZ``, the recurrent kernel's gradient (into ``Ga``) and dLoss/dh (``dHn``)."""
-    for j in range(n):
-        for b in range(bs):
-            dHn[j, b] = 0.0
-    for j in range(n):
-        for b in range(bs):
-            tc = Et[j, b]
-            dh = dH[j, b]
-            dc = dC[j, b] + dh * At[3 * n + j, b] * (1.0 - tc * tc)
-            dC[j, b] = dc * At[n + j, b]
-            dZ[j, b] = dc * At[2 * n + j, b] * Gt[j, b]
-            dZ[n + j, b] = dc * Cp[j, b] * Gt[n + j, b]
-            dZ[2 * n + j, b] = dc * At[j, b] * Gt[2 * n + j, b]
-            dZ[3 * n + j, b] = dh * tc * Gt[3 * n + j, b]
-    for k in range(K):
-        cc.acc_recurrent(th, Ga, Hp, dZ[k], dHn, k, bs, n, K, oU)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def tangent_step(act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1):
-    """Forward mode through one step: (``Hn``, ``Cs``) <- (h', c') and, for every chosen parameter q, the tangents
-    ``dH[q]``, ``dC[q]`` <- dh'/dp_q, dc'/dp_q by the chain rule through c' = f c + i g, h' = o tanh(c')."""
-    forward_step(act, th, Xt, H, Cs, Hn, Cn, A, G, E, bs, n, D, K, oU, ob0, ob1)
-    for q in range(qk.shape[0]):
+@njit(cache=True, error_model="numpy")
+def forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E):
+    """Every step t < T of ``bs`` sequences of ``Xb`` (T, D, B) from (``H[t]``, ``Cs[t]``) (n, B) and inputs ``Xb[t]``:
+    gate values ``A[t]`` and their derivatives ``G[t]`` (K, B), c_{t+1} into ``Cs[t + 1]``, tanh(c_{t+1}) into ``E[t]``,
+    h_{t+1} into ``H[t + 1]``."""
+    for t in range(T):
+        Xt = Xb[t]
+        Hp = H[t]
         for k in range(K):
-            cc.form_tangent(dZ[k], th, dH[q], H, Xt, k, bs, D, K, n, oU, qk[q], qc[q], qr[q], True, True, False)
+            cc.affine(A[t, k], th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
+            cc.activate(A[t, k], G[t, k], cc.TANH if (k >= 2 * n and k < 3 * n) else act, bs)
         for j in range(n):
             for b in range(bs):
-                di = G[j, b] * dZ[j, b]
-                df = G[n + j, b] * dZ[n + j, b]
-                dg = G[2 * n + j, b] * dZ[2 * n + j, b]
-                do = G[3 * n + j, b] * dZ[3 * n + j, b]
-                dc = df * Cs[j, b] + A[n + j, b] * dC[q, j, b] + di * A[2 * n + j, b] + A[j, b] * dg
-                tc = E[j, b]
-                dC[q, j, b] = dc
-                dH[q, j, b] = do * tc + A[3 * n + j, b] * (1.0 - tc * tc) * dc
-    for j in range(n):
-        for b in range(bs):
-            Cs[j, b] = Cn[j, b]
+                c = A[t, n + j, b] * Cs[t, j, b] + A[t, j, b] * A[t, 2 * n + j, b]
+                Cs[t + 1, j, b] = c
+                tc = cc.tanh(c)
+                E[t, j, b] = tc
+                H[t + 1, j, b] = A[t, 3 * n + j, b] * tc
+
+
+@njit(cache=True, error_model="numpy")
+def backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn):
+    """Reverse mode through every step t = T - 1, ..., 0: from dLoss/dh_{t+1} (``dH``) and dLoss/dc_{t+1} (``dC``,
+    replaced by dLoss/dc_t) the gate pre-activation gradients ``dZ``, the recurrent kernel's gradient (into ``Ga``) and
+    dLoss/dh_t (``dHn``)."""
+    for t in range(T - 1, -1, -1):
+        Hp = H[t]
+        cc.zero_rows(dHn, n, bs)
+        for j in range(n):
+            for b in range(bs):
+                tc = E[t, j, b]
+                dh = dH[j, b]
+                dc = dC[j, b] + dh * A[t, 3 * n + j, b] * (1.0 - tc * tc)
+                dC[j, b] = dc * A[t, n + j, b]
+                dZ[j, b] = dc * A[t, 2 * n + j, b] * G[t, j, b]
+                dZ[n + j, b] = dc * Cs[t, j, b] * G[t, n + j, b]
+                dZ[2 * n + j, b] = dc * A[t, j, b] * G[t, 2 * n + j, b]
+                dZ[3 * n + j, b] = dh * tc * G[t, 3 * n + j, b]
+        cc.acc_recurrent_columns(th, Ga, Hp, dZ, dHn, 0, K, bs, n, K, oU)
+        cc.accumulate_inputs(Ga, Xb[t], dZ, dHn, dC, SN, t, want_sn, bs, n, D, K, ob0)
+        dH, dHn = dHn, dH
+
+
+@njit(cache=True, error_model="numpy")
+def tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE):
+    """Forward mode through every step of ``Xb`` (T, D, B), h_t kept in ``H`` (``Hn`` scratch): (``Hn``, ``Cs``) <- (h',
+    c') and, for every chosen parameter q, the tangents ``dH[q]``, ``dC[q]`` <- dh'/dp_q, dc'/dp_q by the chain rule
+    through c' = f c + i g, h' = o tanh(c')."""
+    for t in range(T):
+        Xt = Xb[t]
+        for k in range(K):
+            cc.affine(A[k], th, Xt, H, k, bs, D, K, n, oU, ob0, True)
+            cc.activate(A[k], G[k], cc.TANH if (k >= 2 * n and k < 3 * n) else act, bs)
+        for j in range(n):
+            for b in range(bs):
+                c = A[n + j, b] * Cs[j, b] + A[j, b] * A[2 * n + j, b]
+                Cn[j, b] = c
+                tc = cc.tanh(c)
+                E[j, b] = tc
+                Hn[j, b] = A[3 * n + j, b] * tc
+        for q in range(qk.shape[0]):
+            for k in range(K):
+                cc.form_tangent(dZ[k], th, dH[q], H, Xt, k, bs, D, K, n, oU, qk[q], qc[q], qr[q], True, True, False)
+            for j in range(n):
+                for b in range(bs):
+                    di = G[j, b] * dZ[j, b]
+                    df = G[n + j, b] * dZ[n + j, b]
+                    dg = G[2 * n + j, b] * dZ[2 * n + j, b]
+                    do = G[3 * n + j, b] * dZ[3 * n + j, b]
+                    dc = df * Cs[j, b] + A[n + j, b] * dC[q, j, b] + di * A[2 * n + j, b] + A[j, b] * dg
+                    tc = E[j, b]
+                    dC[q, j, b] = dc
+                    dH[q, j, b] = do * tc + A[3 * n + j, b] * (1.0 - tc * tc) * dc
+        for j in range(n):
+            for b in range(bs):
+                Cs[j, b] = Cn[j, b]
+        cc.copy_rows(H, Hn, n, bs)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -170,10 +189,11 @@ def _unit_step_two_tangents(sig, bs, h, c, hn, cn, ai, af, ag, ao, gi, gf, gg, g
 
 @njit(cache=True, error_model="numpy")
 def unit_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ):
-    """:func:`dynlatch._tangents.forward_tangents` for a one-unit LSTM, in few, short loops per step: the gates two at a time (each
-    loop body small enough that its constants stay in registers: one loop for all four spills, measured 25% slower),
-    then one loop for the cell state, tanh(c), h and the coefficients the tangents share, then one loop per chosen
-    parameter (for exactly two parameters, a surface's case, all in one loop: :func:`_unit_step_two_tangents`).
+    """:func:`dynlatch._tangents.forward_tangents` for a one-unit LSTM, in few, short loops per step: the gates two
+    at a time (each loop body small enough that its constants stay in registers: one loop for all four spills,
+    measured 25% slower), then one loop for the cell state, tanh(c), h and the coefficients the tangents share, then
+    one loop per chosen parameter (for exactly two parameters, a surface's case, all in one loop:
+    :func:`_unit_step_two_tangents`).
     Every row is indexed from 0 (``XT[t, d, start:start + bs]`` views): an index ``start + b`` makes numba emit a
     wraparound select per access, which made these loops ~15% slower. By the chain rule,
     with ``dz_k = dh U_k + [k = k_q] v_q`` (``v_q`` = x_t[d], h or 1 as q is W[d, k_q], U[k_q] or b[k_q]), the
@@ -184,11 +204,11 @@ def unit_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A
 
     (primes on gates: derivatives of the nonlinearities at the pre-activations); the bracket coefficients are formed
     once per step for all parameters.
-    Same results as :func:`dynlatch._tangents.forward_tangents` (``dH[q, 0]`` holds dh_T/dp_q, to rounding); the inputs are read in
-    place from ``XT`` (T, D, N), all sequences transposed once, at sequences ``start .. start + bs`` (no per-chunk
-    gather); ``dZ`` (4, B) holds the input part of the gates when D > 1 (zero for D = 1); ``G`` (4, B) the hard
-    gates' derivatives, then X_i, X_f, X_c, o' tanh(c'); ``E`` (3, B) the shared coefficients of dh, and
-    o (1 - tanh(c')^2)."""
+    Same results as :func:`dynlatch._tangents.forward_tangents` (``dH[q, 0]`` holds dh_T/dp_q, to rounding); the
+    inputs are read in place from ``XT`` (T, D, N), all sequences transposed once, at sequences
+    ``start .. start + bs`` (no per-chunk gather); ``dZ`` (4, B) holds the input part of the gates when D > 1 (zero
+    for D = 1); ``G`` (4, B) the hard gates' derivatives, then X_i, X_f, X_c, o' tanh(c'); ``E`` (3, B) the shared
+    coefficients of dh, and o (1 - tanh(c')^2)."""
     oU = 4 * D
     ob0 = oU + 4
     Ui, Uf, Uc, Uo = th[oU], th[oU + 1], th[oU + 2], th[oU + 3]
@@ -250,7 +270,7 @@ def unit_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A
                 o = cc.sigmoid_pade((xb * Wo + bo) + zo[b] + hp * Uo)
                 ag[b], ao[b] = g, o
         else:  # hard sigmoids (codes 1, 2): slope sl on the closed interval, as torch.clamp passes the gradient
-            sl = cc.HARD_SLOPE[act]
+            sl = cc.hard_slope(act)
             for b in range(bs):
                 hp = h[b]
                 xb = x0[b]

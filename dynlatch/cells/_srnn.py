@@ -7,8 +7,8 @@ from typing import ClassVar
 import torch
 from numba import njit
 
-from . import _compiled as cc
 from ._base import Cell, CellParams, StepFunction, Tensor, affine
+from . import _compiled as cc
 from ._compiled import KernelSpec
 from ._registry import register
 
@@ -48,42 +48,51 @@ class SRNN(Cell):
 
 
 # -- compiled kernels (batch innermost; see dynlatch.cells._compiled) -------------------------------------------------
-@njit(cache=True, error_model="numpy", inline="always")
-def forward_step(act, th, Xt, Hp, Cp, Hn, Cn, At, Gt, Et, bs, n, D, K, oU, ob0, ob1):
-    """One step of ``bs`` sequences: ``Hn`` (n, B) <- tanh(x_t W + h U + b) from ``Hp`` and inputs ``Xt`` (D, B)."""
-    for j in range(n):
-        row = Hn[j]
-        cc.affine(row, th, Xt, Hp, j, bs, D, K, n, oU, ob0, True)
-        for b in range(bs):
-            row[b] = cc.tanh(row[b])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def backward_step(th, Ga, Hp, Hn, Cp, At, Gt, Et, dH, dC, dZ, dR, dHn, bs, n, K, oU, ob1):
-    """Reverse mode through one step: from dLoss/dh' (``dH``) the pre-activation gradient ``dZ`` = dH (1 - h'^2),
-    the recurrent kernel's gradient (into ``Ga``) and dLoss/dh (into ``dHn``)."""
-    for j in range(n):
-        for b in range(bs):
-            dHn[j, b] = 0.0
-    for j in range(n):
-        for b in range(bs):
-            h = Hn[j, b]
-            dZ[j, b] = dH[j, b] * (1.0 - h * h)
-    for k in range(K):
-        cc.acc_recurrent(th, Ga, Hp, dZ[k], dHn, k, bs, n, K, oU)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def tangent_step(act, th, Xt, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE, qk, qc, qr, bs, n, D, K, oU, ob0, ob1):
-    """Forward mode through one step: ``Hn`` <- h' and, for every chosen parameter q, ``dH[q]`` <- dh'/dp_q =
-    tanh'(a) (dh/dp_q U + the explicit derivative of a)."""
-    for j in range(n):
-        row = Hn[j]
-        cc.affine(row, th, Xt, H, j, bs, D, K, n, oU, ob0, True)
-        cc.activate(row, G[j], cc.TANH, bs)
-    for q in range(qk.shape[0]):
+@njit(cache=True, error_model="numpy")
+def forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E):
+    """Every step t < T of ``bs`` sequences of ``Xb`` (T, D, B): ``H[t + 1]`` (n, B) <- tanh(x_t W + h_t U + b) from
+    ``H[t]`` and inputs ``Xt`` (D, B). Buffers as :func:`dynlatch._fastpath.forward` stores the trajectory (states (T +
+    1, n, B))."""
+    for t in range(T):
+        Xt = Xb[t]
+        Hp = H[t]
         for j in range(n):
-            cc.form_tangent(dZ[j], th, dH[q], H, Xt, j, bs, D, K, n, oU, qk[q], qc[q], qr[q], True, True, False)
+            row = H[t + 1, j]
+            cc.affine(row, th, Xt, Hp, j, bs, D, K, n, oU, ob0, True)
+            for b in range(bs):
+                row[b] = cc.tanh(row[b])
+
+
+@njit(cache=True, error_model="numpy")
+def backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn):
+    """Reverse mode through every step t = T - 1, ..., 0: from dLoss/dh_{t+1} (``dH``) the pre-activation gradient
+    ``dZ`` = dH (1 - h^2), the recurrent kernel's gradient (into ``Ga``) and dLoss/dh_t (into ``dHn``)."""
+    for t in range(T - 1, -1, -1):
+        Hp = H[t]
+        cc.zero_rows(dHn, n, bs)
         for j in range(n):
             for b in range(bs):
-                dH[q, j, b] = G[j, b] * dZ[j, b]
+                h = H[t + 1, j, b]
+                dZ[j, b] = dH[j, b] * (1.0 - h * h)
+        cc.acc_recurrent_columns(th, Ga, Hp, dZ, dHn, 0, K, bs, n, K, oU)
+        cc.accumulate_inputs(Ga, Xb[t], dZ, dHn, dC, SN, t, want_sn, bs, n, D, K, ob0)
+        dH, dHn = dHn, dH
+
+
+@njit(cache=True, error_model="numpy")
+def tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE):
+    """Forward mode through every step of ``Xb`` (T, D, B), h_t kept in ``H`` (``Hn`` scratch): ``Hn`` <- h' and, for
+    every chosen parameter q, ``dH[q]`` <- dh'/dp_q = tanh'(a) (dh/dp_q U + the explicit derivative of a)."""
+    for t in range(T):
+        Xt = Xb[t]
+        for j in range(n):
+            row = Hn[j]
+            cc.affine(row, th, Xt, H, j, bs, D, K, n, oU, ob0, True)
+            cc.activate(row, G[j], cc.TANH, bs)
+        for q in range(qk.shape[0]):
+            for j in range(n):
+                cc.form_tangent(dZ[j], th, dH[q], H, Xt, j, bs, D, K, n, oU, qk[q], qc[q], qr[q], True, True, False)
+            for j in range(n):
+                for b in range(bs):
+                    dH[q, j, b] = G[j, b] * dZ[j, b]
+        cc.copy_rows(H, Hn, n, bs)
