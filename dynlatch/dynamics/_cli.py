@@ -4,6 +4,7 @@ weight file (guaranteed complete for one-unit cells; the optimisation finder oth
 from __future__ import annotations
 
 import json
+import warnings
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from ..scripting import EXIT_USAGE, ArgumentParser
-from ._fixed_points import FixedPoint, fixed_points
+from ._fixed_points import FixedPoint, NotCertifiedWarning, fixed_points
 from ..cells import WeightFileError, load
 
 PROG = "dynlatch fixed-points"
@@ -22,7 +23,8 @@ def _parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--weights", type=Path, required=True, help="weight file (.json or .npz) read by dynlatch.cells.load")
     p.add_argument("--x", type=float, default=0.0, help="constant input on every input unit (default: %(default)s)")
-    p.add_argument("--json", action="store_true", help="print JSON (one list per model for a batched file)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON: {guaranteed_complete, points} (a list of those for a batched file)")
     return p
 
 
@@ -62,25 +64,35 @@ def main(argv: list[str] | None = None) -> int:
     except (WeightFileError, ValueError, OSError) as e:
         print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return EXIT_USAGE
-    result = fixed_points(cell, x=args.x)
+    with warnings.catch_warnings(record=True) as caught:  # reported per model below, not as a Python warning
+        warnings.simplefilter("always", NotCertifiedWarning)
+        result = fixed_points(cell, x=args.x)
+    uncertified = {int(m) for w in caught if isinstance(w.message, NotCertifiedWarning) for m in w.message.models}
     per_model = result if cell.batched else [result]
+    guaranteed = [_guaranteed(cell.units, pts, m not in uncertified) for m, pts in enumerate(per_model)]
     if args.json:
-        data = [[_as_json(fp) for fp in pts] for pts in per_model]
+        data = [{"guaranteed_complete": g, "points": [_as_json(fp) for fp in pts]}
+                for g, pts in zip(guaranteed, per_model)]
         print(json.dumps(data if cell.batched else data[0]))
         return 0
     print(f"{cell!r} at x = {args.x:g}: fixed points and 2-cycles"
-          + ("" if cell.batched else f" ({_completeness(cell.units, per_model[0])})"))
+          + ("" if cell.batched else f" ({_completeness(cell.units, guaranteed[0])})"))
     for m, pts in enumerate(per_model):
         if cell.batched:
-            print(f"model {m} ({_completeness(cell.units, pts)}):")
+            print(f"model {m} ({_completeness(cell.units, guaranteed[m])}):")
         print(_table(pts))
     return 0
 
 
-def _completeness(units: int, points: list[FixedPoint]) -> str:
-    """What the list is worth: "guaranteed complete" only where every point carries the certificate."""
+def _guaranteed(units: int, points: list[FixedPoint], certified: bool) -> bool:
+    """Whether a model's list is proved complete: a one-unit cell whose finder certified it (an empty list too)."""
+    return units == 1 and certified and all(fp.guaranteed_complete for fp in points)
+
+
+def _completeness(units: int, guaranteed: bool) -> str:
+    """What the list is worth, in words."""
     if units != 1:
         return "optimisation finder, not guaranteed complete"
-    if all(fp.guaranteed_complete for fp in points):
+    if guaranteed:
         return "guaranteed complete"
     return "NOT certified complete: a subdivision ran over its budget or a 2-cycle box stayed unresolved"

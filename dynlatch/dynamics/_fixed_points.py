@@ -86,6 +86,15 @@ class FixedPoint:
     model: int = field(default=0, repr=False)
 
 
+class NotCertifiedWarning(RuntimeWarning):
+    """The certified one-unit finder could not prove its list complete for some models (``models``: their indices,
+    also those with no point found, whose rows cannot carry ``guaranteed_complete=False``)."""
+
+    def __init__(self, message: str, *, models: np.ndarray) -> None:
+        super().__init__(message)
+        self.models = np.asarray(models, dtype=np.int64)
+
+
 EQUATIONS = {("srnn", 1): ou.EQ_SRNN_FIXED, ("srnn", 2): ou.EQ_SRNN_CYCLE, ("gru", 1): ou.EQ_GRU_FIXED,
              ("gru", 2): ou.EQ_GRU_CYCLE, ("lstm", 1): ou.EQ_LSTM_FIXED}
 FIXED_TOL = 1e-8  # a root of F(F(h)) - h with |F(h) - h| <= this is a fixed point, not a point of a 2-cycle
@@ -200,9 +209,10 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) 
         rows["c"] += [np.full(model.size + n_cont, np.nan)]
         rows["partner"] += [np.full(model.size + n_cont, np.nan)]
     if not certified.all():
-        warnings.warn(f"{int((~certified).sum())} of {M} models are not certified complete (a subdivision over its "
-                      "budget, or an LSTM 2-cycle box left unresolved at width 1e-6): guaranteed_complete=False",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(NotCertifiedWarning(
+            f"{int((~certified).sum())} of {M} models are not certified complete (a subdivision over its budget, or "
+            "an LSTM 2-cycle box left unresolved at width 1e-6): guaranteed_complete=False",
+            models=np.flatnonzero(~certified)), stacklevel=3)
     cols = {k: np.concatenate(v) if v else np.zeros(0) for k, v in rows.items()}
     order = np.lexsort((cols["h"], cols["period"], cols["model"]))
     cols = {k: v[order] for k, v in cols.items()}
