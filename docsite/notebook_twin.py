@@ -22,7 +22,8 @@ def twin_disagreement(notebook_path: Path) -> str | None:
     ipynb, py = cells_of(nbformat.read(notebook_path, as_version=4)), cells_of(jupytext.read(twin))
     for k, (a, b) in enumerate(zip(ipynb, py)):
         if a != b:
-            return f"cell {k + 1} differs between {notebook_path.name} and {twin.name} (jupytext --sync {notebook_path})"
+            return (f"cell {k + 1} differs between {notebook_path.name} and {twin.name} "
+                    f"(jupytext --sync {notebook_path})")
     if len(ipynb) != len(py):
         return f"{notebook_path.name} has {len(ipynb)} cells, {twin.name} {len(py)} (jupytext --sync {notebook_path})"
     return None

@@ -21,6 +21,35 @@ TEXT = re.compile(r"\\text\{[^}]*\}")
 MATH_DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<inline>.*)$")
 
 
+def _cited(authors: str, year: str) -> re.Pattern:
+    return re.compile(rf"\b(?:{authors}) (?:\({year}\)|{year})")
+
+
+CITATIONS: tuple[tuple[re.Pattern, str], ...] = (
+    (_cited(r"Bengio, Simard (?:&|and) Frasconi|Bengio et al\.", "1994"),
+     "bengio-simard--frasconi-1994-the-latching-neuron"),
+    (_cited(r"Pascanu, Mikolov (?:&|and) Bengio|Pascanu et al\.", "2013"), "pascanu-mikolov--bengio-2013-the-cliff"),
+    (_cited(r"Hochreiter (?:&|and) Schmidhuber", "1997"), "sources"),
+    (_cited(r"Gers et al\.", "2000"), "sources"),
+    (_cited(r"Cho et al\.", "2014"), "sources"),
+    (_cited(r"Elman", "1990"), "sources"),
+    (_cited(r"Sussillo (?:&|and) Barak", "2013"), "sources"),
+    (_cited(r"Tallec (?:&|and) Ollivier", "2018"), "sources"),
+)
+"""Citations of the papers docs/references.md discusses, by the heading they link to (autorefs resolves a heading's
+anchor on any page)."""
+CODE_OR_MATH = re.compile(r"(`[^`]*`|\\\(.*?\\\)|\\\[.*?\\\])", re.S)
+
+
+def _link_citations(text: str) -> str:
+    """Each citation of :data:`CITATIONS` outside code and math as a link to its section of the references."""
+    parts = CODE_OR_MATH.split(text)
+    for k in range(0, len(parts), 2):
+        for pattern, anchor in CITATIONS:
+            parts[k] = pattern.sub(lambda m, a=anchor: f"[{m.group(0)}][{a}]", parts[k])
+    return "".join(parts)
+
+
 def _math_blocks(text: str) -> str:
     """``.. math::`` directives (an indented block, or an expression on the directive's line) as ``\\[ ... \\]``."""
     lines = text.split("\n")
@@ -83,4 +112,4 @@ def to_markdown(text: str, resolve: Callable[[str], str | None]) -> str:
     text = _split_grouped_items(_math_blocks(text))
     text = MATH_ROLE.sub(lambda m: f"\\({m.group(1)}\\)", text)
     text = ROLE.sub(role, text)
-    return LITERAL.sub(lambda m: f"`{m.group(1)}`", text)
+    return _link_citations(LITERAL.sub(lambda m: f"`{m.group(1)}`", text))

@@ -37,7 +37,7 @@ F64 = torch.float64
 DEFAULT_BIFURCATION_PARAMETER: dict[str, str] = {"srnn": "U", "lstm": "U_c", "gru": "U_h"}
 """The parameter whose bifurcation diagram is drawn first, per kind (the recurrent weight of the candidate); a kind
 not listed starts with its first recurrent parameter."""
-PUBLISHED_PREDICTOR = Path(__file__).resolve().parent.parent / "paper" / "results" / "full" / "lstm-failure" / "summary.json"
+PUBLISHED_PREDICTOR = Path(__file__).resolve().parent.parent / "paper/results/full/lstm-failure/summary.json"
 """The full-scale lstm-failure summary committed with the repository (present in a checkout, not in a wheel)."""
 
 

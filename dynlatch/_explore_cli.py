@@ -37,7 +37,8 @@ def parser() -> ArgumentParser:
     """The command's flags (a bad one is one line on stderr, exit 2)."""
     p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--port", type=port, default=DEFAULT_PORT, help="TCP port on 127.0.0.1 (default: %(default)s)")
-    p.add_argument("--weights", type=Path, help="start from the one-unit cell in this weight file (dynlatch.cells.load)")
+    p.add_argument("--weights", type=Path,
+                   help="start from the one-unit cell in this weight file (read by dynlatch.cells.load)")
     p.add_argument("--predictor", type=Path, default=None,
                    help="an lstm-failure summary.json whose fitted predictor gives the predicted success "
                         "(default: the full-scale run committed in paper/results/full/, when present)")

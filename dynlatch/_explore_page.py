@@ -107,8 +107,9 @@ class ExplorerPage:
         self.length.on_change("value", lambda attr, old, new: self.update(bifurcation=False))
         self.parameter.on_change("value", lambda attr, old, new: self.update(bifurcation=True))
         self.load_button.on_click(self.load_weights)
-        controls = column(Div(text="<h2>dynlatch explore</h2>"), row(self.kind, self.gate), row(self.length, self.parameter),
-                          row(self.weights, self.load_button), self.slider_box, self.message, self.status)
+        controls = column(Div(text="<h2>dynlatch explore</h2>"), row(self.kind, self.gate),
+                          row(self.length, self.parameter), row(self.weights, self.load_button), self.slider_box,
+                          self.message, self.status)
         doc.add_root(row(controls, column(row(self.map_plot, self.bifurcation_plot), self.decay_plot)))
         doc.title = "dynlatch explore"
         self.reset(settings)
@@ -227,7 +228,8 @@ class ExplorerPage:
         k = np.arange(shot.log_norms.size)
         self.decay_source.data = {"k": k, "log_norm": shot.log_norms, "predicted": shot.predicted_log_rate * k}
         stable = ex.stable_count(shot.points)
-        rows = "".join(f"<li>h* = {p.h + 0.0:+.4f}: {'stable' if p.stable else 'unstable'}, λ = {_fmt_complex(p.eigenvalue)}"
+        rows = "".join(f"<li>h* = {p.h + 0.0:+.4f}: {'stable' if p.stable else 'unstable'}, "
+                       f"λ = {_fmt_complex(p.eigenvalue)}"
                        + (f", multiplicity {p.multiplicity}" if p.multiplicity > 1 else "")
                        + (" (continuum)" if p.kind == "continuum" else "") + "</li>" for p in shot.points)
         if shot.success is None:

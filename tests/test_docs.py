@@ -59,6 +59,15 @@ def test_math_directive_and_role_become_arithmatex():
 
 
 def test_grouped_arguments_become_one_item_each():
-    text = "Do it.\n\nArgs:\n    dtype, device: where it lives\n        (continued).\n    n: count.\n\nReturns:\n    a, b: no."
-    assert to_markdown(text, lambda t: None) == ("Do it.\n\nArgs:\n    dtype: where it lives\n    device: where it lives\n"
-                                                 "        (continued).\n    n: count.\n\nReturns:\n    a, b: no.")
+    text = ("Do it.\n\nArgs:\n    dtype, device: where it lives\n        (continued).\n    n: count.\n\n"
+            "Returns:\n    a, b: no.")
+    assert to_markdown(text, lambda t: None) == ("Do it.\n\nArgs:\n    dtype: where it lives\n"
+                                                 "    device: where it lives\n        (continued).\n    n: count.\n\n"
+                                                 "Returns:\n    a, b: no.")
+
+
+def test_citations_link_to_their_reference_section_outside_code_and_math():
+    text = "As Bengio et al. (1994) showed, not `Bengio et al. 1994` nor :math:`Pascanu et al. 2013`."
+    assert to_markdown(text, lambda t: None) == (
+        "As [Bengio et al. (1994)][bengio-simard--frasconi-1994-the-latching-neuron] showed, not "
+        "`Bengio et al. 1994` nor \\(Pascanu et al. 2013\\).")
