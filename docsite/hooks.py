@@ -162,12 +162,15 @@ def tutorial_page() -> str:
     """``examples/tutorial.py`` (jupytext percent format): markdown cells as text, code cells as code blocks."""
     text = TUTORIAL.read_text()
     body = re.sub(r"\A# ---\n.*?# ---\n", "", text, flags=re.S)  # the jupytext header
-    out = ["!!! note \"Run it\"\n    This page is `examples/tutorial.py`, the twin of `examples/tutorial.ipynb`: "
-           "open the notebook in Jupyter, or run `make notebook`, which executes it at quick scale.\n"]
+    note = ("!!! note \"Run it\"\n    This page is `examples/tutorial.py`, the twin of `examples/tutorial.ipynb`: "
+            "open the notebook in Jupyter, or run `make notebook`, which executes it at quick scale.\n")
+    out: list[str] = []
     for cell in re.split(r"^# %%", body, flags=re.M)[1:]:
         header, _, content = cell.partition("\n")
         if header.strip().startswith("[markdown]"):
             out.append(re.sub(r"^# ?", "", content.strip(), flags=re.M) + "\n")
+            if len(out) == 1:
+                out.append(note)  # under the notebook's title
         elif content.strip():
             out.append("```python\n" + content.strip() + "\n```\n")
     return "\n".join(out)

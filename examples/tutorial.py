@@ -31,6 +31,7 @@ import torch
 
 import dynlatch
 from dynlatch import cells, dynamics, tasks
+from dynlatch.studies import STUDIES, run_study
 from dynlatch.symbolic import derive, system_for_cell
 
 work = Path(tempfile.mkdtemp(prefix="dynlatch-tutorial-"))
@@ -158,8 +159,6 @@ for kind in ("srnn", "lstm"):
 # `dynlatch run latching-sweep`, 2250 models in about two minutes.)
 
 # %%
-from dynlatch.studies import STUDIES, run_study
-
 sweep_folder = work / "latching-sweep"
 assert run_study(STUDIES["latching-sweep"], ["--quick", "--quiet", "--out", str(sweep_folder)]) == 0
 sweep = dynlatch.read_sweep(sweep_folder)
