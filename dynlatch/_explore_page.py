@@ -108,8 +108,8 @@ class ExplorerPage:
         self.parameter.on_change("value", lambda attr, old, new: self.update(bifurcation=True))
         self.load_button.on_click(self.load_weights)
         controls = column(Div(text="<h2>dynlatch explore</h2>"), row(self.kind, self.gate),
-                          row(self.length, self.parameter), row(self.weights, self.load_button), self.slider_box,
-                          self.message, self.status)
+                          row(self.length, self.parameter), row(self.weights, self.load_button), self.message,
+                          self.status, self.slider_box)
         doc.add_root(row(controls, column(row(self.map_plot, self.bifurcation_plot), self.decay_plot)))
         doc.title = "dynlatch explore"
         self.reset(settings)
