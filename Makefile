@@ -28,8 +28,8 @@ $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,docs]"
 	touch $(DOCS_STAMP)
 
-# The gallery shows every study's --quick run (about 6 minutes on 2 cores for all thirteen, lstm-failure 2.5 of
-# them); runs already in results/docs-gallery/ are kept. Then the strict build: a warning fails it.
+# The gallery shows every study's --quick run (6-7 minutes on 2 cores for all thirteen; latching-landscape,
+# bifurcations and lstm-failure take most of it); runs already in results/docs-gallery/ are kept. Then the strict build: a warning fails it.
 gallery: docs-setup
 	$(BIN)/python docsite/gallery.py
 
