@@ -2,12 +2,15 @@
 # make test: run the test suite.
 # make paper: build paper/main.pdf from the committed full-scale results (installs LaTeX from Debian if missing);
 #             RERUN=1 recomputes them, SCALE=quick runs the quick analyses instead (see below).
+# make docs: the documentation site in site/ (strict mkdocs build; the gallery's quick runs first, see below).
+# make notebook: execute examples/tutorial.ipynb (after checking its .py twin agrees).
+# make browser: Debian's chromium and chromedriver, for the explorer's browser test (installed if missing).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test sweep bench clean paper paper-numbers latex
+.PHONY: setup demo test sweep bench clean paper paper-numbers latex docs docs-setup gallery notebook browser
 
 setup: $(STAMP)
 
@@ -15,6 +18,33 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
 	touch $(STAMP)
+
+# The docs extra (mkdocs-material, mkdocstrings, nbclient, ...) goes into the same .venv.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+docs-setup: $(DOCS_STAMP)
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,docs]"
+	touch $(DOCS_STAMP)
+
+# The gallery shows every study's --quick run (6-7 minutes on 2 cores for all thirteen; latching-landscape,
+# bifurcations and lstm-failure take most of it); runs already in results/docs-gallery/ are kept. Then the strict build: a warning fails it.
+gallery: docs-setup
+	$(BIN)/python docsite/gallery.py
+
+docs: gallery
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "site: site/index.html"
+
+notebook: docs-setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python docsite/run_notebook.py examples/tutorial.ipynb
+
+BROWSER_PACKAGES := chromium chromium-driver
+
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { echo "chromium or chromedriver missing: installing from Debian ($(BROWSER_PACKAGES))"; \
+	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES); }
 
 demo: setup
 	$(BIN)/dynlatch run latching-sweep --quick --out results/latching-sweep-quick
@@ -61,5 +91,5 @@ latex:
 	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(LATEX_PACKAGES); }
 
 clean:
-	rm -rf results .pytest_cache
+	rm -rf results .pytest_cache site
 	cd paper && latexmk -C -quiet main.tex 2>/dev/null || true

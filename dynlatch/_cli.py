@@ -6,6 +6,7 @@
     dynlatch derive CELL [--what W] [--format F] [--at WEIGHTS]  (symbolic derivations; --help for flags)
     dynlatch fixed-points --weights FILE [--x X] [--json]
     dynlatch paper [--results DIR] [--run quick|full] [--dest DIR]  (the paper's numbers and figures; --help)
+    dynlatch explore [--port P] [--weights FILE] [--predictor SUMMARY]  (a local web page to drag a cell's parameters)
 
 ``dynlatch run NAME`` runs the study ``NAME`` of :data:`dynlatch.studies.STUDIES` (``latching-sweep`` is
 :mod:`dynlatch.studies.latching_sweep`; ``analyses/latching_sweep.py`` is the same study's script entry point).
@@ -25,6 +26,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from ._explore_cli import main as explore_main
 from ._paper import main as paper_main
 from .dynamics._cli import main as fixed_points_main
 from .scripting import EXIT_USAGE
@@ -32,7 +34,7 @@ from .studies import STUDIES, run_study
 from .symbolic._cli import main as derive_main
 
 USAGE = ("usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | derive CELL [flags] | "
-         "fixed-points --weights FILE | paper [flags]}  (dynlatch run NAME --help for flags)")
+         "fixed-points --weights FILE | paper [flags] | explore [--port P]}  (dynlatch run NAME --help for flags)")
 PACKAGES = {"benchmarks": ("dynlatch._benchmarks", "benchmarks")}
 
 
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return fixed_points_main(rest)
     if command == "paper":
         return paper_main(rest)
+    if command == "explore":
+        return explore_main(rest)
     if command in ("run", "bench"):
         if not rest or rest[0].startswith("-"):
             print(f"dynlatch: error: '{command}' needs a NAME; see 'dynlatch list'", file=sys.stderr)

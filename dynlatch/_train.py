@@ -135,8 +135,11 @@ def train(
     Args:
         model: the initial models (:meth:`Model.init`).
         data: a task split (:mod:`dynlatch.tasks`).
-        epochs, batch_size, lr, betas, eps: optimisation settings (the update is ``torch.optim.Adam``'s; ``betas``
-            and ``eps`` are Adam's and unused by SGD).
+        epochs: passes over the training set.
+        batch_size: sequences per update.
+        lr: the learning rate (the update is ``torch.optim.Adam``'s, or plain gradient steps for SGD).
+        betas: Adam's moment decay rates (unused by SGD).
+        eps: Adam's denominator offset (unused by SGD).
         optimizer: ``"adam"`` or ``"sgd"`` (:data:`OPTIMIZERS`).
         clip_norm: rescale a model's gradient to this norm when it is larger (Pascanu et al. 2013); None disables.
         trainable: the parameter groups trained (:data:`PARAMETER_GROUPS`): ``"cell"`` (kernel, recurrent kernel,

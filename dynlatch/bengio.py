@@ -246,10 +246,13 @@ def latch_accuracy(w: Any, h: Any, *, length: Any, noise_variance: Any, sequence
     """Fraction of fresh noisy test sequences whose output has the class's sign, ``sign(x_T) = sign(d)``, (M,).
 
     Args:
-        w: (M,) recurrent weights; h: (M, 2, L) class inputs.
-        length: T (or one per trial); noise_variance: ``s`` (scalar or (M,)); sequences: test sequences per trial
-            (half per class).
-        seed, trials: the test noise of trial ``m`` is stream 1 of ``(seed, trials[m])`` (default ``range(M)``).
+        w: (M,) recurrent weights.
+        h: (M, 2, L) class inputs.
+        length: T (or one per trial).
+        noise_variance: ``s`` (scalar or (M,)).
+        sequences: test sequences per trial (half per class).
+        seed: the test noise of trial ``m`` is stream 1 of ``(seed, trials[m])``.
+        trials: the trials' numbers (default ``range(M)``).
     """
     w = torch.as_tensor(w, dtype=torch.float64, device=device)
     h = torch.as_tensor(h, dtype=torch.float64, device=device)
@@ -269,9 +272,13 @@ class LatchResult:
     """What :func:`train_latch` returns, one entry per trial (numpy, float64).
 
     Attributes:
-        length, w0, noise_variance: the trial's sequence length, initial weight and noise variance.
-        w: final recurrent weight; h: final class inputs (M, 2, L).
-        cost0, cost: the training cost before and after training.
+        length: the trial's sequence length.
+        w0: its initial weight.
+        noise_variance: its noise variance.
+        w: final recurrent weight.
+        h: final class inputs (M, 2, L).
+        cost0: the training cost before training.
+        cost: the training cost after training.
         test_accuracy: fraction of test sequences on the right side (:func:`latch_accuracy`).
         diverged: cost or gradient became non-finite (the parameters are frozen there; never a success).
     """
@@ -324,10 +331,12 @@ def train_latch(
         trials: number of trials M.
         w0, noise_variance: scalars or (M,) arrays (one per trial).
         inputs: L, trained inputs per class.
-        lr, epochs: gradient-descent step size and number of steps.
+        lr: gradient-descent step size.
+        epochs: number of gradient-descent steps.
         train_sequences, test_sequences: per trial, each even and >= 2.
         h0: initial value of every trained input.
-        seed, first_trial: the data seed and the number of the first trial.
+        seed: the data seed.
+        first_trial: the number of the first trial.
         device: torch device.
 
     Returns:
@@ -449,7 +458,9 @@ def guess_cell(*, cell: str, guesses: int, x: Any, y: Any, threshold: float, see
 
     Args:
         cell: a registered kind (``srnn``, ``lstm``, ``gru``).
-        guesses: number of guesses; x: (B, T, 1) inputs; y: (B,) labels in {0, 1}.
+        guesses: number of guesses.
+        x: (B, T, 1) inputs.
+        y: (B,) labels in {0, 1}.
         threshold: accuracy counted as solved.
         seed: guesses of chunk ``c`` come from ``default_rng([seed, 11, c])`` (fixed chunk size).
         scheme_options: the gate conventions (``"keras2"``: hard-sigmoid gates, GRU reset_after=False, as the

@@ -266,7 +266,8 @@ def parameter_surface(model: Any, x: Any, y: Any = None, *, axes: tuple[tuple[st
 
     Args:
         model: a single-model :class:`dynlatch.Model` (or a one-model cell, for ``loss="squared_error"``).
-        x, y: the sequences (N, T, D) and labels (N,) the loss is taken on.
+        x: the sequences (N, T, D) the loss is taken on.
+        y: their labels (N,).
         axes: ``((name_x, values_x), (name_y, values_y))`` with Keras parameter names of the cell (``"U_c"``,
             ``"b_f"``, ...; one-element blocks).
         loss, target: as :func:`dynlatch.evaluate`.

@@ -1,6 +1,7 @@
 """Shared test settings."""
 
 import shutil
+import socket
 
 import numpy as np
 import pytest
@@ -63,6 +64,25 @@ def latex_tools():
     missing = [name for name, path in tools.items() if path is None]
     if missing:
         pytest.skip(f"LaTeX not installed ({', '.join(missing)} missing; make latex installs it)")
+    return tools
+
+
+@pytest.fixture
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (the OS's pick, released for the test to bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chromium_tools():
+    """Paths of Debian's chromium and chromedriver; skips the test where they are not installed (``make browser``
+    installs them)."""
+    tools = {name: shutil.which(name) for name in ("chromium", "chromedriver")}
+    missing = [name for name, path in tools.items() if path is None]
+    if missing:
+        pytest.skip(f"headless Chromium not installed ({', '.join(missing)} missing; make browser installs it)")
     return tools
 
 

@@ -309,7 +309,8 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
         grid: unused by the certified one-unit finder (kept for callers that pass it; must be >= 16).
         tol: width below which the one-unit finder leaves an interval it can neither exclude nor prove to hold one
             simple root (reported as a multiple root).
-        starts, seed: starts per model of the optimisation finder.
+        starts: starts per model of the optimisation finder.
+        seed: the optimisation finder's seed.
 
     Returns:
         For a single cell (or a map with M = 1 not built from a batched cell) a list of :class:`FixedPoint`; for a

@@ -78,12 +78,16 @@ class Study(Generic[ConfigT]):
         config: the settings class; every :func:`~dynlatch._config.option` field is a flag.
         run: ``run(config, context) -> Result``; deterministic given the config (its ``seed``).
         description: what the study answers; its first line is what ``dynlatch list`` shows.
+        summary_keys: what each top-level key of its ``summary.json`` means (besides ``config`` and
+            ``provenance``), in the order it writes them; the documentation's gallery lists them, and its build fails
+            when a run writes a key not described here or the reverse.
     """
 
     name: str
     config: type[ConfigT]
     run: Callable[[ConfigT, RunContext], Result]
     description: str
+    summary_keys: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def headline(self) -> str:

@@ -354,4 +354,21 @@ def run(config: Bengio94Config, context: RunContext) -> Result:
                   figures={"bengio94": bengio94_figure(results, config)}, report=report)
 
 
-STUDY = Study(name="bengio94", config=Bengio94Config, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "caption": "one sentence stating the settings the figure was made with",
+    "choices": ("our choices for the settings Bengio et al. 1994 leave unstated (trained inputs L, initial state, "
+                "optimiser, learning rate, epochs, training set, success criterion, trials)"),
+    "success_vs_T": "success frequency of the latching neuron at each sequence length T",
+    "success_vs_T_rows": ("the same per T with its Wilson 95% interval, trials, successes, the median final w and the "
+                          "fraction of successes that latch by the attractor mechanism"),
+    "mechanism_among_successes": ("per T, the fraction of successful trials whose final state lies beyond the theory's"
+                                  " h*(w) at two coverage levels (the latch works by the attractor, not by chance)"),
+    "success_vs_w0_s": ("success frequency with its interval over the grid of initial weight w0 and noise variance s "
+                        "(Fig. 2's second panel)"),
+    "sensitivity": ("whether success still falls with T when each unstated choice changes (more trained inputs, a "
+                    "larger learning rate, a 99% criterion), with the rows behind it"),
+    "seconds": "wall time of the computation",
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="bengio94", config=Bengio94Config, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)

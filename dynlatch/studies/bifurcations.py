@@ -419,4 +419,27 @@ def run(config: BifurcationsConfig, context: RunContext) -> Result:
                            "cycle_bifurcations": cycles_figure(result)}, report=report)
 
 
-STUDY = Study(name="bifurcations", config=BifurcationsConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "events": ("every bifurcation located on the diagrams: diagram, parameter, kind (fold, flip, pitchfork, border "
+               "collision), value, state and how it was found"),
+    "srnn_pitchfork_U": "U of the SimpleRNN's pitchfork (1 in closed form)",
+    "srnn_flip_U": "U of the SimpleRNN's flip (-1 in closed form)",
+    "srnn_fold_b": "the folds in b at U = 2: located values, Bengio's h*(2) and the largest error",
+    "srnn_fold_curve_max_error": ("largest error of the located two-parameter fold curve of the SimpleRNN against its "
+                                  "closed form"),
+    "lstm_fold_curve_max_error": "the same for the LSTM",
+    "border_collisions": "where a fixed point crosses a kink of a hard-sigmoid gate",
+    "cycle_events": "bifurcations of 2-cycles, located by Newton on F(F(s)) = s",
+    "cycle_checks": ("2-cycle events against closed forms: the logistic map's period doubling, a fold of 2-cycles, a "
+                     "one-unit GRU's 2-cycle flip, and the largest error"),
+    "refinement": ("per diagram, the parameter values evaluated and any where refinement found points the finder "
+                   "missed"),
+    "passage_time": ("steps spent passing a fold's ghost against the distance past the fold, and the fitted scaling "
+                     "exponent against -1/2"),
+    "keras2": ("where Keras-2 initial cells sit: the SimpleRNN's U values, the LSTM's largest |U_c| and b_f, and the "
+               "fractions of LSTMs bistable or with one fixed point at initialisation"),
+    "lstm_basins_U_c_3": "the two attractors of the LSTM at U_c = 3 and the fraction of starts in each basin",
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="bifurcations", config=BifurcationsConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)

@@ -401,4 +401,19 @@ def run(config: RelayStudyConfig, context: RunContext) -> Result:
                   report=report_lines(summary, config))
 
 
-STUDY = Study(name="bit-relay", config=RelayStudyConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "setups": "per set-up (keras2, torch, keras3, tweaked, edge), cell and T: success frequency",
+    "setup_intervals": "the same with successes, runs and Wilson 95% intervals",
+    "setup_descriptions": "what each set-up is: initialisation, gates and optimiser",
+    "setup_training": "each set-up's learning rate, batch size and epochs",
+    "ranking_T": "the T at which the cells are ranked",
+    "ranking_at_T100": "per set-up, the cells ordered by success at `ranking_T`",
+    "which_setup_gives_gru_best": "the set-ups under which the GRU ranks first (the thread's claim)",
+    "initial_radius": ("per set-up and cell: the median and largest initial spectral radius at the start state and the"
+                       " fraction at or above 1"),
+    "mechanism_8_units": ("success against the initial spectral radius of the 8-unit cells, per T: runs and successes "
+                          "with the radius below and at or above 1"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="bit-relay", config=RelayStudyConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)

@@ -175,4 +175,13 @@ def run(config: CliffVsLengthConfig, context: RunContext) -> Result:
                   figures={"cliff_vs_length": growth_figure(result, config)}, report=[line])
 
 
-STUDY = Study(name="cliff-vs-length", config=CliffVsLengthConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "growth": ("at w: the measured growth rate per step of the gradient norm across the wall, the rate the unstable "
+               "multiplier w s'(x0) predicts, the rate at which the wall's width shrinks, and the lengths fitted"),
+    "basin_boundary_b": ("b of the basin boundary through x0 at that w (closed form), where the wall converges as T "
+                         "grows"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="cliff-vs-length", config=CliffVsLengthConfig, run=run, description=__doc__,
+              summary_keys=SUMMARY_KEYS)

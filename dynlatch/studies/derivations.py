@@ -101,4 +101,14 @@ def run(config: DerivationsConfig, context: RunContext) -> Result:
                   report=report)
 
 
-STUDY = Study(name="derivations", config=DerivationsConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "files": "the `.tex` files written, one per (system, derivation)",
+    "count": "how many derivations were written",
+    "closed_form_checks": ("the closed forms checked against the reference values (Bengio's fold x*, multiplier and "
+                           "h*(w); Pascanu's fold curve; the LSTM's fixed point and origin eigenvalues) and whether "
+                           "each matches"),
+    "figures": "the figure files written",
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="derivations", config=DerivationsConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)

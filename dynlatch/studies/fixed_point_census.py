@@ -206,4 +206,17 @@ def run(config: FixedPointCensusConfig, context: RunContext) -> Result:
                   figures={"fixed_point_census": census_figure(rows, summary, cells)}, report=report_lines(summary))
 
 
-STUDY = Study(name="fixed-point-census", config=FixedPointCensusConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "sweep": "the latching sweep folder the census read",
+    "sweep_not_used": "why `--sweep` was not used (a small sweep was run instead), or null",
+    "sweep_settings": "the settings of the sweep that was read",
+    "threshold": "validation accuracy counted as success",
+    "groups": ("per (cell, T, stage, succeeded): models, how many hold two stable states (bistable, a stable 2-cycle "
+               "or a continuum), the structures counted and the median largest |eigenvalue| at the origin"),
+    "origin_eig_auc_initial": ("per cell (and per T): the rank AUC of the initial model's largest |eigenvalue| at the "
+                               "origin as a predictor of success, with the class sizes"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="fixed-point-census", config=FixedPointCensusConfig, run=run, description=__doc__,
+              summary_keys=SUMMARY_KEYS)

@@ -240,4 +240,15 @@ def run(config: GradientDecayConfig, context: RunContext) -> Result:
                   figures={"gradient_decay": decay_figure(rows, curves, config)}, report=report)
 
 
-STUDY = Study(name="gradient-decay", config=GradientDecayConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "srnn_latch_w2": ("the SRNN latch at w = 2: measured, predicted, closed-form and reference log rates per step and "
+                      "their relative errors (the study's contract, within 2%)"),
+    "handmade": ("per hand-built latch, autonomous and driven by noise: measured and predicted log rate, how it was "
+                 "predicted (attractor or Lyapunov exponent) and the attractor's period"),
+    "keras2": ("per cell kind, over its Keras-2 initialised models: the median measured and predicted log rates, their"
+               " median absolute difference and the fraction predicted from an attractor"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="gradient-decay", config=GradientDecayConfig, run=run, description=__doc__,
+              summary_keys=SUMMARY_KEYS)

@@ -182,4 +182,12 @@ def run(config: LatchingLandscapeConfig, context: RunContext) -> Result:
                   figures={"latching_landscape": landscape_figure(result, config)}, report=report)
 
 
-STUDY = Study(name="latching-landscape", config=LatchingLandscapeConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "planes": ("per (cell, parameter plane, T): the smallest loss, the fractions of the plane that are bistable and "
+               "that reach 90% accuracy, the accuracy inside and outside the bistable region, and the fraction of "
+               "Keras-2 initial models that are bistable"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="latching-landscape", config=LatchingLandscapeConfig, run=run, description=__doc__,
+              summary_keys=SUMMARY_KEYS)

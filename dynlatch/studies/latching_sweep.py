@@ -311,4 +311,17 @@ def run(config: SweepConfig, context: RunContext) -> Result:
                   figures={"success_vs_length": success_figure(groups, title=title)}, report=report)
 
 
-STUDY = Study(name="latching-sweep", config=SweepConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "threshold": "validation accuracy at or above which a model counts as a success (`--threshold`)",
+    "models": "number of models trained in this run",
+    "train_seconds": "wall time spent training, numba compilation excluded",
+    "compile_seconds": "time spent compiling the numba kernels (zero when they were cached)",
+    "wall_seconds_this_run": "wall time of this invocation (a resumed run counts only its own shards)",
+    "headline": ("per cell: mean success frequency over every T, the success frequency at each T and its Wilson 95% "
+                 "interval"),
+    "groups": ("one entry per (task, cell, init, split, hidden size): T, success frequency, successes, Wilson 95% "
+               "intervals and the mean and s.d. of the final validation accuracy at each T"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="latching-sweep", config=SweepConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)

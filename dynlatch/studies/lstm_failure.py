@@ -1040,4 +1040,37 @@ def run(config: LstmFailureConfig, context: RunContext) -> Result:
                   figures=figures, report=report(summary))
 
 
-STUDY = Study(name="lstm-failure", config=LstmFailureConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "success": "per arm and T: success frequency (validation accuracy at or above the threshold)",
+    "success_intervals": "the same with successes, runs and the Wilson 95% interval",
+    "readout_only": ("per arm and T: success frequency of the same initial models with the cell frozen, only the "
+                     "read-out trained (a latch built in before training)"),
+    "learned_gain": "success minus read-out-only success: what training the cell adds",
+    "learned": ("per arm and T: runs, latches learned, built-in latches lost, the intervals of read-out-only success "
+                "and learned gain, and the best-threshold separability of the untrained h_T"),
+    "tests": ("paired comparisons of arms against their references: rates, difference with Newcombe's interval, "
+              "discordant pairs, exact McNemar p and Holm-corrected p"),
+    "alpha": "family-wise error rate of the Holm correction",
+    "lambda_sweep": ("the edge-of-memory curve: per cell and T, success, read-out-only success and learned gain "
+                     "against the controlled start eigenvalue lambda0"),
+    "sign_agreement": ("success when the read-out's initial sign agrees or disagrees with how the untrained h_T "
+                       "carries the label, with intervals"),
+    "lost_latches": ("per arm with a built-in latch: how many were lost in training, and how many of those started "
+                     "with a disagreeing read-out"),
+    "traces": ("per traced arm, split by outcome: per epoch the median lambda at the origin, the mean number of stable"
+               " fixed points and the read-out's slope"),
+    "gradient_snr": "per arm and T: the median signal-to-noise ratio of the gradient at the start",
+    "hypotheses": ("per hypothesis arm: the change it makes, its reference, the effect on success at each T with its "
+                   "interval and the verdict"),
+    "predictor": ("the logistic predictor of success from the initial dynamics (retention T log|lambda0| and the "
+                  "number of stable fixed points): coefficients per cell and T, held-out AUC with bootstrap interval, "
+                  "one-feature baselines, and its predictions inside the default populations (the explorer reads its "
+                  "coefficients)"),
+    "attractors_after_training": ("per cell and T: the fraction of models bistable after training among successes and "
+                                  "failures, and before training"),
+    "landscape": ("the loss surface around a typical successful and a typical failed initial model: its parameters, "
+                  "lambda at the origin, loss and gradient norms"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="lstm-failure", config=LstmFailureConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)

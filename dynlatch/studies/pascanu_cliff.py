@@ -548,4 +548,31 @@ def run(config: PascanuCliffConfig, context: RunContext) -> Result:
                   report=report(result.summary, config))
 
 
-STUDY = Study(name="pascanu-cliff", config=PascanuCliffConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "wall": ("the located wall: aligned lists of w, b and the kind of curve each point lies on (basin_boundary or "
+             "fold)"),
+    "wall_points_by_kind": "how many wall points lie on the basin boundary through x0, on a fold, or on neither",
+    "wall_points_near_both": "basin-boundary points that have a fold within the tolerance too",
+    "basin_boundary_threshold_w": ("1/s'(x0): the smallest w for which a basin boundary passes through x0 (closed "
+                                   "form)"),
+    "fold_w_max": "largest w of a wall point on a fold",
+    "basin_boundary_w_min": "smallest w of a wall point on the basin boundary",
+    "kind_tolerance_widths": "the tolerance, in widths of the wall, within which a point counts as lying on a curve",
+    "max_distance_to_basin_boundary": ("largest distance in b from a basin-boundary wall point to the closed-form "
+                                       "boundary"),
+    "max_distance_to_basin_boundary_in_widths": "the same in the wall's own widths (where float64 resolves them)",
+    "median_distance_to_fold": "median distance in b from the basin-boundary wall points to the fold curve",
+    "max_distance_to_fold_at_folds": "largest distance in b from a fold wall point to the fold curve",
+    "max_distance_to_fold_at_folds_in_widths": "the same in the wall's widths",
+    "grad_norm_on_wall": "median gradient norm at the basin-boundary wall points",
+    "grad_norm_at_folds": "median gradient norm at the fold wall points",
+    "wall_points_located": "values of w at which a wall was found",
+    "wall_points_tried": "values of w searched",
+    "final_loss": "mean final loss of gradient descent, unclipped and clipped",
+    "max_grad_norm_on_grid": "largest gradient norm on the surface's grid (the grid misses the wall's peak)",
+    "clipping": ("per T, from starts one plain step before the wall: the fraction of runs thrown and the median final "
+                 "loss, plain and clipped, with the median jump"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="pascanu-cliff", config=PascanuCliffConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)

@@ -236,4 +236,13 @@ def run(config: RandomGuessingConfig, context: RunContext) -> Result:
                   figures={"random_guessing": random_guessing_figure(rows, config)}, report=report)
 
 
-STUDY = Study(name="random-guessing", config=RandomGuessingConfig, run=run, description=__doc__)
+SUMMARY_KEYS: dict[str, str] = {
+    "estimator": "how the mean number of guesses and its interval are estimated (the geometric law)",
+    "reference": "the numbers the literature reports, for comparison",
+    "results": ("per (method, model, T): mean guesses (or trials) to solve the task with its 95% interval, the solved "
+                "fraction, guesses made and time per success"),
+}
+"""What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
+
+STUDY = Study(name="random-guessing", config=RandomGuessingConfig, run=run, description=__doc__,
+              summary_keys=SUMMARY_KEYS)
