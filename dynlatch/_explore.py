@@ -34,9 +34,6 @@ from .studies._lstm_failure_features import LogisticFit
 from .studies.lstm_failure import PREDICTOR_FEATURES
 
 F64 = torch.float64
-DEFAULT_BIFURCATION_PARAMETER: dict[str, str] = {"srnn": "U", "lstm": "U_c", "gru": "U_h"}
-"""The parameter whose bifurcation diagram is drawn first, per kind (the recurrent weight of the candidate); a kind
-not listed starts with its first recurrent parameter."""
 PUBLISHED_PREDICTOR = Path(__file__).resolve().parent.parent / "paper/results/full/lstm-failure/summary.json"
 """The full-scale lstm-failure summary committed with the repository (present in a checkout, not in a wheel)."""
 
@@ -229,8 +226,10 @@ def snapshot(cell: Cell, *, length: int, predictor: LogisticFit | None = None, g
 
 
 def bifurcation_parameter(cell: Cell) -> str:
-    """The parameter whose bifurcation diagram is drawn first (:data:`DEFAULT_BIFURCATION_PARAMETER`)."""
-    name = DEFAULT_BIFURCATION_PARAMETER.get(cell.kind)
-    if name in cell.param_names():
-        return name
-    return next((n for n in cell.param_names() if n.startswith("U")), cell.param_names()[0])
+    """The parameter whose bifurcation diagram is drawn first: the recurrent weight of the kind's tanh block (SRNN
+    ``U``, LSTM ``U_c``, GRU and MGU ``U_h``), else its first recurrent weight."""
+    names = cell.param_names()
+    for name in ("U", *(f"U_{block}" for block in cell.tanh_blocks)):
+        if name in names:
+            return name
+    return next((n for n in names if n.startswith("U")), names[0])
