@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ._jacobian import jacobian_tensor
-from ._maps import Map, Tensor
+from ._maps import Map, Tensor, as_map, input_sequence, state_tensor
 
 JACOBIAN_CHUNK = 8192
 """Time steps whose Jacobians are taken in one autograd call (the time axis is used as the batch axis)."""
@@ -41,10 +42,6 @@ def driven_trajectory(map_or_cell: Any, state0: Any, inputs: Any, steps: int | N
     Raises:
         ValueError: for bad shapes or a diverging trajectory.
     """
-    import numpy as np
-
-    from ._maps import as_map, input_sequence, state_tensor
-
     m = as_map(map_or_cell)
     u, T = input_sequence(m, inputs, steps)
     s0 = state_tensor(m, state0, name="state0")

@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy as sp
+import torch
 
 from ._functions import BACKENDS, lambdify_entries
 
@@ -137,8 +138,6 @@ def _vectorise(fn: Callable[..., list], arguments: Sequence[tuple[str, Sequence[
             out = [np.broadcast_to(np.asarray(e, dtype=np.result_type(e, np.float64)), lead) for e in fn(*flat)]
             return np.stack(out, axis=-1).reshape(*lead, *shape) if out else np.zeros((*lead, *shape))
         return call
-
-    import torch
 
     def call_torch(*groups: Any) -> "torch.Tensor":
         def as_t(g: Any) -> torch.Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from ._derive import derive
 from ._systems import System
@@ -17,8 +18,6 @@ from ._systems import System
 def _ops(backend: str):
     if backend == "numpy":
         return np.stack, lambda a: np.asarray(a, dtype=np.float64)
-    import torch
-
     return torch.stack, lambda a: a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a, np.float64))
 
 
