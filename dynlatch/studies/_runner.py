@@ -15,6 +15,11 @@
    either the previous complete result or no ``summary.json`` at all (readers refuse such a folder);
 4. prints the study's report. Ctrl-C ends with one line and exit code 130.
 
+A sharded study (``Study.sharded``) also takes ``--scheduler local | tcp://HOST:PORT``: the runner connects to the
+Dask scheduler before it takes the lock or writes anything (malformed or unreachable: one line, exit code 2) and hands
+the study the executor in ``RunContext.shards``; the study passes it to :func:`~dynlatch.sweep.run_shards` and never
+branches on where its shards run.
+
 Studies that keep resumable state of their own (the sweeps' shards) write it into ``OUT`` directly; the transaction
 leaves such state alone.
 """
@@ -28,9 +33,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import _atomic
-from .._checks import CheckError
+from .._checks import SCHEDULER_LOCAL, CheckError
 from ..scripting import UsageError, fail, parse_config, save_figure, write_csv, write_summary
-from ..sweep import SweepLockedError, SweepSettingsError, lock_folder
+from ..sweep import SchedulerError, SweepLockedError, SweepSettingsError, lock_folder, shard_executor
 from ._study import FileContent, Result, RunContext, Study
 
 EXIT_INTERRUPTED = 130
@@ -138,18 +143,22 @@ def publish_result(result: Result, out: Path, *, config: Any) -> list[Path]:
 def run_study(study: Study, argv: Sequence[str] | None = None) -> int:
     """Run ``study`` from command-line arguments (see the module docstring); returns the exit code."""
     prog = f"dynlatch run {study.name}"
-    config, args = parse_config(study.config, study.name, study.description, argv)
-    context = RunContext(out=Path(args.out), quiet=args.quiet)
+    config, args = parse_config(study.config, study.name, study.description, argv, sharded=study.sharded)
+    out = Path(args.out)
     try:
-        with lock_folder(context.out):
-            check_finished_run(context.out, config, force=args.force)
-            clear_leftovers(context.out)
-            result = study.run(config, context)
-            paths = publish_result(result, context.out, config=config)
-    except (CheckError, UsageError, SweepSettingsError, SweepLockedError) as e:
+        with shard_executor(getattr(args, "scheduler", SCHEDULER_LOCAL)) as shards:  # the cluster is contacted first
+            context = RunContext(out=out, quiet=args.quiet, shards=shards)
+            if shards.where != SCHEDULER_LOCAL:
+                context.say(f"shards run on the Dask scheduler at {shards.where}")
+            with lock_folder(context.out):
+                check_finished_run(context.out, config, force=args.force)
+                clear_leftovers(context.out)
+                result = study.run(config, context)
+                paths = publish_result(result, context.out, config=config)
+    except (CheckError, UsageError, SweepSettingsError, SweepLockedError, SchedulerError) as e:
         fail(prog, str(e))
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted; {context.out} holds the previous finished run or none, rerun the same "
+        print(f"\n{prog}: interrupted; {out} holds the previous finished run or none, rerun the same "
               "command to finish", file=sys.stderr)
         return EXIT_INTERRUPTED
     for line in result.report:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Generic, Mapping, Sequence, TypeVar
 
 from .._config import Config
+from ..sweep import LocalShards, ShardExecutor
 
 ConfigT = TypeVar("ConfigT", bound=Config)
 
@@ -32,10 +33,13 @@ class RunContext:
         out: the output folder (created and locked by the runner). Only studies that keep resumable state of their own
             (shards) write into it directly; everything else goes through the :class:`Result`.
         quiet: no progress output.
+        shards: where a sharded study's shards run (``--scheduler``): hand it to
+            :func:`~dynlatch.sweep.run_shards`; this process unless a cluster was named.
     """
 
     out: Path
     quiet: bool = False
+    shards: ShardExecutor = field(default_factory=LocalShards)
 
     @property
     def progress(self) -> bool:
@@ -78,12 +82,15 @@ class Study(Generic[ConfigT]):
         config: the settings class; every :func:`~dynlatch._config.option` field is a flag.
         run: ``run(config, context) -> Result``; deterministic given the config (its ``seed``).
         description: what the study answers; its first line is what ``dynlatch list`` shows.
+        sharded: its work runs through the shard store (:func:`~dynlatch.sweep.run_shards`), so it takes
+            ``--scheduler`` and runs on a Dask cluster when given one.
     """
 
     name: str
     config: type[ConfigT]
     run: Callable[[ConfigT, RunContext], Result]
     description: str
+    sharded: bool = False
 
     @property
     def headline(self) -> str:
