@@ -142,3 +142,25 @@ def test_sharded_studies_take_scheduler_and_the_others_refuse_it(name, tmp_path,
             parse_config(study.config, study.name, study.description, argv, sharded=False)
         assert e.value.code == 2 and "unrecognized arguments: --scheduler" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def threads_cluster():
+    """A Dask scheduler and two one-thread workers inside this process, reached over tcp like a real cluster (no
+    process start-up: for checking each sharded study's path cheaply)."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("latching-sweep", TINY),
+    ("bit-relay", ["--setups", "keras2,edge", "--cells", "srnn,lstm", "--lens", "3,5", "--ranking-len", "5",
+                   "--repeats", "2", "--epochs", "1", "--n", "40", "--units", "2"]),
+])
+def test_sharded_studies_give_the_local_bytes_on_a_cluster(name, argv, threads_cluster, tmp_path):
+    """(The fixed-point census's shards are a latching sweep's, run by the same function.)"""
+    for where, scheduler in (("local", "local"), ("cluster", threads_cluster)):
+        assert cli(["run", name, *argv, "--quiet", "--out", str(tmp_path / where), "--scheduler", scheduler]) == 0
+    assert (tmp_path / "local" / "runs.csv").read_bytes() == (tmp_path / "cluster" / "runs.csv").read_bytes()
+    assert len(shard_files(tmp_path / "cluster")) == len(shard_files(tmp_path / "local")) > 0
