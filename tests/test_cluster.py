@@ -157,6 +157,7 @@ def threads_cluster():
     ("latching-sweep", TINY),
     ("bit-relay", ["--setups", "keras2,edge", "--cells", "srnn,lstm", "--lens", "3,5", "--ranking-len", "5",
                    "--repeats", "2", "--epochs", "1", "--n", "40", "--units", "2"]),
+    ("latching-landscape", ["--lens", "3,5", "--resolution", "20", "--n", "20", "--init-points", "4"]),
 ])
 def test_sharded_studies_give_the_local_bytes_on_a_cluster(name, argv, threads_cluster, tmp_path):
     """(The fixed-point census's shards are a latching sweep's, run by the same function.)"""
@@ -164,3 +165,6 @@ def test_sharded_studies_give_the_local_bytes_on_a_cluster(name, argv, threads_c
         assert cli(["run", name, *argv, "--quiet", "--out", str(tmp_path / where), "--scheduler", scheduler]) == 0
     assert (tmp_path / "local" / "runs.csv").read_bytes() == (tmp_path / "cluster" / "runs.csv").read_bytes()
     assert len(shard_files(tmp_path / "cluster")) == len(shard_files(tmp_path / "local")) > 0
+    for npz in sorted((tmp_path / "local").glob("*.npz")):
+        with np.load(npz) as a, np.load(tmp_path / "cluster" / npz.name) as b:
+            assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
