@@ -79,3 +79,14 @@ def test_other_benchmarks_run_at_small_scale(argv, capsys):
     assert cli(["bench", *argv]) == 0
     out = capsys.readouterr().out
     assert "x" in out and ("faster" in out or "per-point" in out)
+
+
+def test_the_device_reaches_the_timed_sweep_and_a_missing_one_is_refused(capsys):
+    plan = bench.make_plan(True, 0, "cpu")
+    assert plan.sweep.device == plan.target.device == "cpu" and plan.sweep.settings()["backend"] == "numba"
+    assert bench.machine_info("cpu")["device"].startswith("cpu")
+    missing = f"cuda:{torch.cuda.device_count()}"  # one past the last GPU: never available
+    with pytest.raises(SystemExit) as e:
+        bench.parse(["--device", missing])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "--device" in err[0] and "not available" in err[0]
