@@ -1,14 +1,16 @@
 """Shards on a Dask cluster (dynlatch.sweep._executors, --scheduler): the oracle is always the local run of the same
 settings. A cluster run (a real scheduler and workers, separate processes) gives the local run's runs.csv byte for
 byte; a worker killed while training has its shard re-run on another worker, nothing lost or duplicated; a cluster run
-resumes locally and a local run on the cluster; a malformed or unreachable address is one line, exit 2, nothing
+resumes locally and a local run on the cluster; every sharded study gives its local bytes; a malformed or unreachable address is one line, exit 2, nothing
 written."""
 
 import csv
 import json
+import os
 import shutil
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,15 @@ def local_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("local")
     assert cli(["run", "latching-sweep", *TINY, "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def threads_cluster():
+    """A Dask scheduler and two one-thread workers inside this process, reached over tcp like a real cluster (no
+    process start-up: for checking each sharded study's path cheaply)."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
 
 
 def shard_files(out: Path) -> list[Path]:
@@ -98,13 +109,18 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2_before_anything_is_writ
         open_shard_executor(address)
 
 
+def holds_a_task(address: str, worker_pid: int) -> bool:
+    """Whether the worker process ``worker_pid`` has been given a task by the scheduler at ``address``."""
+    with Client(address, timeout=30, set_as_default=False) as client:
+        pids = client.run(os.getpid)  # worker address -> its process id
+        return any(pids.get(worker) == worker_pid and keys for worker, keys in client.processing().items())
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_has_its_shard_rerun_and_the_result_is_the_local_run(local_run, tmp_path):
-    """Worker A is SIGKILLed while training its first shard (no nanny restarts it); the run waits, worker B joins
-    and computes everything A held. The folder then equals the local run's; it also resumes locally, and a local
-    folder missing shards resumes on the cluster, both to the same bytes."""
-    out, local = tmp_path / "cluster", tmp_path / "local"
-    shutil.copytree(local_run, local)
+    """Worker A (no nanny, so nothing restarts it) is SIGKILLed by the fault point inside its first shard; worker B,
+    started once A holds a task, re-runs what A held. The folder equals the local run's: nothing lost, nothing twice."""
+    out = tmp_path / "cluster"
     with LocalDaskCluster() as cluster:
         doomed = cluster.add_worker(env={"DYNLATCH_KILL_AT": "train"}, nanny=False)
         cluster.wait_for_workers(1)
@@ -112,19 +128,28 @@ def test_a_worker_killed_mid_run_has_its_shard_rerun_and_the_result_is_the_local
         client_run = threading.Thread(target=lambda: codes.append(
             cli(["run", "latching-sweep", *TINY, "--out", str(out), "--scheduler", cluster.address])))
         client_run.start()
-        assert doomed.wait(120) == -9  # killed by SIGKILL while it held a shard
+        deadline = time.monotonic() + 120
+        while not holds_a_task(cluster.address, doomed.pid) and doomed.poll() is None:
+            assert time.monotonic() < deadline, "worker A was never given a shard"
+            time.sleep(0.2)
         cluster.add_worker()
+        assert doomed.wait(120) == -9  # killed by SIGKILL while it held a shard
         client_run.join(180)
         assert codes == [0]
-        assert_same_run(out, local_run)
+    assert_same_run(out, local_run)
 
-        for files in (shard_files(out)[:2], shard_files(local)[1:3]):  # withdraw shards, and the finished runs
-            for f in files:
-                f.unlink()
-        (out / "summary.json").unlink()
-        (local / "summary.json").unlink()
-        assert cli(["run", "latching-sweep", *TINY, "--out", str(out)]) == 0  # a cluster run resumed locally
-        assert cli(["run", "latching-sweep", *TINY, "--out", str(local), "--scheduler", cluster.address]) == 0
+
+def test_a_cluster_run_resumes_locally_and_a_local_run_on_a_cluster(local_run, threads_cluster, tmp_path):
+    out, local = tmp_path / "cluster", tmp_path / "local"
+    assert cli(["run", "latching-sweep", *TINY, "--out", str(out), "--scheduler", threads_cluster]) == 0
+    shutil.copytree(local_run, local)
+    for files in (shard_files(out)[:2], shard_files(local)[1:3]):  # withdraw shards, and the finished runs
+        for f in files:
+            f.unlink()
+    (out / "summary.json").unlink()
+    (local / "summary.json").unlink()
+    assert cli(["run", "latching-sweep", *TINY, "--out", str(out)]) == 0
+    assert cli(["run", "latching-sweep", *TINY, "--out", str(local), "--scheduler", threads_cluster]) == 0
     assert_same_run(out, local_run)
     assert_same_run(local, local_run)
     assert json.loads((out / "summary.json").read_text())["models"] == 8
@@ -144,20 +169,11 @@ def test_sharded_studies_take_scheduler_and_the_others_refuse_it(name, tmp_path,
     assert not (tmp_path / "out").exists()
 
 
-@pytest.fixture(scope="module")
-def threads_cluster():
-    """A Dask scheduler and two one-thread workers inside this process, reached over tcp like a real cluster (no
-    process start-up: for checking each sharded study's path cheaply)."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
-                      dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
-
-
 @pytest.mark.parametrize("name, argv", [
     ("latching-sweep", TINY),
     ("bit-relay", ["--setups", "keras2,edge", "--cells", "srnn,lstm", "--lens", "3,5", "--ranking-len", "5",
                    "--repeats", "2", "--epochs", "1", "--n", "40", "--units", "2"]),
-    ("latching-landscape", ["--lens", "3,5", "--resolution", "20", "--n", "20", "--init-points", "4"]),
+    ("latching-landscape", ["--lens", "3,5", "--resolution", "8", "--n", "20", "--init-points", "4"]),
 ])
 def test_sharded_studies_give_the_local_bytes_on_a_cluster(name, argv, threads_cluster, tmp_path):
     """(The fixed-point census's shards are a latching sweep's, run by the same function.)"""
