@@ -174,12 +174,19 @@ def test_sharded_studies_take_scheduler_and_the_others_refuse_it(name, tmp_path,
     ("bit-relay", ["--setups", "keras2,edge", "--cells", "srnn,lstm", "--lens", "3,5", "--ranking-len", "5",
                    "--repeats", "2", "--epochs", "1", "--n", "40", "--units", "2"]),
     ("latching-landscape", ["--lens", "3,5", "--resolution", "8", "--n", "20", "--init-points", "4"]),
+    ("lstm-failure", ["--lens", "5", "--repeats", "2", "--powered-repeats", "2", "--powered-lens", "5", "--n", "40",
+                      "--epochs", "1", "--hypotheses", "forget_bias_3", "--predictor-cells", "lstm",
+                      "--predictor-lens", "5", "--fit-seeds", "4", "--fresh-seeds", "4", "--trace-length", "5",
+                      "--lambda-cells", "lstm", "--lambdas", "1.0", "--lambda-lens", "5", "--lambda-repeats", "1",
+                      "--snr-batches", "2", "--bootstrap", "100", "--landscape-length", "5",
+                      "--landscape-resolution", "3", "--latch-sigmas", "0.1"]),
 ])
 def test_sharded_studies_give_the_local_bytes_on_a_cluster(name, argv, threads_cluster, tmp_path):
     """(The fixed-point census's shards are a latching sweep's, run by the same function.)"""
     for where, scheduler in (("local", "local"), ("cluster", threads_cluster)):
         assert cli(["run", name, *argv, "--quiet", "--out", str(tmp_path / where), "--scheduler", scheduler]) == 0
-    assert (tmp_path / "local" / "runs.csv").read_bytes() == (tmp_path / "cluster" / "runs.csv").read_bytes()
+    for table in sorted((tmp_path / "local").glob("*.csv")):
+        assert table.read_bytes() == (tmp_path / "cluster" / table.name).read_bytes(), table.name
     assert len(shard_files(tmp_path / "cluster")) == len(shard_files(tmp_path / "local")) > 0
     for npz in sorted((tmp_path / "local").glob("*.npz")):
         with np.load(npz) as a, np.load(tmp_path / "cluster" / npz.name) as b:
