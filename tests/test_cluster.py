@@ -191,3 +191,26 @@ def test_sharded_studies_give_the_local_bytes_on_a_cluster(name, argv, threads_c
     for npz in sorted((tmp_path / "local").glob("*.npz")):
         with np.load(npz) as a, np.load(tmp_path / "cluster" / npz.name) as b:
             assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+RELAY = ["--setups", "keras2", "--cells", "srnn", "--lens", "3", "--ranking-len", "3", "--repeats", "2", "--epochs",
+         "1", "--n", "40", "--units", "2", "--quiet"]
+
+
+def test_force_replaces_a_sharded_run_made_with_other_settings_and_keeps_shards_that_still_serve(tmp_path, capsys):
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    assert cli(["run", "bit-relay", *RELAY, "--out", str(out)]) == 0
+    with pytest.raises(SystemExit) as e:
+        cli(["run", "bit-relay", *RELAY, "--seed", "1", "--out", str(out)])
+    assert e.value.code == 2 and "--force" in capsys.readouterr().err
+    assert cli(["run", "bit-relay", *RELAY, "--seed", "1", "--force", "--out", str(out)]) == 0
+    assert cli(["run", "bit-relay", *RELAY, "--seed", "1", "--out", str(fresh)]) == 0
+    assert (out / "runs.csv").read_bytes() == (fresh / "runs.csv").read_bytes()
+    assert [f.name for f in shard_files(out)] == [f.name for f in shard_files(fresh)]  # the old shards are gone
+
+    sweep = tmp_path / "sweep"
+    assert cli(["run", "latching-sweep", *TINY, "--out", str(sweep)]) == 0
+    before = {f.name: f.stat().st_mtime_ns for f in shard_files(sweep)}
+    assert cli(["run", "latching-sweep", *TINY, "--threshold", "0.7", "--force", "--out", str(sweep)]) == 0
+    assert {f.name: f.stat().st_mtime_ns for f in shard_files(sweep)} == before  # summary-only change: reused
+    assert json.loads((sweep / "summary.json").read_text())["threshold"] == 0.7

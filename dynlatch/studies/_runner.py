@@ -6,7 +6,8 @@
    on stderr naming the flag, exit code 2);
 2. takes the output folder's lock (a second run on the same folder is refused at once, one line, exit 2), refuses a
    folder holding a finished run with other settings unless ``--force`` (one line naming the settings, exit 2), and
-   clears what a killed run left behind (its staging folder, temporary files);
+   clears what a killed run left behind (its staging folder, temporary files); with ``--force`` the shards of the run
+   it replaces are removed too where their settings differ from this run's;
 3. runs the study and publishes its :class:`~dynlatch.studies.Result` as one transaction: tables as CSV, other
    files, figures as PDF and PNG and ``summary.json`` (with the ``config`` and ``provenance`` blocks) are written into
    ``OUT/.staging/``; then the previous run's ``summary.json`` is withdrawn, the new files are renamed into ``OUT``,
@@ -35,7 +36,9 @@ from typing import Any, Sequence
 from .. import _atomic
 from .._checks import SCHEDULER_LOCAL, CheckError
 from ..scripting import UsageError, fail, parse_config, save_figure, write_csv, write_summary
-from ..sweep import SchedulerError, SweepLockedError, SweepSettingsError, lock_folder, shard_executor
+from ..sweep import (
+    SchedulerError, SweepLockedError, SweepSettingsError, clear_shards, lock_folder, shard_executor,
+)
 from ._study import FileContent, Result, RunContext, Study
 
 EXIT_INTERRUPTED = 130
@@ -76,23 +79,30 @@ def settings_of(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(config.as_dict()))
 
 
-def check_finished_run(out: Path, config: Any, *, force: bool) -> None:
+def check_finished_run(out: Path, config: Any, *, force: bool) -> bool:
     """Refuse to replace a finished run in ``out`` whose settings differ from ``config``'s, unless ``force``.
+
+    Returns:
+        whether ``force`` replaces a finished run with other settings (or an unreadable one).
 
     Raises:
         UsageError: naming the first differing settings, ``--force`` and ``--out``.
     """
     path = out / "summary.json"
-    if force or not path.is_file():
-        return
+    if not path.is_file():
+        return False
     try:
         recorded = json.loads(path.read_text()).get("config")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        if force:
+            return True
         raise UsageError(f"--out: {path} is not a readable summary; remove it, or use --force to replace it") from None
     wanted = settings_of(config)
     if not isinstance(recorded, dict):
         recorded = {}
     differ = [k for k in sorted(set(recorded) | set(wanted)) if recorded.get(k) != wanted.get(k)]
+    if differ and force:
+        return True
     if differ:
         shown = ", ".join(f"{k}: {recorded.get(k)!r} there, {wanted.get(k)!r} now" for k in differ[:3])
         raise UsageError(f"--out: {out} holds a finished run with other settings ({shown}); use --force to replace it, "
@@ -151,9 +161,15 @@ def run_study(study: Study, argv: Sequence[str] | None = None) -> int:
             if shards.where != SCHEDULER_LOCAL:
                 context.say(f"shards run on the Dask scheduler at {shards.where}")
             with lock_folder(context.out):
-                check_finished_run(context.out, config, force=args.force)
+                replacing = check_finished_run(context.out, config, force=args.force)
                 clear_leftovers(context.out)
-                result = study.run(config, context)
+                try:
+                    result = study.run(config, context)
+                except SweepSettingsError as e:
+                    if not replacing:
+                        raise
+                    clear_shards(e.folder)  # --force: the shards of the run it replaces have other settings
+                    result = study.run(config, context)
                 paths = publish_result(result, context.out, config=config)
     except (CheckError, UsageError, SweepSettingsError, SweepLockedError, SchedulerError) as e:
         fail(prog, str(e))

@@ -8,13 +8,13 @@ from ._executors import (
 from ._models import DATA_STREAM, PARAM_NAMES, derive_seed, model_arrays
 from ._results import STAGES, WEIGHTS_FILE, SweepResults, read_sweep
 from ._store import (
-    DamagedShardWarning, Row, SweepLockedError, SweepSettingsError, lock_folder, read_shard, run_shards, shard_path,
-    shard_seconds,
+    DamagedShardWarning, Row, SweepLockedError, SweepSettingsError, clear_shards, lock_folder, read_shard, run_shards,
+    shard_path, shard_seconds,
 )
 
 __all__ = [
     "DATA_STREAM", "DamagedShardWarning", "DaskShards", "LocalShards", "SchedulerError", "ShardExecutor",
     "open_shard_executor", "shard_executor", "PARAM_NAMES", "Row", "STAGES", "SweepLockedError", "SweepResults",
-    "SweepSettingsError", "WEIGHTS_FILE", "derive_seed", "lock_folder", "model_arrays", "read_shard", "read_sweep",
+    "SweepSettingsError", "WEIGHTS_FILE", "clear_shards", "derive_seed", "lock_folder", "model_arrays", "read_shard", "read_sweep",
     "run_shards", "shard_path", "shard_seconds",
 ]

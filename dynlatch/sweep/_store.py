@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -41,7 +42,11 @@ LOCK_NAME = ".lock"
 
 
 class SweepSettingsError(ValueError):
-    """``out_dir`` holds a sweep made with other settings."""
+    """``folder`` holds a sweep made with other settings."""
+
+    def __init__(self, message: str, folder: Path):
+        super().__init__(message)
+        self.folder = folder
 
 
 class SweepLockedError(RuntimeError):
@@ -185,12 +190,25 @@ def _check_manifest(out: Path, settings: dict[str, Any]) -> None:
             changed = sorted(k for k in set(old["settings"]) | set(settings)
                              if old["settings"].get(k) != settings.get(k))
             raise SweepSettingsError(
-                f"{out} holds a sweep with other settings ({', '.join(changed)}); use another --out or delete it")
+                f"{out} holds a sweep with other settings ({', '.join(changed)}); use another --out or delete it", out)
         return
     if old is not None:
         warnings.warn(f"damaged manifest {manifest}: no settings object; rewriting it", DamagedShardWarning,
                       stacklevel=3)
     _atomic.write_json(manifest, {"settings": settings}, role="sweep.json")
+
+
+def clear_shards(out_dir: str | Path) -> None:
+    """Remove the shard store of ``out_dir`` (``sweep.json`` and ``shards/``), so that a run with other settings can
+    start there afresh (``--force`` replacing a finished run). Holds the folder's lock while it removes.
+
+    Raises:
+        SweepLockedError: if another process is running a sweep in ``out_dir``.
+    """
+    out = Path(out_dir)
+    with lock_folder(out):
+        (out / "sweep.json").unlink(missing_ok=True)
+        shutil.rmtree(out / "shards", ignore_errors=True)
 
 
 def run_shards(
