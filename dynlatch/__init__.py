@@ -10,11 +10,11 @@ from ._activations import GATE_ACTIVATIONS  # noqa: E402
 from ._evaluate import LOSSES, EvalResult, evaluate  # noqa: E402
 from ._model import READOUTS, Model  # noqa: E402
 from ._train import BACKENDS, TrainResult, train  # noqa: E402
-from .cells import GRU, LSTM, SRNN, Cell  # noqa: E402
+from .cells import GRU, LSTM, MGU, SRNN, Cell  # noqa: E402
 from .sweep import read_sweep  # noqa: E402
 
 __all__ = [
-    "BACKENDS", "GATE_ACTIVATIONS", "GRU", "LOSSES", "LSTM", "READOUTS", "SRNN", "Cell", "EvalResult", "Model",
+    "BACKENDS", "GATE_ACTIVATIONS", "GRU", "LOSSES", "LSTM", "MGU", "READOUTS", "SRNN", "Cell", "EvalResult", "Model",
     "TrainResult", "bengio", "cells", "dynamics", "evaluate", "landscape", "read_sweep", "scripting", "studies", "sweep",
     "symbolic", "tasks", "train",
 ]

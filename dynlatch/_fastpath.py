@@ -2,12 +2,13 @@
 
 This is the speed path of :func:`dynlatch.train` and :func:`dynlatch.evaluate` (``backend="numba"``); the
 evaluator's kernel (:func:`evaluate`) adds Bengio et al.'s squared-error loss, a nonzero initial state and the norms
-of the state gradients to the same forward and backward passes. The cell equations are those of
-:mod:`dynlatch.cells` (the single source of truth, and the oracle these kernels are tested against to float
-tolerance); here they are written out as scalar loops, so that a one-unit cell costs a few nanoseconds per sequence
-step instead of the ~5-10 us per op that a Python-driven tensor program pays.
+of the state gradients to the same forward and backward passes. The drivers here are generic over cell kinds: each
+kind's module in :mod:`dynlatch.cells` writes its compiled unit step and the step's reverse-mode derivative, reached
+through the table :mod:`dynlatch.cells._kernels` (the kinds' torch steps are the oracle these kernels are tested
+against to float tolerance). As scalar loops a one-unit cell costs a few nanoseconds per sequence step instead of
+the ~5-10 us per op that a Python-driven tensor program pays.
 
-Everything is float64. Parameters of one model are one flat vector ``theta`` laid out as::
+Everything is float64. Parameters of one model are one flat vector ``theta`` (:func:`layout`)::
 
     kernel (D, K) | recurrent_kernel (n, K) | bias row 0 (K) | bias row 1 (K) | read-out weight (n, C) | read-out bias (C)
 
@@ -16,9 +17,9 @@ never accumulated, so Adam leaves it exactly zero).
 
 Speed comes from putting the minibatch innermost and contiguous in every buffer (``(T, rows, batch)``; the batch's
 inputs are gathered into such a buffer first), so that each innermost loop is a plain elementwise loop over the
-batch that LLVM vectorises. The nonlinearities are written in straight-line arithmetic (:func:`_expm1_exp`) so that
-they vectorise too, and the backward pass keeps one gradient accumulator per (parameter, sequence) and sums over the
-batch only once per minibatch, so it has no reductions or read-modify-write chains inside the time loop.
+batch that LLVM vectorises (:mod:`dynlatch.cells._compiled`), and the backward pass keeps one gradient accumulator
+per (parameter, sequence) and sums over the batch only once per minibatch, so it has no reductions or
+read-modify-write chains inside the time loop.
 """
 
 from __future__ import annotations
@@ -26,18 +27,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
-from .cells._gru import KERNEL_CODE_RESET_AFTER as GRU_AFTER
-from .cells._gru import KERNEL_CODE_RESET_BEFORE as GRU_BEFORE
-from .cells._lstm import KERNEL_CODE as LSTM
-from .cells._srnn import KERNEL_CODE as SRNN
+from .cells import _kernels as kernels
+from .cells._compiled import acc_input
+from .cells._kernels import CELL_STATE, GATES, layout
 
-# Each cell module owns its kernel code (``Cell.kernel_code()``); the kernels branch on it.
-GATES = tuple(n for _, n in sorted({SRNN: 1, LSTM: 4, GRU_BEFORE: 3, GRU_AFTER: 3}.items()))
-TANH = 3  # activation code of tanh, next to the gate codes 0 (sigmoid), 1 and 2 (hard sigmoids)
+_layout = kernels.compiled_layout
 # No fastmath flags, deliberately: with FMA contraction or reassociation LLVM may round an element differently in a
 # vectorised loop body than in its scalar remainder, and which elements land where depends on memory alignment, so a
 # model's result would change (by an ulp) with its position in the batch. Plain IEEE arithmetic costs nothing here
@@ -46,189 +42,26 @@ TANH = 3  # activation code of tanh, next to the gate codes 0 (sigmoid), 1 and 2
 EVAL_CHUNK = 64  # sequences per forward pass in evaluation (keeps the stored states cache-resident)
 
 
-def layout(kind: int, n: int, D: int, C: int) -> tuple[int, int, int, int, int, int, int]:
-    """Offsets (oW, oU, ob0, ob1, oWo, obo) and size P of the flat parameter vector."""
-    K = GATES[kind] * n
-    oU = D * K
-    ob0 = oU + n * K
-    ob1 = ob0 + K
-    oWo = ob1 + K
-    obo = oWo + n * C
-    return 0, oU, ob0, ob1, oWo, obo, obo + C
-
-
-_layout = njit(cache=True)(layout)
-
-
-# -- nonlinearities --------------------------------------------------------------------------------------------
-@intrinsic
-def _bits_as_f64(typingctx, bits):
-    """Reinterpret an int64 bit pattern as a float64 (to build 2**k)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
-_LOG2E = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two (fdlibm): k * _LN2_HI is exact for |k| < 2**11
-_LN2_LO = 1.90821492927058770002e-10
-_F2, _F3, _F4, _F5, _F6, _F7 = (1.0 / math.factorial(i) for i in range(2, 8))
-_F8, _F9, _F10, _F11, _F12, _F13 = (1.0 / math.factorial(i) for i in range(8, 14))
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _expm1_exp(y):
-    """(expm1(y), exp(y)) for y <= 0, within 1 ulp, in branch-free arithmetic that vectorises (libm calls don't).
-
-    y = k ln2 + r with |r| <= ln2 / 2; expm1(r) by its Taylor series to r**13 (truncation < 2e-17 relative);
-    then exp(y) = 2**k (1 + expm1(r)). y is clamped at -700 (exp(-700) ~ 1e-304: no subnormal 2**k); NaN passes.
-    """
-    y = -700.0 if y < -700.0 else y
-    kf = np.floor(y * _LOG2E + 0.5)
-    r = (y - kf * _LN2_HI) - kf * _LN2_LO
-    q = _F12 + r * _F13
-    q = _F11 + r * q
-    q = _F10 + r * q
-    q = _F9 + r * q
-    q = _F8 + r * q
-    q = _F7 + r * q
-    q = _F6 + r * q
-    q = _F5 + r * q
-    q = _F4 + r * q
-    q = _F3 + r * q
-    q = _F2 + r * q
-    p = r + (r * r) * q  # expm1(r)
-    s = _bits_as_f64((np.int64(kf) + 1023) << 52)  # 2**k
-    sp = s * p
-    return sp + (s - 1.0), sp + s
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _tanh(x):
-    """tanh through expm1 (within 3 ulp, relative accuracy kept near 0; vectorises, unlike libm's tanh)."""
-    e = _expm1_exp(-2.0 * abs(x))[0]
-    r = -e / (2.0 + e)
-    return r if x >= 0.0 else -r
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow (within 4 ulp; below ~1e-304 it returns ~1e-304, not 0)."""
-    e = _expm1_exp(-abs(x))[1]
-    return (1.0 if x >= 0.0 else e) / (1.0 + e)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _activate(row, der, code, bs):
-    """In place: ``row[:bs]`` <- f(row) and ``der[:bs]`` <- f'(row) for activation ``code`` (gate codes or TANH).
-
-    The hard sigmoids' derivative is their slope on the closed interval (as torch.clamp passes the gradient)."""
-    if code == TANH:
-        for b in range(bs):
-            a = _tanh(row[b])
-            row[b] = a
-            der[b] = 1.0 - a * a
-    elif code == 0:
-        for b in range(bs):
-            a = _sigmoid(row[b])
-            row[b] = a
-            der[b] = a * (1.0 - a)
-    else:
-        s = 0.2 if code == 1 else 1.0 / 6.0
-        for b in range(bs):
-            v = s * row[b] + 0.5
-            row[b] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
-            der[b] = s if (v >= 0.0 and v <= 1.0) else 0.0
-
-
 # -- forward ---------------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", inline="always")
-def _affine(out, th, Xt, Hs, k, bs, D, K, n, oU, ob, with_h):
-    """``out[:bs]`` <- b[k] + x_t W[:, k] (+ h U[:, k] when with_h), for column k and rows Xt (D, B), Hs (n, B)."""
-    c = th[ob + k]
-    for b in range(bs):
-        out[b] = c
-    for d in range(D):
-        w = th[d * K + k]
-        for b in range(bs):
-            out[b] += Xt[d, b] * w
-    if with_h:
-        for i in range(n):
-            u = th[oU + i * K + k]
-            for b in range(bs):
-                out[b] += Hs[i, b] * u
-
-
 @njit(cache=True, error_model="numpy")
 def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0):
     """Run the ``bs`` sequences of ``Xb`` (T, D, B) from the state ``S0`` (2, n) (row 0 h_0, row 1 c_0, the same for
     every sequence; zeros in training), storing what the backward pass needs.
 
-    States H, Cs (T + 1, n, B); activations A and their derivatives G (T, K, B); E (T, n, B) is tanh(c) (LSTM),
-    r * h (GRU reset-before) or h U_h + b^h_h (GRU reset-after). SRNN stores H only.
+    States H, Cs (T + 1, n, B); activations A and their derivatives G (T, K, B); E (T, n, B) a row block each kind
+    defines (LSTM tanh(c), GRU reset-before r * h, reset-after h U_h + b^h_h, MGU f * h; unused by the SRNN).
     """
     K = GATES[kind] * n
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
     for j in range(n):
         h0 = S0[0, j]
-        c0 = S0[1, j] if kind == LSTM else 0.0
+        c0 = S0[1, j] if CELL_STATE[kind] else 0.0
         for b in range(bs):
             H[0, j, b] = h0
             Cs[0, j, b] = c0
     for t in range(T):
-        Xt = Xb[t]
-        Hp = H[t]
-        if kind == SRNN:
-            for j in range(n):
-                row = H[t + 1, j]
-                _affine(row, th, Xt, Hp, j, bs, D, K, n, oU, ob0, True)
-                for b in range(bs):
-                    row[b] = _tanh(row[b])
-        elif kind == LSTM:
-            for k in range(K):
-                _affine(A[t, k], th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
-                _activate(A[t, k], G[t, k], TANH if (k >= 2 * n and k < 3 * n) else act, bs)
-            for j in range(n):
-                for b in range(bs):
-                    c = A[t, n + j, b] * Cs[t, j, b] + A[t, j, b] * A[t, 2 * n + j, b]
-                    Cs[t + 1, j, b] = c
-                    tc = _tanh(c)
-                    E[t, j, b] = tc
-                    H[t + 1, j, b] = A[t, 3 * n + j, b] * tc
-        else:
-            after = kind == GRU_AFTER
-            for k in range(2 * n):
-                row = A[t, k]
-                _affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, True)
-                if after:
-                    c = th[ob1 + k]
-                    for b in range(bs):
-                        row[b] += c
-                _activate(row, G[t, k], act, bs)
-            if not after:
-                for i in range(n):
-                    for b in range(bs):
-                        E[t, i, b] = A[t, n + i, b] * Hp[i, b]  # r * h
-            for j in range(n):
-                k = 2 * n + j
-                row = A[t, k]
-                _affine(row, th, Xt, Hp, k, bs, D, K, n, oU, ob0, False)
-                if after:
-                    hu = E[t, j]
-                    _affine(hu, th, Xt, Hp, k, bs, 0, K, n, oU, ob1, True)  # h U_h + b^h_h
-                    for b in range(bs):
-                        row[b] += A[t, n + j, b] * hu[b]
-                else:
-                    for i in range(n):
-                        u = th[oU + i * K + k]
-                        for b in range(bs):
-                            row[b] += E[t, i, b] * u
-                _activate(row, G[t, k], TANH, bs)
-                for b in range(bs):
-                    z = A[t, j, b]
-                    H[t + 1, j, b] = z * Hp[j, b] + (1.0 - z) * row[b]
+        kernels.forward_step(kind, act, th, Xb[t], H[t], Cs[t], H[t + 1], Cs[t + 1], A[t], G[t], E[t], bs, n, D, K, oU,
+                             ob0, ob1)
 
 
 @njit(cache=True, error_model="numpy")
@@ -300,28 +133,6 @@ def _squared_error(HT, Tgt, idx, bs, n, want_grad, scale, dH):
 
 
 # -- backward --------------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", inline="always")
-def _acc_input(Ga, Xt, dz, k, bs, D, K, ob):
-    """Input-side gradients of column k, per sequence: bias ``ob + k`` += dz, kernel ``(d, k)`` += x_t[d] dz."""
-    for b in range(bs):
-        Ga[ob + k, b] += dz[b]
-    for d in range(D):
-        p = d * K + k
-        for b in range(bs):
-            Ga[p, b] += Xt[d, b] * dz[b]
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _acc_recurrent(th, Ga, Hs, dz, dHn, k, bs, n, K, oU):
-    """Recurrent-side gradients of column k: U[:, k] += Hs dz (per sequence), dHn += U[:, k] dz."""
-    for i in range(n):
-        p = oU + i * K + k
-        u = th[p]
-        for b in range(bs):
-            Ga[p, b] += Hs[i, b] * dz[b]
-            dHn[i, b] += u * dz[b]
-
-
 @njit(cache=True, error_model="numpy")
 def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn):
     """Backpropagation through time from dLoss/dh_T (in ``dH``, (n, B)); adds the cell's gradient into ``g``.
@@ -346,69 +157,12 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
                 sq += dH[j, b] * dH[j, b]
         SN[T] += sq
     for t in range(T - 1, -1, -1):
-        Hp = H[t]
-        if kind == SRNN or kind == LSTM:
-            for j in range(n):
-                for b in range(bs):
-                    dHn[j, b] = 0.0
-        if kind == SRNN:
-            for j in range(n):
-                for b in range(bs):
-                    h = H[t + 1, j, b]
-                    dZ[j, b] = dH[j, b] * (1.0 - h * h)
-        elif kind == LSTM:
-            for j in range(n):
-                for b in range(bs):
-                    tc = E[t, j, b]
-                    dh = dH[j, b]
-                    dc = dC[j, b] + dh * A[t, 3 * n + j, b] * (1.0 - tc * tc)
-                    dC[j, b] = dc * A[t, n + j, b]
-                    dZ[j, b] = dc * A[t, 2 * n + j, b] * G[t, j, b]
-                    dZ[n + j, b] = dc * Cs[t, j, b] * G[t, n + j, b]
-                    dZ[2 * n + j, b] = dc * A[t, j, b] * G[t, 2 * n + j, b]
-                    dZ[3 * n + j, b] = dh * tc * G[t, 3 * n + j, b]
-        else:
-            for j in range(n):
-                for b in range(bs):
-                    z = A[t, j, b]
-                    dh = dH[j, b]
-                    dZ[2 * n + j, b] = dh * (1.0 - z) * G[t, 2 * n + j, b]
-                    dZ[j, b] = dh * (Hp[j, b] - A[t, 2 * n + j, b]) * G[t, j, b]
-                    dHn[j, b] = dh * z
-        if kind == GRU_AFTER:
-            # candidate: a = x W_h + b_h + r * (h U_h + b^h_h); dR[2n:] holds d(h U_h + b^h_h)
-            for j in range(n):
-                for b in range(bs):
-                    da = dZ[2 * n + j, b]
-                    dR[2 * n + j, b] = da * A[t, n + j, b]
-                    dZ[n + j, b] = da * E[t, j, b] * G[t, n + j, b]
-            for k in range(K):
-                dr = dZ[k] if k < 2 * n else dR[k]
-                for b in range(bs):
-                    Ga[ob1 + k, b] += dr[b]
-                _acc_recurrent(th, Ga, Hp, dr, dHn, k, bs, n, K, oU)
-        elif kind == GRU_BEFORE:
-            # candidate: a = x W_h + (r * h) U_h + b_h; dR[:n] holds d(r * h)
-            for i in range(n):
-                for b in range(bs):
-                    dR[i, b] = 0.0
-            for j in range(n):
-                _acc_recurrent(th, Ga, E[t], dZ[2 * n + j], dR, 2 * n + j, bs, n, K, oU)
-            for i in range(n):
-                for b in range(bs):
-                    dr = dR[i, b]
-                    r = A[t, n + i, b]
-                    dZ[n + i, b] = dr * Hp[i, b] * G[t, n + i, b]
-                    dHn[i, b] += dr * r
-            for k in range(2 * n):
-                _acc_recurrent(th, Ga, Hp, dZ[k], dHn, k, bs, n, K, oU)
-        else:
-            for k in range(K):
-                _acc_recurrent(th, Ga, Hp, dZ[k], dHn, k, bs, n, K, oU)
+        kernels.backward_step(kind, th, Ga, H[t], H[t + 1], Cs[t], A[t], G[t], E[t], dH, dC, dZ, dR, dHn, bs, n, K,
+                              oU, ob1)
         Xt = Xb[t]
         for k in range(K):
-            _acc_input(Ga, Xt, dZ[k], k, bs, D, K, ob0)
-        if want_sn:  # dHn is dLoss/dh_t now, and dC dLoss/dc_t (partial derivatives; zero dC but for the LSTM)
+            acc_input(Ga, Xt, dZ[k], k, bs, D, K, ob0)
+        if want_sn:  # dHn is dLoss/dh_t now, and dC dLoss/dc_t (partial derivatives; zero dC without a cell state)
             sq = 0.0
             for j in range(n):
                 for b in range(bs):

@@ -69,7 +69,7 @@ def latex_tools():
 @pytest.fixture
 def random_one_unit_cell():
     """``random_one_unit_cell(cls, gate, *, models, seed, scale, **kw)``: a batch of one-unit cells of class ``cls``
-    (SRNN, GRU, LSTM; ``kw`` to its constructor) with kernel, recurrent kernel and biases drawn N(0, scale^2) and
+    (any registered kind; ``kw`` to its constructor) with kernel, recurrent kernel and biases drawn N(0, scale^2) and
     gate nonlinearity ``gate``: the random population the dynamics tests check finders against."""
 
     def make(cls, gate, *, models: int, seed: int, scale: float, **kw):

@@ -1,6 +1,7 @@
-"""A new cell kind is one module: a Cell subclass with its step function, registered by name. Shown with the minimal
-gated unit (Zhou et al. 2016), checked against a numpy transcription of its equations; without a compiled kernel it
-trains on the torch backend, and weight files, names, init and with_params work for it unchanged."""
+"""A new cell kind is one module: a Cell subclass with its step function, registered by name. Shown with a torch-only
+copy of the minimal gated unit (Zhou et al. 2016) registered at test time, checked against a numpy transcription of
+its equations; without a compiled kernel it trains on the torch backend, to the same models as the shipped
+:class:`dynlatch.cells.MGU` (compiled), and weight files, names, init and with_params work for it unchanged."""
 
 from __future__ import annotations
 
@@ -13,21 +14,11 @@ import torch
 
 import dynlatch
 from dynlatch import cells, tasks
-from dynlatch.cells import Cell, CellParams
-
-
-def mgu_step(params: CellParams, h, x, gate):
-    """f = gate(x W_f + h U_f + b_f); h~ = tanh(x W_h + (f h) U_h + b_h); h' = (1 - f) h + f h~ (one model)."""
-    n = h.shape[-1]
-    W, U, b = params
-    xw = torch.matmul(x, W) + b[..., 0, :]
-    f = gate(xw[..., :n] + torch.matmul(h, U[..., :n]))
-    candidate = torch.tanh(xw[..., n:] + torch.matmul(f * h, U[..., n:]))
-    return (1 - f) * h + f * candidate
+from dynlatch.cells import Cell, mgu_step
 
 
 class MGU(Cell):
-    kind: ClassVar[str] = "mgu"
+    kind: ClassVar[str] = "mgu_torch_only"
     gate_names: ClassVar[tuple[str, ...]] = ("f", "h")
 
     def step_function(self):
@@ -38,7 +29,7 @@ class MGU(Cell):
 def mgu():
     cells.register(MGU)
     yield MGU
-    cells.unregister("mgu")
+    cells.unregister("mgu_torch_only")
 
 
 def numpy_mgu(W, U, b, x):
@@ -52,7 +43,8 @@ def numpy_mgu(W, U, b, x):
 
 
 def test_registered_kind_is_found_by_name(mgu):
-    assert "mgu" in cells.kinds() and cells.cell_class("mgu") is MGU and cells.CELL_CLASSES["mgu"] is MGU
+    assert "mgu_torch_only" in cells.kinds() and cells.cell_class("mgu_torch_only") is MGU
+    assert cells.CELL_CLASSES["mgu_torch_only"] is MGU
     assert MGU.n_gates == 2
 
 
@@ -79,9 +71,13 @@ def test_new_kind_inits_saves_loads_and_takes_named_values(mgu, tmp_path):
 
 def test_new_kind_trains_on_the_torch_backend(mgu):
     data = tasks.latching(length=3, n=200, seed=0)
-    model = dynlatch.Model.init("mgu", seeds=[0, 1], init="torch", dtype=torch.float64)
+    model = dynlatch.Model.init("mgu_torch_only", seeds=[0, 1], init="torch", dtype=torch.float64)
     result = dynlatch.train(model, data, epochs=2)
     assert result.backend == "torch" and not result.diverged.any()
     assert np.all(result.history["train_loss"][:, 1] < result.history["train_loss"][:, 0])
+    shipped = dynlatch.train(dynlatch.Model.init("mgu", seeds=[0, 1], init="torch", dtype=torch.float64), data,
+                             epochs=2)
+    assert shipped.backend == "numba"
+    np.testing.assert_allclose(shipped.history["train_loss"], result.history["train_loss"], rtol=1e-10, atol=0)
     with pytest.raises(ValueError, match="no compiled kernel"):
         dynlatch.train(model, data, epochs=1, backend="numba")

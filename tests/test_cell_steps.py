@@ -10,10 +10,10 @@ import torch
 from torch.func import jacfwd, jacrev, vmap
 
 from dynlatch import GATE_ACTIVATIONS
-from dynlatch.cells import GRU, LSTM, SRNN, CellParams
+from _cases import CLASS_VARIANTS, VARIANT_IDS
+from dynlatch.cells import CellParams
 
-VARIANTS = [(SRNN, {}), (LSTM, {}), (GRU, {"reset_after": False}), (GRU, {"reset_after": True})]
-IDS = ["srnn", "lstm", "gru-before", "gru-after"]
+VARIANTS, IDS = CLASS_VARIANTS, VARIANT_IDS
 M, B, D = 5, 4, 2
 
 

@@ -12,15 +12,15 @@ import torch
 
 import dynlatch
 from dynlatch import cells
-from dynlatch.cells import GRU, LSTM, SRNN, CellParams, WeightFileError
+from _cases import KERAS_KINDS, TORCH_KINDS, VARIANTS
+from dynlatch.cells import GRU, LSTM, MGU, SRNN, CellParams, WeightFileError
 
 DTYPES = {torch.float32: 1e-5, torch.float64: 1e-12}
-KINDS = {"srnn": SRNN, "lstm": LSTM, "gru": GRU}
+KINDS = dict(cells.CELL_CLASSES)
 TORCH_MODULES = {"srnn": (torch.nn.RNN, torch.nn.RNNCell), "lstm": (torch.nn.LSTM, torch.nn.LSTMCell),
                  "gru": (torch.nn.GRU, torch.nn.GRUCell)}
-GATES = {"srnn": 1, "lstm": 4, "gru": 3}
-# (kind, reset_after) variants of the cells; reset_after only for GRU
-VARIANTS = [("srnn", None), ("lstm", None), ("gru", False), ("gru", True)]
+GATES = {"srnn": 1, "lstm": 4, "gru": 3, "mgu": 2}
+# VARIANTS: (kind, reset_after) of every registered cell form (tests/_cases.py); reset_after only for GRU
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def to_np(t):
 
 # ----------------------------------------------------------------------------------------------------------------
 # torch.nn oracle
-@pytest.mark.parametrize("kind", ["srnn", "lstm", "gru"])
+@pytest.mark.parametrize("kind", TORCH_KINDS)
 @pytest.mark.parametrize("units", [1, 8])
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_from_torch_matches_torch_module(kind, units, dtype):
@@ -116,7 +116,7 @@ def test_from_torch_matches_torch_module(kind, units, dtype):
     assert type(cells.from_torch(module)) is KINDS[kind]
 
 
-@pytest.mark.parametrize("kind", ["srnn", "lstm", "gru"])
+@pytest.mark.parametrize("kind", TORCH_KINDS)
 @pytest.mark.parametrize("units", [1, 8])
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_from_torch_cell_module_matches(kind, units, dtype):
@@ -142,7 +142,7 @@ def test_from_torch_cell_module_matches(kind, units, dtype):
     torch.testing.assert_close(got, torch.stack(want, 1), atol=DTYPES[dtype], rtol=0)
 
 
-@pytest.mark.parametrize("kind", ["srnn", "lstm", "gru"])
+@pytest.mark.parametrize("kind", TORCH_KINDS)
 @pytest.mark.parametrize("units", [1, 8])
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_to_torch_round_trip(kind, units, dtype):
@@ -159,9 +159,35 @@ def test_to_torch_round_trip(kind, units, dtype):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# MGU oracles: the paper's equations in numpy, and the GRU with tied gates (z = 1 - f, r = f, reset before)
+@pytest.mark.parametrize("act", dynlatch.GATE_ACTIVATIONS)
+@pytest.mark.parametrize("units", [1, 5])
+def test_mgu_matches_numpy_equations_and_tied_gru(act, units):
+    rng = np.random.default_rng([units, dynlatch.GATE_ACTIVATIONS.index(act)])
+    D, B, T = 2, 6, 10
+    W, U, b = rng.normal(0, 1.5, (D, 2 * units)), rng.normal(0, 1.5, (units, 2 * units)), rng.normal(0, 1, 2 * units)
+    x = rng.normal(0.0, 1.5, size=(B, T, D))
+    h, want = np.zeros((B, units)), []
+    Wf, Wh = np.split(W, 2, axis=1)
+    Uf, Uh = np.split(U, 2, axis=1)
+    bf, bh = np.split(b, 2)
+    for t in range(T):  # Zhou et al. (2016), eqs. (5)-(7)
+        f = np_gate(x[:, t] @ Wf + h @ Uf + bf, act)
+        h = (1.0 - f) * h + f * np.tanh(x[:, t] @ Wh + (f * h) @ Uh + bh)
+        want.append(h)
+    cell = MGU.from_keras(W, U, b, recurrent_activation=act, dtype=torch.float64)
+    got = cell.run(torch.as_tensor(x))
+    np.testing.assert_allclose(to_np(got), np.stack(want, 1), atol=1e-12, rtol=0)
+    tied = GRU.from_keras(np.concatenate([-Wf, Wf, Wh], 1), np.concatenate([-Uf, Uf, Uh], 1),
+                          np.concatenate([-bf, bf, bh]), recurrent_activation=act, reset_after=False, dtype=torch.float64)
+    np.testing.assert_allclose(to_np(tied.run(torch.as_tensor(x))), to_np(got), atol=1e-12, rtol=0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Keras equations oracle
 # SimpleRNN has no gates: one activation is enough for it
-KERAS_CASES = [(k, ra, act) for k, ra in VARIANTS for act in dynlatch.GATE_ACTIVATIONS if k != "srnn" or act == "sigmoid"]
+KERAS_CASES = [(k, ra, act) for k, ra in VARIANTS if k in KERAS_KINDS for act in dynlatch.GATE_ACTIVATIONS
+               if k != "srnn" or act == "sigmoid"]
 
 
 @pytest.mark.parametrize("kind,reset_after,act", KERAS_CASES)
@@ -444,7 +470,7 @@ def test_save_load_round_trip_keras_layout(tmp_path, kind, reset_after, suffix, 
     assert cells.load(path, dtype=torch.float32).dtype == torch.float32
 
 
-@pytest.mark.parametrize("kind", ["srnn", "lstm", "gru"])
+@pytest.mark.parametrize("kind", TORCH_KINDS)
 @pytest.mark.parametrize("suffix", [".json", ".npz"])
 @pytest.mark.parametrize("with_cell_key", [False, True])
 def test_load_pytorch_layout(tmp_path, kind, suffix, with_cell_key):

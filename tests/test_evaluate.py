@@ -14,13 +14,10 @@ import pytest
 import torch
 
 import dynlatch
+from _cases import CASE_IDS, CASES
 from dynlatch import SRNN, Model, cells, tasks
 from dynlatch.cells import CellParams
 
-CASES = [("srnn", None, "sigmoid")] + [
-    (kind, ra, act) for kind, ra in (("lstm", None), ("gru", False), ("gru", True)) for act in dynlatch.GATE_ACTIVATIONS
-]
-CASE_IDS = [f"{k}-{'ra' if ra else 'rb' if ra is False else ''}-{a}" for k, ra, a in CASES]
 TOL = dict(rtol=1e-12, atol=1e-12)
 
 
@@ -78,7 +75,8 @@ def test_numba_equals_torch(data, kind, ra, act, units, with_h0, loss):
     assert (a.backend, b.backend) == ("numba", "torch")
     assert_results_equal(a, b)
     assert a.state_grad_norms.shape == (2, X.shape[1] + 1) and (a.state_grad_norms > 0).any()
-    assert np.abs(a.grads["W" if kind == "srnn" else "U_" + ("f" if kind == "lstm" else "z")]).max() > 0
+    cls = cells.cell_class(kind)
+    assert np.abs(a.grads["U_" + cls.gate_names[0] if cls.gated else "W"]).max() > 0
     if loss == "squared_error":
         assert a.accuracy is None and "W_out" not in a.grads
     else:
@@ -109,7 +107,7 @@ def test_numba_equals_torch_many_models_and_chunks(data):
 
 # ----------------------------------------------------------------------------------------------------------------
 # the torch backend against independent oracles
-@pytest.mark.parametrize("kind,ra,act", CASES[:2] + CASES[4:5] + CASES[7:8], ids=lambda c: str(c))
+@pytest.mark.parametrize("kind,ra,act", CASES[:2] + CASES[4:5] + CASES[7:8] + CASES[10:11], ids=lambda c: str(c))
 @pytest.mark.parametrize("readout", dynlatch.READOUTS)
 def test_loss_accuracy_and_named_grads_match_model_losses(data, kind, ra, act, readout):
     X, Y = data
@@ -124,7 +122,7 @@ def test_loss_accuracy_and_named_grads_match_model_losses(data, kind, ra, act, r
         np.testing.assert_allclose(r.loss, loss.detach().numpy(), **TOL)
         np.testing.assert_array_equal(r.accuracy, correct.numpy() / len(Y))
         # the contract: block j of gate g is columns [j n, (j + 1) n); br_* is bias row 1
-        gates = {"srnn": [""], "lstm": ["_i", "_f", "_c", "_o"], "gru": ["_z", "_r", "_h"]}[kind]
+        gates = {"srnn": [""], "lstm": ["_i", "_f", "_c", "_o"], "gru": ["_z", "_r", "_h"], "mgu": ["_f", "_h"]}[kind]
         expected = {"W_out": Wo, "b_out": bo}
         for g, s in enumerate(gates):
             cols = slice(g * n, (g + 1) * n)
@@ -163,7 +161,7 @@ def test_squared_error_closed_form(backend):
     np.testing.assert_allclose(r.state_grad_norms[0], [np.linalg.norm(v) for v in (dh0, dh1, dh2)], rtol=1e-12)
 
 
-@pytest.mark.parametrize("kind,ra,act", [CASES[0], CASES[1], CASES[4], CASES[9]], ids=lambda c: str(c))
+@pytest.mark.parametrize("kind,ra,act", [CASES[0], CASES[1], CASES[4], CASES[9], CASES[12]], ids=lambda c: str(c))
 def test_state_grad_norms_by_finite_differences(data, kind, ra, act):
     # one sequence: dL/ds_t is the derivative of the loss of the suffix x[t:] started from s_t, by central
     # differences in h0 (and c0); at t = T it is the read-out gradient (p - onehot) W_out^T
@@ -236,7 +234,8 @@ def test_float32_model_evaluates_in_float64_on_numba_and_float32_on_torch(data):
 
 # ----------------------------------------------------------------------------------------------------------------
 # forward-mode gradients of chosen parameters (wrt=) == autograd
-WRT = {"srnn": ["U", "b", "W_out"], "lstm": ["b_f", "U_c", "W_i", "b_out"], "gru": ["U_h", "b_z", "W_r"]}
+WRT = {"srnn": ["U", "b", "W_out"], "lstm": ["b_f", "U_c", "W_i", "b_out"], "gru": ["U_h", "b_z", "W_r"],
+       "mgu": ["U_f", "b_h", "W_f", "U_h"]}
 
 
 @pytest.mark.parametrize("kind,ra,act", CASES, ids=CASE_IDS)

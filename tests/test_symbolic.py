@@ -25,6 +25,7 @@ GATES = ("sigmoid", "hard_sigmoid", "hard_sigmoid_keras3")
 VARIANTS = [("srnn", "sigmoid", False, 1), ("srnn", "sigmoid", False, 2)]
 VARIANTS += [("lstm", g, False, n) for g in GATES for n in (1, 2)]
 VARIANTS += [("gru", g, ra, n) for g in GATES for ra in (False, True) for n in (1, 2)]
+VARIANTS += [("mgu", g, False, n) for g in GATES for n in (1, 2)]
 IDS = [f"{k}-{g}-{'after' if ra else 'before'}-n{n}" for k, g, ra, n in VARIANTS]
 B = 200  # random points per variant (at each of two weight scales)
 
@@ -38,7 +39,7 @@ def _cell(system, theta):
     """A batched float64 dynlatch cell with one model per row of ``theta`` (system parameter order)."""
     M = theta.shape[0]
     n, D = system.units, system.input_dim
-    K = {"srnn": 1, "lstm": 4, "gru": 3}[system.kind] * n
+    K = cell_class(system.kind).n_gates * n
     nb = 2 if system.reset_after else 1
     arrays = {"kernel": np.zeros((M, D, K)), "recurrent_kernel": np.zeros((M, n, K)), "bias": np.zeros((M, nb, K))}
     for i, p in enumerate(system.params):
@@ -163,7 +164,8 @@ def test_lambdify_broadcasts_and_batched_equals_single():
 
 @pytest.mark.parametrize("kind,gate,reset_after", [("srnn", "sigmoid", False), ("lstm", "sigmoid", False),
                                                     ("lstm", "hard_sigmoid", False), ("gru", "sigmoid", True),
-                                                    ("gru", "hard_sigmoid_keras3", False)])
+                                                    ("gru", "hard_sigmoid_keras3", False),
+                                                    ("mgu", "hard_sigmoid", False)])
 @pytest.mark.parametrize("units", [1, 2])
 def test_symbolic_bptt_reproduces_numba_gradients(kind, gate, reset_after, units):
     model = Model.init(kind, seeds=[0, 1, 2], units=units, recurrent_activation=gate,

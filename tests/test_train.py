@@ -11,18 +11,13 @@ import pytest
 import torch
 
 import dynlatch
+from _cases import CASE_IDS, CASES
 from dynlatch import _fastpath as fp
 from dynlatch import _train, tasks
 from dynlatch._model import Model
 from dynlatch.cells import CellParams
 from dynlatch.cells._init import ORDER_STREAM, model_rng
 
-# (cell, reset_after, gate activation); SRNN has no gates, so one activation is enough for it
-CASES = [("srnn", None, "sigmoid")] + [
-    (kind, ra, act) for kind, ra in (("lstm", None), ("gru", False), ("gru", True))
-    for act in dynlatch.GATE_ACTIVATIONS
-]
-CASE_IDS = [f"{k}-{'ra' if ra else 'rb' if ra is False else ''}-{a}" for k, ra, a in CASES]
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
@@ -210,7 +205,7 @@ def test_hard_sigmoid_kink_convention_matches_torch(act, kink):
 # backend's batched matmuls may round differently for another batch size (they happen not to on this machine)
 REPLICATE_ATOL = {"numba": 0.0, "torch": 1e-12}
 
-@pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[1], CASES[5], CASES[9]], ids=lambda c: str(c))
+@pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[1], CASES[5], CASES[9], CASES[11]], ids=lambda c: str(c))
 @pytest.mark.parametrize("backend", ["numba", "torch"])
 def test_model_in_batch_equals_model_alone(data, kind, reset_after, act, backend):
     seeds = [3, 8, 5]
@@ -264,7 +259,7 @@ def _poison(model, where, m):
 
 @pytest.mark.parametrize("where", ["recurrent_inf", "kernel_nan", "readout_nan", "readout_overflow"])
 @pytest.mark.parametrize("backend", ["numba", "torch"])
-@pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[2], CASES[9]], ids=lambda c: str(c))
+@pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[2], CASES[9], CASES[10]], ids=lambda c: str(c))
 def test_diverged_model_is_reported_and_isolated(data, where, backend, kind, reset_after, act):
     model = make_model(kind, reset_after, act, seeds=(0, 1, 2), units=2)
     bad = _poison(model, where, 1)
@@ -472,7 +467,7 @@ def test_unknown_or_empty_trainable_groups_are_refused(trainable, data):
         dynlatch.train(make_model("srnn", None, "hard_sigmoid"), data, epochs=1, trainable=trainable)
 
 
-@pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[1], CASES[5], CASES[9]], ids=lambda c: str(c))
+@pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[1], CASES[5], CASES[9], CASES[11]], ids=lambda c: str(c))
 @pytest.mark.parametrize("readout", dynlatch.READOUTS)
 @pytest.mark.parametrize("clip_norm", [None, 0.05])
 def test_readout_only_path_is_bit_identical_to_the_masked_full_kernel(data, kind, reset_after, act, readout,

@@ -111,6 +111,15 @@ class Cell:
     """The Keras layer class with the same map (``"SimpleRNN"``, ``"LSTM"``, ``"GRU"``); empty if none."""
     torch_bias_rows: ClassVar[int] = 1
     """1: torch's ``bias_ih + bias_hh`` merged into one row; 2: kept as (input, recurrent) rows."""
+    gated: ClassVar[bool] = True
+    """Whether the cell has gates computed with ``recurrent_activation`` (False: the SRNN)."""
+    tanh_blocks: ClassVar[tuple[str, ...]] = ("h",)
+    """The blocks whose nonlinearity is tanh (LSTM ``c``, GRU and MGU ``h``); the others are gates."""
+    one_unit_family: ClassVar[str | None] = None
+    """The scalar equations of this kind's one-unit map at constant input (:meth:`one_unit_params`), which the
+    certified fixed-point finder solves (:mod:`dynlatch.dynamics._one_unit`): ``"srnn"`` (h' = tanh(a + u h)),
+    ``"gru"`` (h' = z h + (1 - z) h~ with h~ = tanh(a_h + u_h r h), or reset after the product) or ``"lstm"``;
+    None if the kind has none (its fixed points then come from the optimisation finder)."""
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -198,6 +207,25 @@ class Cell:
         if options:
             raise ValueError(f"{cls.kind} takes no option {', '.join(map(repr, options))}")
         return {}
+
+    def one_unit_params(self, xw: Tensor) -> tuple[bool, Tensor]:
+        """This one-unit cell's map at constant input as the scalar equations of :attr:`one_unit_family`.
+
+        Every pre-activation is affine in h, ``a_j(h) = offset_j + slope_j h``. Args: ``xw`` (M, K) = x W at the
+        input. Returns ``(reset_after, params)``: the GRU family's convention (False otherwise) and (M, P) with
+        (offset, slope) per block of the family, in its block order (this default: the kind's own blocks, offset
+        x W + the bias rows' sum, slope U)."""
+        W, U, b = self.params
+        cols = []
+        for j in range(self.n_gates):
+            cols += [xw[:, j] + b[:, :, j].sum(1), U[:, 0, j]]
+        return False, torch.stack(cols, dim=1)
+
+    @classmethod
+    def variants(cls) -> tuple[dict[str, Any], ...]:
+        """The constructor options that give different equations (GRU: reset before and after the recurrent
+        product), one dict each; ``({},)`` for a kind with one form. Tests and tables iterate over them."""
+        return ({},)
 
     @classmethod
     def torch_options(cls) -> dict[str, Any]:

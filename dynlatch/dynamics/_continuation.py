@@ -203,7 +203,7 @@ def _kink_preactivations(cell: Any, x: Any) -> list[tuple[str, float, float, flo
     """(gate, offset, slope, kink) for each hard gate of a one-model one-unit cell (pre-activation offset + slope h)."""
     if not _is_cell(cell) or cell.recurrent_activation not in HARD_SIGMOID_SLOPE:
         return None
-    names = {"srnn": (), "gru": ("z", "r"), "lstm": ("i", "f", "", "o")}[cell.kind]
+    names = ["" if name in cell.tanh_blocks else name for name in cell.gate_names]  # "": not a gate
     edge = 0.5 / HARD_SIGMOID_SLOPE[cell.recurrent_activation]
     xt = input_tensor(as_map(cell), x, 1)
     g = gates(cell, xt)

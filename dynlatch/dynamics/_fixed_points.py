@@ -160,7 +160,7 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) 
     certified = np.ones(M, bool)
     rows: dict[str, list] = {k: [] for k in ("model", "h", "period", "kind", "multiplicity", "lo", "hi", "c", "partner")}
     for period in periods:
-        if period == 2 and cell.kind == "lstm":
+        if period == 2 and system.kind == "lstm":
             for c0 in range(0, M, LSTM_CYCLE_CHUNK):
                 part = cell[list(range(c0, min(M, c0 + LSTM_CYCLE_CHUNK)))]
                 found = lstm_cycle_search(part, xt[c0 : c0 + part.models])
@@ -177,7 +177,7 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) 
                 rows["lo"] += [np.full(2 * n2, np.nan)]
                 rows["hi"] += [np.full(2 * n2, np.nan)]
             continue
-        r = certified_roots(system, EQUATIONS[cell.kind, period], tol=tol)
+        r = certified_roots(system, EQUATIONS[system.kind, period], tol=tol)
         certified &= r.certified
         model, h, mult = r.model, r.value, r.multiplicity
         if period == 2:
@@ -187,7 +187,7 @@ def _one_unit_table(cell: Any, *, x: Any, periods: tuple[int, ...], tol: float) 
         else:
             n_cont = r.continuum_model.size
         cm, clo, chi = r.continuum_model[:n_cont], r.continuum_lo[:n_cont], r.continuum_hi[:n_cont]
-        if cell.kind == "lstm" and n_cont:
+        if system.kind == "lstm" and n_cont:
             mid = 0.5 * (clo + chi)
             clo, chi = _line_end(system, cm, clo, mid), _line_end(system, cm, chi, mid)
         rows["model"] += [model, cm]
@@ -285,10 +285,11 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
                  grid: int = DEFAULT_GRID, tol: float = DEFAULT_TOL, starts: int = 64, seed: int = 0):
     """Every fixed point (and 2-cycle) of a cell or map at constant input ``x``.
 
-    One-unit SRNN, GRU (both reset conventions) and LSTM, with every gate function: all of them, certified by
-    subdivision to the stated tolerance (module docstring), including multiple roots and continua; LSTM 2-cycles by
-    certified interval branch-and-bound in (h1, h2) (:mod:`dynlatch.dynamics._lstm_cycles`).
-    Anything else (n units, user maps): the optimisation finder :func:`slow_points`, ``guaranteed_complete=False``.
+    One-unit cells of a kind with a one-unit reduction (``one_unit_family``: SRNN, GRU in both reset conventions,
+    LSTM, MGU), with every gate function: all of them, certified by subdivision to the stated tolerance (module
+    docstring), including multiple roots and continua; LSTM 2-cycles by certified interval branch-and-bound in
+    (h1, h2) (:mod:`dynlatch.dynamics._lstm_cycles`). Anything else (n units, kinds without a reduction, user maps):
+    the optimisation finder :func:`slow_points`, ``guaranteed_complete=False``.
 
     Args:
         cell_or_map: a cell (single or batched) or a :class:`Map`.
@@ -317,7 +318,7 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
     m = as_map(cell_or_map)
     cell = m.cell
     batched = getattr(cell_or_map, "batched", m.models > 1)
-    if cell is not None and cell.units == 1:
+    if cell is not None and cell.units == 1 and cell.one_unit_family is not None:
         table = one_unit_table(cell, x=x, periods=periods, grid=int(grid), tol=tol)
         guaranteed = table.pop("certified")
     else:

@@ -70,12 +70,14 @@ class Gate:
 
 
 def gates(cell: Any, x: Tensor) -> list[Gate]:
-    """The affine pre-activations of every gate block of a one-unit cell at constant input ``x`` (M, 1, D)."""
+    """The affine pre-activations of every block of a one-unit cell at constant input ``x`` (M, 1, D), in the kind's
+    own block order (a block kept apart from its recurrent bias by a reset-after product gets ``recurrent_bias``)."""
     W, U, b = cell.params
     xw = torch.matmul(x[:, :1, :], W)[:, 0, :]  # (M, K)
+    reset_after = bool(getattr(cell, "reset_after", False))
     out = []
-    for j in range(cell.n_gates):
-        if cell.kind == "gru" and cell.reset_after and j == 2:
+    for j, name in enumerate(cell.gate_names):
+        if reset_after and name in cell.tanh_blocks:
             out.append(Gate(xw[:, j : j + 1] + b[:, 0, j : j + 1], U[:, 0, j : j + 1], b[:, 1, j : j + 1]))
         else:
             out.append(Gate(xw[:, j : j + 1] + b[:, :, j].sum(1, keepdim=True), U[:, 0, j : j + 1]))
@@ -87,7 +89,7 @@ class OneUnitSystem:
     """A batch of one-unit cells at constant input as scalar systems, the compiled kernels' input.
 
     Attributes:
-        kind: ``"srnn"``, ``"gru"`` or ``"lstm"``.
+        kind: the equation family, ``"srnn"``, ``"gru"`` or ``"lstm"`` (a cell's ``one_unit_family``).
         gate: gate-function code (0 sigmoid, 1 Keras-2 hard sigmoid, 2 Keras-3 hard sigmoid).
         reset_after: GRU convention (False for the others).
         params: (M, P) float64, per model the (offset, slope) of every gate block in Keras order, then for the GRU
@@ -109,21 +111,25 @@ class OneUnitSystem:
 
 
 def one_unit_system(cell: Any, x: Tensor) -> OneUnitSystem:
-    """The scalar system of a batch of one-unit cells at constant input ``x`` (M, 1, D), from :func:`gates`."""
+    """The scalar system of a batch of one-unit cells at constant input ``x`` (M, 1, D): the equations of the kind's
+    ``one_unit_family`` with the parameters its :meth:`~dynlatch.cells.Cell.one_unit_params` gives.
+
+    Raises:
+        ValueError: for a cell of more than one unit, or of a kind without a one-unit reduction.
+    """
     if cell.units != 1:
         raise ValueError(f"one_unit_system needs a one-unit cell; got {cell.units} units")
+    family = cell.one_unit_family
+    if family not in KIND_CODE:
+        raise ValueError(f"the {cell.kind} cell declares no one-unit reduction (one_unit_family = {family!r}); "
+                         f"the known ones are {', '.join(KIND_CODE)}")
     with torch.no_grad():
-        g = gates(cell.to(dtype=torch.float64), x.to(torch.float64))
-        cols = []
-        for gate in g:
-            cols += [gate.offset[:, 0], gate.slope[:, 0]]
-        if cell.kind == "gru":
-            rb = g[2].recurrent_bias
-            cols.append(rb[:, 0] if rb is not None else torch.zeros_like(cols[0]))
-        params = torch.stack(cols, dim=1).cpu().numpy().astype(np.float64)
-    reset_after = bool(getattr(cell, "reset_after", False)) if cell.kind == "gru" else False
-    code = gate_code(cell.recurrent_activation) if cell.kind != "srnn" else 0
-    return OneUnitSystem(cell.kind, code, reset_after, np.ascontiguousarray(params))
+        cell = cell.to(dtype=torch.float64)
+        xw = torch.matmul(x[:, :1, :].to(torch.float64), cell.params.kernel)[:, 0, :]
+        reset_after, params = cell.one_unit_params(xw)
+        params = params.cpu().numpy().astype(np.float64)
+    code = gate_code(cell.recurrent_activation) if cell.gated else 0
+    return OneUnitSystem(family, code, reset_after, np.ascontiguousarray(params))
 
 
 # -- scalar building blocks -------------------------------------------------------------------------------------------
@@ -496,9 +502,10 @@ def _grid_form(form: int, cell: Any, x: Tensor) -> Callable[[Tensor], Tensor]:
 
 
 def next_h(cell: Any, x: Tensor) -> Callable[[Tensor], Tensor]:
-    """F(h) of a one-unit SRNN or GRU at constant input ``x`` (M, 1, D): h (M, P) -> (M, P) (compiled point form)."""
-    if cell.kind not in ("srnn", "gru"):
-        raise ValueError(f"next_h is for SRNN and GRU, not {cell.kind}")
+    """F(h) of a one-unit cell whose state is h alone (the SRNN and GRU families: SRNN, GRU, MGU) at constant input
+    ``x`` (M, 1, D): h (M, P) -> (M, P) (compiled point form)."""
+    if cell.one_unit_family not in ("srnn", "gru"):
+        raise ValueError(f"next_h is for one-unit maps of h alone (SRNN and GRU families), not the {cell.kind}")
     return _grid_form(FORM_NEXT_H, cell, x)
 
 

@@ -60,6 +60,7 @@ from .._config import Config, option
 from .._model import Model
 from .._stats import roc_auc, wilson_interval
 from .._train import train
+from ..cells import cell_class
 from ..dynamics import jacobian
 from ..sweep import DATA_STREAM, ShardExecutor, derive_seed, run_shards
 from ._study import Result, RunContext, Study
@@ -157,6 +158,14 @@ class RelayStudyConfig(Config):
 
 
 # -- models and their initial dynamics -------------------------------------------------------------------------
+def cell_options(setup: Setup, cell: str) -> dict[str, Any]:
+    """The set-up's gate function and GRU convention as ``cell`` takes them (None where the kind has no gates or no
+    ``reset_after`` option)."""
+    cls = cell_class(cell)
+    return {"recurrent_activation": setup.recurrent_activation if cls.gated else None,
+            "reset_after": setup.reset_after if any("reset_after" in v for v in cls.variants()) else None}
+
+
 def setup_model(setup: Setup, cell: str, seeds: Sequence[int], *, units: int, edge_bias: float = 3.0) -> Model:
     """The initial models of ``cell`` under ``setup``, one per seed, drawn as the latching sweep draws them (float32
     values, as ``Model.init``'s default) and then held in float64.
@@ -166,9 +175,7 @@ def setup_model(setup: Setup, cell: str, seeds: Sequence[int], *, units: int, ed
     """
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
-    model = Model.init(cell, seeds=seeds, units=units, init=setup.init,
-                       recurrent_activation=None if cell == "srnn" else setup.recurrent_activation,
-                       reset_after=setup.reset_after if cell == "gru" else None).to(torch.float64)
+    model = Model.init(cell, seeds=seeds, units=units, init=setup.init, **cell_options(setup, cell)).to(torch.float64)
     changes = {name: torch.full((model.models, units), float(edge_bias), dtype=torch.float64)
                for c, name in setup.biases if c == cell}
     if changes:
@@ -189,8 +196,8 @@ def spectral_radius_at_origin(model: Model) -> np.ndarray:
 
 def block_key(setup: Setup, cell: str, config: RelayStudyConfig) -> tuple:
     """What a (set-up, cell) block's results depend on besides T: equal keys train identical models."""
-    return (cell, setup.init, None if cell == "srnn" else setup.recurrent_activation,
-            setup.reset_after if cell == "gru" else None,
+    options = cell_options(setup, cell)
+    return (cell, setup.init, options["recurrent_activation"], options["reset_after"],
             tuple(sorted((name, config.edge_bias) for c, name in setup.biases if c == cell)),
             tuple(sorted(config.training(setup).items())))
 

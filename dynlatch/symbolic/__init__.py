@@ -17,7 +17,7 @@ from ._export import (PAPER_DIR, catalogue, catalogue_files, catalogue_systems, 
                       write_paper_files, write_tex_files)
 from ._functions import BACKENDS, HARD_SLOPES, gate_expr, hard_sigmoid_kinks, lambdify_entries, sigmoid
 from ._systems import (MAX_UNITS, SYSTEM_KINDS, ParamSpec, System, bengio_system, build_system, check_cell_matches,
-                       gru_system, lstm_system, pascanu_system, srnn_system, system_for_cell)
+                       gru_system, lstm_system, mgu_system, pascanu_system, srnn_system, system_for_cell)
 from ._trajectory import bptt_gradient, jacobian_product_along, trajectory
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "bengio_table", "bptt_gradient", "build_system", "catalogue", "catalogue_files", "catalogue_systems",
     "check_cell_matches", "derive", "gate_expr", "gru_system", "hard_sigmoid_kinks", "jacobian_product_along",
     "jacobian_product_latex", "lambdify_entries", "lstm_cell_fixed_point", "lstm_origin_eigenvalues", "lstm_system",
-    "pascanu_fold_curve", "pascanu_fold_derivation", "pascanu_system", "sigmoid", "srnn_system",
+    "mgu_system", "pascanu_fold_curve", "pascanu_fold_derivation", "pascanu_system", "sigmoid", "srnn_system",
     "state_jacobian_matrix", "system_for_cell", "trajectory", "write_derivations", "write_paper_files",
     "write_tex_files",
 ]

@@ -28,7 +28,7 @@ from .._activations import check_gate_activation
 from ._functions import gate_expr, sigmoid
 from ..cells import cell_class
 
-SYSTEM_KINDS: tuple[str, ...] = ("srnn", "lstm", "gru", "bengio", "pascanu")
+SYSTEM_KINDS: tuple[str, ...] = ("srnn", "lstm", "gru", "mgu", "bengio", "pascanu")
 MAX_UNITS = 2
 
 
@@ -49,7 +49,7 @@ class System:
     """A symbolic discrete-time system s' = F(s; theta, x).
 
     Attributes:
-        kind: ``srnn``, ``lstm``, ``gru``, ``bengio`` or ``pascanu``.
+        kind: ``srnn``, ``lstm``, ``gru``, ``mgu``, ``bengio`` or ``pascanu``.
         gate: gate nonlinearity (``None`` for the gate-free maps).
         reset_after: GRU convention (``None`` for other kinds).
         units, input_dim: sizes (1 and 1 or 0 for the scalar maps).
@@ -95,7 +95,7 @@ class System:
             parts.append(self.gate)
         if self.reset_after is not None:
             parts.append("after" if self.reset_after else "before")
-        if self.kind in ("srnn", "lstm", "gru"):
+        if self.params and self.params[0].array:  # a cell (the scalar maps have no weight-file layout)
             parts.append(f"n{self.units}")
         return "-".join(parts)
 
@@ -138,7 +138,7 @@ def check_cell_matches(system: System, cell: Any) -> None:
     if want != got:
         raise ValueError(f"cell is {got[0]} with {got[1]} units and input_dim {got[2]}; the system is {want[0]} with "
                          f"{want[1]} units and input_dim {want[2]}")
-    if system.kind != "srnn" and cell.recurrent_activation != system.gate:
+    if system.gate is not None and cell.recurrent_activation != system.gate:
         raise ValueError(f"cell gate {cell.recurrent_activation!r} differs from the system's {system.gate!r}")
     if system.kind == "gru" and bool(cell.reset_after) != system.reset_after:
         raise ValueError(f"cell reset_after={cell.reset_after} differs from the system's {system.reset_after}")
@@ -289,6 +289,27 @@ def gru_system(*, gate: str = "sigmoid", reset_after: bool = False, units: int =
 
 
 @lru_cache(maxsize=None)
+def mgu_system(*, gate: str = "sigmoid", units: int = 1, input_dim: int = 1) -> System:
+    """The minimal gated unit (Zhou et al. 2016): f = gate(x W_f + h U_f + b_f), h~ = tanh(x W_h + (f h) U_h + b_h),
+    h' = (1 - f) h + f h~."""
+    check_gate_activation(gate)
+    _check_sizes(units, input_dim)
+    h, _, dstate = _state_symbols(units, False)
+    x, dx = _input_symbols(input_dim)
+    W, U, b, _, specs, display = _gate_blocks(("f", "h"), units, input_dim)
+    lab = lambda g, j: _unit_label(g, units, j)  # noqa: E731
+    pre = {lab("f", j): _affine(W, U, b, "f", x, h, j) for j in range(units)}
+    f = [gate_expr(gate, pre[lab("f", j)]) for j in range(units)]
+    for j in range(units):
+        xw = sum((x[d] * W["h"][d][j] for d in range(input_dim)), sp.Integer(0)) + b["h"][0][j]
+        pre[lab("h", j)] = xw + sum((f[k] * h[k] * U["h"][k][j] for k in range(units)), sp.Integer(0))
+    update = sp.Matrix([(1 - f[j]) * h[j] + f[j] * sp.tanh(pre[lab("h", j)]) for j in range(units)])
+    gates = tuple(k for k in pre if k[0] == "f")
+    return System("mgu", gate, None, units, input_dim, tuple(h), tuple(x), _reorder(specs), update, pre, gates,
+                  {**display, **dstate, **dx})
+
+
+@lru_cache(maxsize=None)
 def bengio_system() -> System:
     """Bengio, Simard & Frasconi (1994)'s latching neuron a_t = w tanh(a_{t-1}) + h_t; input h_t, parameter w."""
     a, w, hin = sp.symbols("a w h", real=True)
@@ -322,6 +343,8 @@ def build_system(kind: str, *, gate: str = "sigmoid", reset_after: bool = False,
         return lstm_system(gate=gate, units=units, input_dim=input_dim)
     if kind == "gru":
         return gru_system(gate=gate, reset_after=reset_after, units=units, input_dim=input_dim)
+    if kind == "mgu":
+        return mgu_system(gate=gate, units=units, input_dim=input_dim)
     if kind in ("bengio", "pascanu"):
         if units != 1:
             raise ValueError(f"{kind} is a one-unit map; got units={units}")

@@ -1,4 +1,4 @@
-"""The tangent module's one-division nonlinearities (Pade form of exp) against mpmath at 50 digits: within 2 ulp
+"""The compiled building blocks' one-division nonlinearities (Pade form of exp) against mpmath at 50 digits: within 2 ulp
 (relative error <= 2 eps) everywhere, including tiny arguments (where tanh x ~ x must keep its relative accuracy),
 the reduction's branch points k ln(2) / 2, large arguments and infinities. The kernels built on them are tested
 against torch autograd in test_evaluate.py."""
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from dynlatch._tangents import _sigmoid_pade, _tanh_pade
+from dynlatch.cells._compiled import sigmoid_pade, tanh_pade
 
 EPS = np.finfo(np.float64).eps
 
@@ -19,7 +19,7 @@ EPS = np.finfo(np.float64).eps
 def _apply(fn_code, xs):
     out = np.empty_like(xs)
     for j in range(xs.shape[0]):
-        out[j] = _sigmoid_pade(xs[j]) if fn_code == 0 else _tanh_pade(xs[j])
+        out[j] = sigmoid_pade(xs[j]) if fn_code == 0 else tanh_pade(xs[j])
     return out
 
 
