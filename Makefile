@@ -1,5 +1,7 @@
 # make demo: set everything up (.venv, pinned dependencies) and run the main job at quick scale.
 # make test: run the test suite.
+# make cluster-demo: the quick sweep through a local Dask cluster (a scheduler and two workers), checked against the
+#             local run, the cluster shut down after (docs/scaling.md).
 # make paper: build paper/main.pdf from the committed full-scale results (installs LaTeX from Debian if missing);
 #             RERUN=1 recomputes them, SCALE=quick runs the quick analyses instead (see below).
 # make docs: the documentation site in site/ (strict mkdocs build; the gallery's quick runs first, see below).
@@ -10,7 +12,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test sweep bench clean paper paper-numbers latex docs docs-setup gallery notebook browser
+.PHONY: setup demo test sweep bench cluster-demo clean paper paper-numbers latex docs docs-setup gallery notebook browser
 
 setup: $(STAMP)
 
@@ -58,6 +60,9 @@ sweep: setup
 
 bench: setup
 	$(BIN)/dynlatch bench sweep
+
+cluster-demo: setup
+	$(BIN)/dynlatch bench cluster --out results/cluster-demo
 
 # The paper: numbers and figures come from the analyses' summary.json files (never retyped).
 #   make paper                 the full-scale results committed in paper/results/full (nothing is rerun; minutes)

@@ -12,6 +12,9 @@ Adam lr 1e-3 eps 1e-7, reshuffled every epoch; grid: 25 lengths 2..200 x 30 repe
   the compute times recorded in the shard checkpoints. The numba kernels are compiled (or loaded from cache) by an untimed warm-up first;
   that time is reported separately.
 
+``--device cuda`` trains dynlatch's grid on the GPU (the torch backend; the baseline stays on the CPU) and records the
+card's name with the time.
+
 ``--quick`` times the baseline at T = 5, 20 with N = 2000 and runs dynlatch on lengths (5, 20, 50), 30 repeats,
 N = 2000;
 both are then extrapolated to the full grid the same way (linear in T, proportional to the training-set size), and
@@ -38,6 +41,7 @@ from torch import nn
 
 import dynlatch
 from dynlatch import tasks
+from dynlatch._checks import CheckError, device as check_device
 from dynlatch.studies.latching_sweep import SweepConfig, run_success_sweep, shard_keys, warm_up as warm_kernels
 from dynlatch.sweep import read_shard
 from dynlatch.scripting import ArgumentParser, write_csv, write_summary
@@ -73,9 +77,10 @@ class Plan(NamedTuple):
         return self.sweep != self.target
 
 
-def make_plan(quick: bool, seed: int) -> Plan:
-    """The full benchmark, or the CI-sized one (``quick``)."""
-    target = SweepConfig(cells=CELLS, seed=seed)
+def make_plan(quick: bool, seed: int, device: str | None = None) -> Plan:
+    """The full benchmark, or the CI-sized one (``quick``); dynlatch trains on ``device`` (None: the CPU, numba;
+    any other device: the torch backend there), the torch.nn baseline always on the CPU."""
+    target = SweepConfig(cells=CELLS, seed=seed, device=device)
     if quick:
         # dynlatch runs the grid's 30 repeats (its cost per model depends on how many run together) at three lengths:
         # a couple of seconds, and a steadier fit than two tiny shards
@@ -231,9 +236,16 @@ def load_average() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
-def machine_info() -> dict[str, Any]:
+def device_name(device: str | None) -> str:
+    """The device dynlatch trained on, in words (a GPU by its name)."""
+    if device is not None and torch.device(device).type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"{device or 'cpu'} ({platform.processor() or platform.machine()})"
+
+
+def machine_info(device: str | None = None) -> dict[str, Any]:
     """What the numbers depend on besides the code."""
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+    return {"device": device_name(device), "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
             "numba": numba.__version__, "numpy": np.__version__, "dynlatch": dynlatch.__version__,
             "baseline_torch_threads": BASELINE_THREADS, "numba_threads": numba.get_num_threads()}
@@ -271,7 +283,7 @@ def summarise(plan: Plan, baseline: list[dict], run: DynlatchRun, *, machine: di
                  "epochs": target.epochs, "n": target.n, "n_train": target_train, "batch_size": target.batch_size},
         "baseline_lengths": list(plan.baseline_lengths), "baseline_n": plan.baseline_n,
         "dynlatch_sweep": {"lengths": list(plan.sweep.lengths), "repeats": plan.sweep.repeats, "n": plan.sweep.n,
-                           "backend": plan.sweep.backend},
+                           "backend": plan.sweep.settings()["backend"], "device": plan.sweep.settings()["device"]},
     }
 
 
@@ -317,6 +329,7 @@ def report(summary: dict[str, Any], plan: Plan) -> str:
     lines.append("numba warm-up (compile or cache load, not in the grid time): "
                  f"{summary['dynlatch_warmup_seconds']:.1f} s; peak RSS {summary['peak_rss_gib']:.2f} GiB"
                  f" (after baseline {summary['peak_rss_gib_after_baseline']:.2f})")
+    lines.append(f"dynlatch trained on {m['device']}, backend {summary['dynlatch_sweep']['backend']}")
     lines.append(f"machine: {m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']} ({m['baseline_torch_threads']}"
                  f" threads for the baseline), numba {m['numba']} ({m['numba_threads']} threads); "
                  f"load average {m['load_before']:.2f} before, {m['load_after']:.2f} after")
@@ -341,19 +354,27 @@ def parse(argv: list[str] | None):
                    help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="base seed of data and models")
     p.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
-    return p.parse_args(argv)
+    p.add_argument("--device", default=None,
+                   help="torch device dynlatch trains on (default: the CPU with numba; cuda: the torch backend on the "
+                        "GPU); the torch.nn baseline stays on the CPU")
+    args = p.parse_args(argv)
+    try:
+        args.device = check_device("--device", args.device)
+    except CheckError as e:
+        p.error(str(e))
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    plan = make_plan(args.quick, args.seed)
+    plan = make_plan(args.quick, args.seed, args.device)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     load_before = load_average()
     baseline = time_baseline(plan, log=log)
     rss_baseline = peak_rss_gib()
     log("dynlatch sweep ...")
     run = time_dynlatch(plan, args.out, quiet=args.quiet)
-    machine = machine_info() | {"load_before": load_before, "load_after": load_average()}
+    machine = machine_info(args.device) | {"load_before": load_before, "load_after": load_average()}
     summary = summarise(plan, baseline, run, machine=machine, rss_after_baseline=rss_baseline)
     write_csv(baseline + run.rows, args.out / "bench.csv")
     write_summary(summary, args.out)

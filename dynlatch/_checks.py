@@ -132,6 +132,29 @@ def device(name: str, value: Any) -> str | None:
     return str(dev)
 
 
+SCHEDULER_LOCAL = "local"
+"""The ``--scheduler`` value that computes shards in this process (no cluster)."""
+
+
+def scheduler(name: str, value: Any) -> str:
+    """Where shards run: ``local`` or a Dask scheduler's address ``tcp://HOST:PORT`` (syntax only; nothing is
+    contacted here)."""
+    text = str(value).strip()
+    if text == SCHEDULER_LOCAL:
+        return text
+    wanted = f"must be {SCHEDULER_LOCAL} or a Dask scheduler address tcp://HOST:PORT; got {value!r}"
+    if not text.startswith("tcp://"):
+        raise CheckError(name, wanted)
+    host, sep, port = text[len("tcp://"):].rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]:8786
+    if (not sep or not host or not (host + port).isascii() or not all(c.isalnum() or c in "-._:" for c in host)
+            or not port.isdigit()):
+        raise CheckError(name, wanted)
+    if not 1 <= int(port) <= 65535:
+        raise CheckError(name, f"port must be 1..65535; got {value!r}")
+    return text
+
+
 def out_dir(name: str, value: Any) -> Path:
     """A folder that is, or can be created as, a writable directory; nothing is created here."""
     if str(value).strip() == "":

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, NoReturn, Sequence
 
 from . import _atomic
-from ._checks import CheckError, one_line
+from ._checks import SCHEDULER_LOCAL, CheckError, one_line, scheduler
 from ._checks import out_dir as checked_out_dir
 from ._config import build_parser, config_from_args, provenance
 
@@ -109,8 +109,9 @@ def save_figure(fig: Any, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def run_flags(name: str):
-    """Adds the flags every analysis takes besides its config's: --quick, --out, --quiet, --force."""
+def run_flags(name: str, *, sharded: bool = False):
+    """Adds the flags every analysis takes besides its config's: --quick, --out, --quiet, --force, and for a sharded
+    study --scheduler."""
 
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--quick", action="store_true", help="CI-sized run (about a minute); flags given win")
@@ -119,26 +120,39 @@ def run_flags(name: str):
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--force", action="store_true",
                        help="replace a finished run in --out that has other settings (refused otherwise)")
+        if sharded:
+            p.add_argument("--scheduler", type=_scheduler_address, default=SCHEDULER_LOCAL, metavar="local|tcp://HOST:PORT",
+                           help="where the shards run: this process (local, the default) or the Dask scheduler at "
+                                "tcp://HOST:PORT (docs/scaling.md); the results are the same bytes")
 
     return add
 
 
+def _scheduler_address(text: str) -> str:
+    try:
+        return scheduler("--scheduler", text)
+    except CheckError as e:
+        raise argparse.ArgumentTypeError(e.problem) from None
+
+
 @functools.lru_cache(maxsize=32)
-def _analysis_parser(cls: type, name: str, description: str) -> argparse.ArgumentParser:
-    return build_parser(cls, prog=f"dynlatch run {name}", description=description, extra=run_flags(name))
+def _analysis_parser(cls: type, name: str, description: str, sharded: bool) -> argparse.ArgumentParser:
+    return build_parser(cls, prog=f"dynlatch run {name}", description=description,
+                        extra=run_flags(name, sharded=sharded))
 
 
-def parse_config(cls: type, name: str, description: str, argv: Sequence[str] | None):
+def parse_config(cls: type, name: str, description: str, argv: Sequence[str] | None, *, sharded: bool = False):
     """Parse an analysis' command line into its config (``cls``, see :mod:`dynlatch._config`) and the run flags.
 
     Everything is validated here, before anything is written: a bad value ends the program with one line on stderr
     naming the flag and exit code 2.
 
     Returns:
-        (config, args): args has ``quick``, ``out`` (a :class:`~pathlib.Path`) and ``quiet``.
+        (config, args): args has ``quick``, ``out`` (a :class:`~pathlib.Path`), ``quiet``, ``force`` and, for a
+        ``sharded`` study, ``scheduler`` (``local`` or a checked ``tcp://HOST:PORT``).
     """
     prog = f"dynlatch run {name}"
-    args = _analysis_parser(cls, name, description).parse_args(argv)
+    args = _analysis_parser(cls, name, description, sharded).parse_args(argv)
     try:
         args.out = checked_out_dir("--out", args.out)
         config = config_from_args(cls, args, quick=args.quick)

@@ -100,3 +100,14 @@ def test_ab_benchmark_exports_a_revision_as_a_second_package(tmp_path):
     committed = subprocess.run(["git", "-C", str(ab.ROOT), "show", "HEAD:dynlatch/_fastpath.py"], check=True,
                                capture_output=True, text=True).stdout
     assert (exported / "_fastpath.py").read_text() == committed
+
+
+def test_the_device_reaches_the_timed_sweep_and_a_missing_one_is_refused(capsys):
+    plan = bench.make_plan(True, 0, "cpu")
+    assert plan.sweep.device == plan.target.device == "cpu" and plan.sweep.settings()["backend"] == "numba"
+    assert bench.machine_info("cpu")["device"].startswith("cpu")
+    missing = f"cuda:{torch.cuda.device_count()}"  # one past the last GPU: never available
+    with pytest.raises(SystemExit) as e:
+        bench.parse(["--device", missing])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "--device" in err[0] and "not available" in err[0]

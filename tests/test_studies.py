@@ -244,11 +244,13 @@ def test_an_empty_out_is_refused(name, tmp_path, capsys, monkeypatch):
 
 
 TRICKY = ["0", "1", "-1", "2", "5", "50", "1e400", "-1e400", "nan", "inf", "-inf", "0.5", "1e-300", "x", "", ",",
-          "5,5", "1,2", "2,5,10", "srnn", "lstm,gru", "keras2", "cpu", "cuda:3", "9" * 30, "1.5", "True", " "]
+          "5,5", "1,2", "2,5,10", "srnn", "lstm,gru", "keras2", "cpu", "cuda:3", "9" * 30, "1.5", "True", " ", "local",
+          "tcp://127.0.0.1:8786", "tcp://127.0.0.1:0", "tcp://:1", "tcp://h\u00e9:1", "tcp://[::1]:8786", "tcp://x:\u00b2"]
 
 
 def _flags(study):
-    return [flag_name(f) for f in dataclasses.fields(study.config) if f.metadata.get("dynlatch", {}).get("cli")]
+    return ([flag_name(f) for f in dataclasses.fields(study.config) if f.metadata.get("dynlatch", {}).get("cli")]
+            + (["--scheduler"] if study.sharded else []))
 
 
 @pytest.mark.parametrize("name", sorted(STUDIES))
@@ -264,7 +266,7 @@ def test_fuzzed_flags_of_every_study_give_a_config_or_one_line_and_exit_2(name, 
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
-            config, _ = parse_config(study.config, study.name, study.description, argv)
+            config, _ = parse_config(study.config, study.name, study.description, argv, sharded=study.sharded)
     except SystemExit as e:
         assert e.code == 2, argv
         lines = err.getvalue().strip().splitlines()

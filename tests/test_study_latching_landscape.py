@@ -97,3 +97,24 @@ def test_bad_settings_are_refused(settings, field):
     with pytest.raises(CheckError) as e:
         LatchingLandscapeConfig(**settings)
     assert e.value.name == field
+
+
+def test_a_surface_assembled_from_its_tiles_is_the_surface_computed_whole():
+    """Tiles of grid rows (the shards) put together give the untiled surface, bit for bit: every grid point is one
+    model of the batched program, computed alone."""
+    from dynlatch.landscape import parameter_surface
+    from dynlatch.studies.latching_landscape import (
+        TILE_ROWS, assemble_surface, base_model, compute_surface_tile, landscape_data, plane_axes, surface_tiles,
+    )
+
+    config = LatchingLandscapeConfig(pairs=("lstm:b_f,U_c",), lengths=(3, 4), resolution=TILE_ROWS + 5, n=30,
+                                     init_points=2)
+    tiles = [key for key in surface_tiles(config) if key["T"] == 4]
+    assert [key["first_row"] for key in tiles] == [0, TILE_ROWS]
+    tiled = assemble_surface(config, "lstm:b_f,U_c", [r for key in tiles for r in compute_surface_tile(config, key)])
+    nx, xs, ny, ys = plane_axes(config, "lstm:b_f,U_c")
+    x, y = landscape_data(config, 4)
+    whole = parameter_surface(base_model(config, "lstm:b_f,U_c"), x, y, axes=((nx, xs), (ny, ys)))
+    assert tiled.metadata == whole.metadata
+    for name in ("loss", "grad_norm", "accuracy"):
+        np.testing.assert_array_equal(getattr(tiled, name), getattr(whole, name))

@@ -210,11 +210,11 @@ SMALL = dict(powered_lengths=(5,), lambda_cells=("lstm",), lambda_values=(1.0,),
 """Settings that keep the arms beyond the hypotheses small in the end-to-end tests."""
 
 
-def test_summary_contract_keys():
+def test_summary_contract_keys(tmp_path):
     config = S.LstmFailureConfig(lengths=(5,), repeats=2, powered_repeats=2, n=40, epochs=1,
                                  hypotheses=("split_bug", "forget_bias_3"), predictor_cells=("lstm",),
                                  predictor_lengths=(5,), fit_seeds=4, fresh_seeds=4, trace_length=5, **SMALL)
-    result = S.lstm_failure(config)
+    result = S.lstm_failure(config, tmp_path)
     s = result["summary"]
     assert {"hypotheses", "predictor", "success"} <= set(s)
     for h in ("split_bug", "forget_bias_3"):
@@ -270,13 +270,13 @@ def test_summary_contract_keys():
     assert roles.count("fit") == 4 and roles.count("fresh") == 4
 
 
-def test_units_100_runs_only_at_its_lengths():
+def test_units_100_runs_only_at_its_lengths(tmp_path):
     config = S.LstmFailureConfig(lengths=(5, 6), repeats=1, powered_repeats=1, n=40, epochs=1, **SMALL,
                                  hypotheses=("units_100",),
                                  units_100_n=40, units_100_repeats=1, units_100_lengths=(5,),
                                  predictor_cells=("lstm",), predictor_lengths=(5,), fit_seeds=4, fresh_seeds=4,
                                  landscape_length=6, landscape_resolution=3)
-    result = S.lstm_failure(config)
+    result = S.lstm_failure(config, tmp_path)
     s = result["summary"]
     assert set(s["hypotheses"]["units_100"]["effect"]) == {"5"}
     assert sorted({(r["arm"], r["T"]) for r in result["runs"] if r["arm"] in ("units_100", "lstm_n40")}) == [

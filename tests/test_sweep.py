@@ -150,10 +150,10 @@ def test_a_damaged_manifest_is_named_and_rewritten(tmp_path):
 
 def test_compile_time_is_recorded_apart_from_compute_time(tmp_path, monkeypatch):
     """warm() runs before each computed shard; its time is compile_seconds, not seconds."""
-    import dynlatch.sweep._store as store
+    import dynlatch.sweep._executors as executors
 
     clock = iter(range(100))
-    monkeypatch.setattr(store.time, "perf_counter", lambda: float(next(clock)))  # t0, t1, t_end per shard
+    monkeypatch.setattr(executors.time, "perf_counter", lambda: float(next(clock)))  # t0, t1, t_end per shard
     run(tmp_path, square([]), keys=KEYS[:2], warm=lambda key: None)
     shards = [read_shard(k, out_dir=tmp_path, settings=SETTINGS) for k in KEYS[:2]]
     assert [s["compile_seconds"] for s in shards] == [1.0, 1.0] and [s["seconds"] for s in shards] == [1.0, 1.0]

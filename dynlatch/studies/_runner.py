@@ -6,7 +6,8 @@
    on stderr naming the flag, exit code 2);
 2. takes the output folder's lock (a second run on the same folder is refused at once, one line, exit 2), refuses a
    folder holding a finished run with other settings unless ``--force`` (one line naming the settings, exit 2), and
-   clears what a killed run left behind (its staging folder, temporary files);
+   clears what a killed run left behind (its staging folder, temporary files); with ``--force`` the shards of the run
+   it replaces are removed too where their settings differ from this run's;
 3. runs the study and publishes its :class:`~dynlatch.studies.Result` as one transaction: tables as CSV, other
    files, figures as PDF and PNG and ``summary.json`` (with the ``config`` and ``provenance`` blocks) are written into
    ``OUT/.staging/``; then the previous run's ``summary.json`` is withdrawn, the new files are renamed into ``OUT``,
@@ -14,6 +15,11 @@
    folder with a ``summary.json`` therefore holds exactly one finished run, and a run killed at any moment leaves
    either the previous complete result or no ``summary.json`` at all (readers refuse such a folder);
 4. prints the study's report. Ctrl-C ends with one line and exit code 130.
+
+A sharded study (``Study.sharded``) also takes ``--scheduler local | tcp://HOST:PORT``: the runner connects to the
+Dask scheduler before it takes the lock or writes anything (malformed or unreachable: one line, exit code 2) and hands
+the study the executor in ``RunContext.shards``; the study passes it to :func:`~dynlatch.sweep.run_shards` and never
+branches on where its shards run.
 
 Studies that keep resumable state of their own (the sweeps' shards) write it into ``OUT`` directly; the transaction
 leaves such state alone.
@@ -28,9 +34,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import _atomic
-from .._checks import CheckError
+from .._checks import SCHEDULER_LOCAL, CheckError
 from ..scripting import UsageError, fail, parse_config, save_figure, write_csv, write_summary
-from ..sweep import SweepLockedError, SweepSettingsError, lock_folder
+from ..sweep import (
+    SchedulerError, SweepLockedError, SweepSettingsError, clear_shards, lock_folder, shard_executor,
+)
 from ._study import FileContent, Result, RunContext, Study
 
 EXIT_INTERRUPTED = 130
@@ -71,23 +79,30 @@ def settings_of(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(config.as_dict()))
 
 
-def check_finished_run(out: Path, config: Any, *, force: bool) -> None:
+def check_finished_run(out: Path, config: Any, *, force: bool) -> bool:
     """Refuse to replace a finished run in ``out`` whose settings differ from ``config``'s, unless ``force``.
+
+    Returns:
+        whether ``force`` replaces a finished run with other settings (or an unreadable one).
 
     Raises:
         UsageError: naming the first differing settings, ``--force`` and ``--out``.
     """
     path = out / "summary.json"
-    if force or not path.is_file():
-        return
+    if not path.is_file():
+        return False
     try:
         recorded = json.loads(path.read_text()).get("config")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        if force:
+            return True
         raise UsageError(f"--out: {path} is not a readable summary; remove it, or use --force to replace it") from None
     wanted = settings_of(config)
     if not isinstance(recorded, dict):
         recorded = {}
     differ = [k for k in sorted(set(recorded) | set(wanted)) if recorded.get(k) != wanted.get(k)]
+    if differ and force:
+        return True
     if differ:
         shown = ", ".join(f"{k}: {recorded.get(k)!r} there, {wanted.get(k)!r} now" for k in differ[:3])
         raise UsageError(f"--out: {out} holds a finished run with other settings ({shown}); use --force to replace it, "
@@ -138,18 +153,28 @@ def publish_result(result: Result, out: Path, *, config: Any) -> list[Path]:
 def run_study(study: Study, argv: Sequence[str] | None = None) -> int:
     """Run ``study`` from command-line arguments (see the module docstring); returns the exit code."""
     prog = f"dynlatch run {study.name}"
-    config, args = parse_config(study.config, study.name, study.description, argv)
-    context = RunContext(out=Path(args.out), quiet=args.quiet)
+    config, args = parse_config(study.config, study.name, study.description, argv, sharded=study.sharded)
+    out = Path(args.out)
     try:
-        with lock_folder(context.out):
-            check_finished_run(context.out, config, force=args.force)
-            clear_leftovers(context.out)
-            result = study.run(config, context)
-            paths = publish_result(result, context.out, config=config)
-    except (CheckError, UsageError, SweepSettingsError, SweepLockedError) as e:
+        with shard_executor(getattr(args, "scheduler", SCHEDULER_LOCAL)) as shards:  # the cluster is contacted first
+            context = RunContext(out=out, quiet=args.quiet, shards=shards)
+            if shards.where != SCHEDULER_LOCAL:
+                context.say(f"shards run on the Dask scheduler at {shards.where}")
+            with lock_folder(context.out):
+                replacing = check_finished_run(context.out, config, force=args.force)
+                clear_leftovers(context.out)
+                try:
+                    result = study.run(config, context)
+                except SweepSettingsError as e:
+                    if not replacing:
+                        raise
+                    clear_shards(e.folder)  # --force: the shards of the run it replaces have other settings
+                    result = study.run(config, context)
+                paths = publish_result(result, context.out, config=config)
+    except (CheckError, UsageError, SweepSettingsError, SweepLockedError, SchedulerError) as e:
         fail(prog, str(e))
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted; {context.out} holds the previous finished run or none, rerun the same "
+        print(f"\n{prog}: interrupted; {out} holds the previous finished run or none, rerun the same "
               "command to finish", file=sys.stderr)
         return EXIT_INTERRUPTED
     for line in result.report:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Generic, Mapping, Sequence, TypeVar
 
 from .._config import Config
+from ..sweep import LocalShards, ShardExecutor
 
 ConfigT = TypeVar("ConfigT", bound=Config)
 
@@ -32,10 +33,13 @@ class RunContext:
         out: the output folder (created and locked by the runner). Only studies that keep resumable state of their own
             (shards) write into it directly; everything else goes through the :class:`Result`.
         quiet: no progress output.
+        shards: where a sharded study's shards run (``--scheduler``): hand it to
+            :func:`~dynlatch.sweep.run_shards`; this process unless a cluster was named.
     """
 
     out: Path
     quiet: bool = False
+    shards: ShardExecutor = field(default_factory=LocalShards)
 
     @property
     def progress(self) -> bool:
@@ -81,6 +85,8 @@ class Study(Generic[ConfigT]):
         summary_keys: what each top-level key of its ``summary.json`` means (besides ``config`` and
             ``provenance``), in the order it writes them; the documentation's gallery lists them, and its build fails
             when a run writes a key not described here or the reverse.
+        sharded: its work runs through the shard store (:func:`~dynlatch.sweep.run_shards`), so it takes
+            ``--scheduler`` and runs on a Dask cluster when given one.
     """
 
     name: str
@@ -88,6 +94,7 @@ class Study(Generic[ConfigT]):
     run: Callable[[ConfigT, RunContext], Result]
     description: str
     summary_keys: Mapping[str, str] = field(default_factory=dict)
+    sharded: bool = False
 
     @property
     def headline(self) -> str:

@@ -37,13 +37,18 @@ n = 10000 and 10 epochs took about 40-50 s (SRNN), 100-180 s (GRU) and 160-240 s
 T = 100 alone took 13 minutes. --quick (n = 200, T in {5, 20}, 2 repeats, 2 epochs) takes seconds once the numba
 kernels are compiled (their first compilation takes minutes).
 
+Each trained block (set-up, cell, T) is a shard of the store in ``OUT/shards`` (:mod:`dynlatch.sweep`): an interrupted
+run resumes from its finished blocks, and ``--scheduler tcp://HOST:PORT`` trains them on a Dask cluster.
+
 Writes ``runs.csv`` (one row per trained model and set-up), ``summary.json`` and ``bit_relay.pdf/.png``.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -57,7 +62,7 @@ from .._stats import roc_auc, wilson_interval
 from .._train import train
 from ..cells import cell_class
 from ..dynamics import jacobian
-from ..sweep import DATA_STREAM, derive_seed
+from ..sweep import DATA_STREAM, ShardExecutor, derive_seed, run_shards
 from ._study import Result, RunContext, Study
 
 CELLS: tuple[str, ...] = ("srnn", "lstm", "gru")
@@ -302,26 +307,62 @@ def summarise(rows: Sequence[dict[str, Any]], config: RelayStudyConfig) -> dict[
     }
 
 
-def relay_study(config: RelayStudyConfig, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Train every (set-up, cell, T) block of ``config`` (blocks that would train identical models, e.g. the SRNN of
-    ``edge`` and of ``keras2``, are trained once) and summarise.
+def relay_shards(config: RelayStudyConfig) -> list[dict[str, Any]]:
+    """One shard per block to train, ``{"T", "setup", "cell"}``, T-major in set-up and cell order; a block that would
+    train the same models as an earlier one at the same T (same :func:`block_key`, e.g. the SRNN of ``edge`` and of
+    ``keras2``) is not a shard: the earlier one's rows serve both."""
+    keys, seen = [], set()
+    for T in config.lengths:
+        for name in config.setups:
+            for cell in config.cells:
+                block = (T, block_key(SETUPS[name], cell, config))
+                if block not in seen:
+                    seen.add(block)
+                    keys.append({"T": int(T), "setup": name, "cell": cell})
+    return keys
+
+
+def relay_settings(config: RelayStudyConfig) -> dict[str, Any]:
+    """What a shard's rows depend on besides its key: every field but the shard axes and the summary-only ones."""
+    return {k: v for k, v in config.as_dict().items()
+            if k not in ("cells", "setups", "lengths", "ranking_length", "min_class")}
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_relay_data(config: RelayStudyConfig, length: int) -> tasks.Dataset:
+    return relay_data(config, length)  # shards run T-major: one build per T in each process
+
+
+def compute_relay_shard(config: RelayStudyConfig, key: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the shard ``key``: what a process or a cluster worker computes."""
+    return train_block(SETUPS[key["setup"]], key["cell"], key["T"], config, _cached_relay_data(config, key["T"]))
+
+
+def relay_study(config: RelayStudyConfig, out_dir: str | Path, *, progress: bool = True,
+                executor: ShardExecutor | None = None) -> dict[str, Any]:
+    """Train every (set-up, cell, T) block of ``config`` as a shard of the store under ``out_dir`` (resumable; blocks
+    that would train identical models are trained once, see :func:`relay_shards`), computed by ``executor`` (default
+    this process), and summarise.
 
     Returns:
-        ``{"runs": rows, "summary": {...}}`` (see :func:`summarise`).
+        ``{"runs": rows, "summary": {...}}`` (see :func:`summarise`), rows in (T, set-up, cell, repeat) order.
+
+    Raises:
+        dynlatch.sweep.SweepSettingsError: if ``out_dir`` holds shards of other settings.
+        dynlatch.sweep.SweepLockedError: if another process is running in ``out_dir``.
     """
-    say = progress or (lambda _m: None)
+    trained = run_shards(relay_shards(config), functools.partial(compute_relay_shard, config), out_dir=out_dir,
+                         settings=relay_settings(config), progress=progress, desc="bit relay", executor=executor)
+    by_block: dict[tuple, list[dict[str, Any]]] = {}
+    for row in trained:
+        by_block.setdefault((row["T"], row["trained_as"], row["cell"]), []).append(row)
     rows: list[dict[str, Any]] = []
     for T in config.lengths:
-        data = relay_data(config, T)
-        done: dict[tuple, list[dict[str, Any]]] = {}
+        trainer: dict[tuple, str] = {}
         for name in config.setups:
-            setup = SETUPS[name]
             for cell in config.cells:
-                key = block_key(setup, cell, config)
-                if key not in done:
-                    say(f"T={T} {name} {cell}")
-                    done[key] = train_block(setup, cell, T, config, data)
-                rows.extend({**r, "setup": name} for r in done[key])  # "trained_as" keeps the trainer
+                first = trainer.setdefault(block_key(SETUPS[name], cell, config), name)
+                rows.extend({**r, "setup": name} for r in by_block[(T, first, cell)])  # "trained_as" keeps the trainer
     return {"runs": rows, "summary": summarise(rows, config)}
 
 
@@ -395,7 +436,7 @@ def report_lines(summary: dict[str, Any], config: RelayStudyConfig) -> list[str]
 
 def run(config: RelayStudyConfig, context: RunContext) -> Result:
     """Train every block of ``config``; the result carries the rows, the summary, the figure and the headline."""
-    result = relay_study(config, progress=context.say)
+    result = relay_study(config, context.out, progress=context.progress, executor=context.shards)
     rows, summary = result["runs"], result["summary"]
     return Result(summary=summary, tables={"runs": rows}, figures={"bit_relay": relay_figure(rows, summary, config)},
                   report=report_lines(summary, config))
@@ -416,4 +457,5 @@ SUMMARY_KEYS: dict[str, str] = {
 }
 """What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
 
-STUDY = Study(name="bit-relay", config=RelayStudyConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)
+STUDY = Study(name="bit-relay", config=RelayStudyConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS,
+              sharded=True)

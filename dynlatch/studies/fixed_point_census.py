@@ -31,7 +31,7 @@ from ..cells import kinds
 from ..dynamics import fixed_point_census
 from ..dynamics import STRUCTURES
 from ..scripting import UsageError, write_csv, write_summary
-from ..sweep import WEIGHTS_FILE, SweepResults, lock_folder, read_sweep
+from ..sweep import WEIGHTS_FILE, ShardExecutor, SweepResults, lock_folder, read_sweep
 from ._runner import write_file
 from ._study import Result, RunContext, Study
 from .latching_sweep import SweepConfig, run_success_sweep, weights_writer
@@ -73,10 +73,11 @@ class FixedPointCensusConfig(Config):
         return SweepConfig(cells=self.cells, lengths=self.lengths, repeats=self.repeats, n=self.n, seed=self.seed)
 
 
-def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *,
-                      progress: bool = True) -> tuple[SweepResults, str, str | None]:
+def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *, progress: bool = True,
+                      executor: ShardExecutor | None = None) -> tuple[SweepResults, str, str | None]:
     """The sweep at ``config.sweep``; where that is the default folder and it does not exist, a small one
-    (:meth:`FixedPointCensusConfig.sweep_config`) run (or resumed) into ``out/sweep``.
+    (:meth:`FixedPointCensusConfig.sweep_config`) run (or resumed) into ``out/sweep``, its shards computed by
+    ``executor`` (default this process).
 
     Returns:
         (results, the folder they came from, why ``config.sweep`` was not used or None).
@@ -95,7 +96,7 @@ def load_or_run_sweep(config: FixedPointCensusConfig, out: Path, *,
     folder = Path(out) / "sweep"
     sc = config.sweep_config()
     with lock_folder(folder):
-        rows = run_success_sweep(sc, folder, progress=progress)
+        rows = run_success_sweep(sc, folder, progress=progress, executor=executor)
         write_csv(rows, folder / "runs.csv")
         write_file(folder / WEIGHTS_FILE, weights_writer(sc, folder))
         write_summary({"threshold": sc.threshold}, folder, config=sc)  # a finished sweep, readable by read_sweep
@@ -195,7 +196,8 @@ def run(config: FixedPointCensusConfig, context: RunContext) -> Result:
         dynlatch.scripting.UsageError: if the sweep has none of ``config.cells``.
     """
     context.say(f"reading the sweep at {config.sweep} (or running a small one into {context.out / 'sweep'})")
-    results, source, reason = load_or_run_sweep(config, context.out, progress=context.progress)
+    results, source, reason = load_or_run_sweep(config, context.out, progress=context.progress,
+                                                executor=context.shards)
     cells = [c for c in config.cells if any(r["cell"] == c for r in results.rows)]
     if not cells:
         raise UsageError(f"--cells: the sweep at {source} has none of {', '.join(config.cells)}")
@@ -219,4 +221,4 @@ SUMMARY_KEYS: dict[str, str] = {
 """What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
 
 STUDY = Study(name="fixed-point-census", config=FixedPointCensusConfig, run=run, description=__doc__,
-              summary_keys=SUMMARY_KEYS)
+              summary_keys=SUMMARY_KEYS, sharded=True)

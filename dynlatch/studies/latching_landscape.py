@@ -9,11 +9,17 @@ program); the number of stable fixed points at zero input at every grid point
 Writes ``runs.csv`` (one row per plane and T: the bistable fraction of the plane and how often accuracy 0.9 is reached
 inside and outside it), one ``surface_CELL_X-Y_TT.npz`` per plane and T (:meth:`dynlatch.landscape.Surface.load`
 reads them), ``summary.json`` and ``latching_landscape.pdf/.png``. About a minute at ``--quick``.
+
+Each surface is computed in tiles of grid rows, the shards of the store in ``OUT/shards`` (:mod:`dynlatch.sweep`): an
+interrupted run resumes from its finished tiles, ``--scheduler tcp://HOST:PORT`` computes them on a Dask cluster and
+``--device cuda`` on a GPU (torch backend).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 import numpy as np
@@ -23,7 +29,9 @@ from matplotlib.figure import Figure
 from .. import _checks, dynamics, tasks
 from .._config import Config, option
 from .._model import Model
+from .._train import BACKENDS, resolve_backend
 from ..landscape import Surface, parameter_surface
+from ..sweep import ShardExecutor, run_shards
 from ._study import Result, RunContext, Study
 
 Plane = tuple[tuple[str, tuple[float, float]], tuple[str, tuple[float, float]]]
@@ -63,6 +71,15 @@ class LatchingLandscapeConfig(Config):
     init_points: int = option(200, help="Keras-2 initial models drawn on each plane",
                               check=_checks.integer_at_least(1), quick=50)
     seed: int = option(0, help="seed of the base model (Keras-2 init) and of the data", check=_checks.seed)
+    backend: str = option("auto", help="surface engine: numba on the CPU, torch elsewhere (auto)", choices=BACKENDS)
+    device: str | None = option(None, help="torch device (none: the CPU; a GPU is never required)",
+                                check=_checks.device)
+
+    def check_together(self) -> None:
+        try:
+            resolve_backend(self.backend, self.device)
+        except ValueError as e:
+            raise _checks.CheckError("backend", f"numba cannot run on device {self.device} ({e})") from None
 
 
 @dataclass(frozen=True)
@@ -103,31 +120,91 @@ def plane_row(pair: str, T: int, surface: Surface, bistable: np.ndarray, init_bi
     }
 
 
-def latching_landscape(config: LatchingLandscapeConfig, *, say: Callable[[str], None] = lambda _: None
-                       ) -> LatchingLandscape:
+TILE_ROWS = 16
+"""Grid rows per shard: each surface is computed in tiles of ``TILE_ROWS`` x ``resolution`` points."""
+
+
+def surface_tiles(config: LatchingLandscapeConfig) -> list[dict[str, Any]]:
+    """One shard per tile ``{"pair", "T", "first_row"}``: plane-major, then T, then rows of the grid."""
+    return [{"pair": pair, "T": int(T), "first_row": first} for pair in config.pairs for T in config.lengths
+            for first in range(0, config.resolution, TILE_ROWS)]
+
+
+def surface_settings(config: LatchingLandscapeConfig) -> dict[str, Any]:
+    """What a tile depends on besides its key (the backend resolved, the device normalised)."""
+    return {"resolution": config.resolution, "n": config.n, "seed": config.seed, "tile_rows": TILE_ROWS,
+            "backend": resolve_backend(config.backend, config.device),
+            "device": _checks.device("device", config.device) or "cpu"}
+
+
+def plane_axes(config: LatchingLandscapeConfig, pair: str) -> tuple[str, np.ndarray, str, np.ndarray]:
+    """``(x name, x values, y name, y values)`` of the plane ``pair`` at the config's resolution."""
+    (nx, rx), (ny, ry) = LATCHING_PAIRS[pair]
+    return nx, np.linspace(*rx, config.resolution), ny, np.linspace(*ry, config.resolution)
+
+
+def base_model(config: LatchingLandscapeConfig, pair: str) -> Model:
+    """The Keras-2 initialised one-unit model the plane ``pair`` is taken around."""
+    return Model.init(pair.split(":")[0], seeds=[config.seed], init="keras2", dtype=torch.float64)
+
+
+@functools.lru_cache(maxsize=1)
+def landscape_data(config: LatchingLandscapeConfig, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sequences and labels every surface at length ``T`` is taken on."""
+    data = tasks.latching(length=int(T), n=config.n, val_fraction=0.5, seed=config.seed)
+    return np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val])
+
+
+def compute_surface_tile(config: LatchingLandscapeConfig, key: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per grid row of the tile ``key``: its loss, gradient norm and accuracy along x, and the surface's
+    metadata (what a process or a cluster worker computes)."""
+    nx, xs, ny, ys = plane_axes(config, key["pair"])
+    rows = slice(key["first_row"], key["first_row"] + TILE_ROWS)
+    x, y = landscape_data(config, key["T"])
+    tile = parameter_surface(base_model(config, key["pair"]), x, y, axes=((nx, xs), (ny, ys[rows])),
+                             backend=config.backend, device=config.device)
+    return [{"row": key["first_row"] + i, "loss": tile.loss[i].tolist(), "grad_norm": tile.grad_norm[i].tolist(),
+             "accuracy": tile.accuracy[i].tolist(), "metadata": tile.metadata} for i in range(len(tile.y))]
+
+
+def assemble_surface(config: LatchingLandscapeConfig, pair: str, grid_rows: list[dict[str, Any]]) -> Surface:
+    """The surface of ``pair`` from its tiles' rows (every grid row once, in order)."""
+    nx, xs, ny, ys = plane_axes(config, pair)
+    assert [r["row"] for r in grid_rows] == list(range(len(ys))), "tiles must cover the grid's rows once, in order"
+    stack = lambda name: np.array([r[name] for r in grid_rows], dtype=np.float64)  # noqa: E731
+    return Surface(nx, ny, xs, ys, stack("loss"), stack("grad_norm"), stack("accuracy"), grid_rows[0]["metadata"])
+
+
+def latching_landscape(config: LatchingLandscapeConfig, out_dir: str | Path, *,
+                       say: Callable[[str], None] = lambda _: None, progress: bool = False,
+                       executor: ShardExecutor | None = None) -> LatchingLandscape:
     """Surfaces of every plane and T in ``config``, each with the number of stable fixed points (x = 0) of the cell at
-    every grid point and the Keras-2 initial values of the two parameters; ``say`` reports progress."""
+    every grid point and the Keras-2 initial values of the two parameters; ``say`` reports progress.
+
+    The surfaces are computed in tiles (:data:`TILE_ROWS` grid rows each), the shards of the store under ``out_dir``
+    (resumable), by ``executor`` (default this process; a Dask cluster with ``--scheduler``).
+    """
     c = config
+    tiles = run_shards(surface_tiles(c), functools.partial(compute_surface_tile, c), out_dir=out_dir,
+                       settings=surface_settings(c), progress=progress, desc="surface tiles", executor=executor)
+    per_surface = c.resolution  # grid rows per surface, in surface_tiles order
     surfaces, stable, init, rows = {}, {}, {}, []
-    for pair in c.pairs:
+    for p, pair in enumerate(c.pairs):
         kind, _ = pair.split(":")
-        (nx, rx), (ny, ry) = LATCHING_PAIRS[pair]
-        say(f"plane {pair}")
-        xs, ys = np.linspace(*rx, c.resolution), np.linspace(*ry, c.resolution)
-        base = Model.init(kind, seeds=[c.seed], init="keras2", dtype=torch.float64)
+        nx, xs, ny, ys = plane_axes(c, pair)
+        say(f"plane {pair}: stable fixed points")
         U, V = np.meshgrid(xs, ys)
-        grid = base.cell.with_params(**{nx: torch.as_tensor(U.reshape(-1)), ny: torch.as_tensor(V.reshape(-1))})
+        grid = base_model(c, pair).cell.with_params(**{nx: torch.as_tensor(U.reshape(-1)),
+                                                        ny: torch.as_tensor(V.reshape(-1))})
         stable[pair] = stable_point_counts(grid).reshape(U.shape)
         first = INIT_SEED_OFFSET + c.seed
         sample = Model.init(kind, seeds=range(first, first + c.init_points), init="keras2", dtype=torch.float64).cell
         named = sample.named_params()
         init_bistable = float(np.mean(stable_point_counts(sample) >= 2))
         init[pair] = np.stack([named[nx].reshape(-1).numpy(), named[ny].reshape(-1).numpy()], axis=1)
-        for T in c.lengths:
-            data = tasks.latching(length=int(T), n=c.n, val_fraction=0.5, seed=c.seed)
-            x = np.concatenate([data.x_train, data.x_val])
-            y = np.concatenate([data.y_train, data.y_val])
-            s = parameter_surface(base, x, y, axes=((nx, xs), (ny, ys)))
+        for k, T in enumerate(c.lengths):
+            start = (p * len(c.lengths) + k) * per_surface
+            s = assemble_surface(c, pair, tiles[start:start + per_surface])
             surfaces[(pair, int(T))] = s
             rows.append(plane_row(pair, T, s, stable[pair] >= 2, init_bistable))
     summary = {"planes": {f"{r['pair']}@T={r['T']}": {k: v for k, v in r.items() if k not in ("pair", "T", "cell")}
@@ -173,7 +250,8 @@ def landscape_figure(result: LatchingLandscape, config: LatchingLandscapeConfig)
 
 def run(config: LatchingLandscapeConfig, context: RunContext) -> Result:
     """Compute every plane's surfaces; the result carries the rows, the surfaces, the summary and the figure."""
-    result = latching_landscape(config, say=context.say)
+    result = latching_landscape(config, context.out, say=context.say, progress=context.progress,
+                                executor=context.shards)
     files = {surface_file(pair, T): npz_writer(s.arrays()) for (pair, T), s in result.surfaces.items()}
     report = [f"{row['pair']:>14} T={row['T']:<4} bistable {row['fraction_bistable']:.2f} of the plane; accuracy >= "
               f"0.9 on {row['accuracy_0.9_in_bistable']:.2f} of it vs {row['accuracy_0.9_elsewhere']:.2f} elsewhere; "
@@ -190,4 +268,4 @@ SUMMARY_KEYS: dict[str, str] = {
 """What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
 
 STUDY = Study(name="latching-landscape", config=LatchingLandscapeConfig, run=run, description=__doc__,
-              summary_keys=SUMMARY_KEYS)
+              summary_keys=SUMMARY_KEYS, sharded=True)

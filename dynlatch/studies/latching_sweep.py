@@ -32,8 +32,8 @@ from .._train import BACKENDS, resolve_backend, train
 from ..cells import CELL_CLASSES
 from ..cells._init import INIT_SCHEMES
 from ..sweep import (
-    DATA_STREAM, PARAM_NAMES, STAGES, WEIGHTS_FILE, Row, derive_seed, model_arrays, read_shard, run_shards,
-    shard_seconds,
+    DATA_STREAM, PARAM_NAMES, STAGES, WEIGHTS_FILE, Row, ShardExecutor, derive_seed, model_arrays, read_shard,
+    run_shards, shard_seconds,
 )
 from ._study import Result, RunContext, Study
 
@@ -164,18 +164,33 @@ def warm_up(config: SweepConfig, cell: str) -> None:
           device=c.device)
 
 
-def run_success_sweep(config: SweepConfig, out_dir: str | Path, *, progress: bool = True) -> list[Row]:
-    """Run (or resume) the sweep under ``out_dir`` and return one row per trained model.
+@functools.lru_cache(maxsize=1)
+def _cached_sweep_data(config: SweepConfig, T: int) -> tasks.Dataset:
+    return sweep_data(config, T)  # shards run T-major: one build per T in each process
+
+
+def compute_sweep_shard(config: SweepConfig, key: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
+    """The rows and weights of the shard ``key`` (``{"T", "cell"}``): what a process or a cluster worker computes."""
+    return train_shard(config, key["cell"], key["T"], _cached_sweep_data(config, key["T"]), with_weights=True)
+
+
+def warm_sweep_shard(config: SweepConfig, key: dict[str, Any]) -> None:
+    """:func:`warm_up` for the shard ``key``."""
+    warm_up(config, key["cell"])
+
+
+def run_success_sweep(config: SweepConfig, out_dir: str | Path, *, progress: bool = True,
+                      executor: ShardExecutor | None = None) -> list[Row]:
+    """Run (or resume) the sweep under ``out_dir`` and return one row per trained model; the missing shards are
+    computed by ``executor`` (default this process; see :mod:`dynlatch.sweep._executors`).
 
     Raises:
         dynlatch.sweep.SweepSettingsError: if ``out_dir`` holds a sweep with other settings.
         dynlatch.sweep.SweepLockedError: if another process is running a sweep in ``out_dir``.
     """
-    data = functools.lru_cache(maxsize=1)(lambda T: sweep_data(config, T))  # shards are T-major: one build per T
-    compute = lambda key: train_shard(config, key["cell"], key["T"], data(key["T"]), with_weights=True)  # noqa: E731
-    warm = lambda key: warm_up(config, key["cell"])  # noqa: E731
-    return run_shards(shard_keys(config), compute, out_dir=out_dir, settings=config.settings(), warm=warm,
-                      progress=progress, desc=f"{config.task} sweep")
+    return run_shards(shard_keys(config), functools.partial(compute_sweep_shard, config), out_dir=out_dir,
+                      settings=config.settings(), warm=functools.partial(warm_sweep_shard, config),
+                      progress=progress, desc=f"{config.task} sweep", executor=executor)
 
 
 def sweep_seconds(config: SweepConfig, out_dir: str | Path, *, field: str = "seconds") -> float:
@@ -292,7 +307,7 @@ def headline(groups: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def run(config: SweepConfig, context: RunContext) -> Result:
     """Run (or resume) the sweep in the output folder; the result carries its rows, weights, summary and figure."""
     t0 = time.perf_counter()
-    rows = run_success_sweep(config, context.out, progress=context.progress)
+    rows = run_success_sweep(config, context.out, progress=context.progress, executor=context.shards)
     elapsed = time.perf_counter() - t0
     groups = summarise_success(rows, threshold=config.threshold)
     summary = {"threshold": config.threshold,
@@ -324,4 +339,5 @@ SUMMARY_KEYS: dict[str, str] = {
 }
 """What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
 
-STUDY = Study(name="latching-sweep", config=SweepConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)
+STUDY = Study(name="latching-sweep", config=SweepConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS,
+              sharded=True)

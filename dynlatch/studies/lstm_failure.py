@@ -37,6 +37,10 @@ Writes ``runs.csv`` (one row per trained model of the arms), ``lambda_runs.csv``
 figures ``success_vs_T``, ``learned_vs_builtin``, ``lambda_sweep``, ``training_traces``, ``predictor_feature`` and
 ``landscape_at_start``.
 
+The arms and the edge-of-memory curve are trained as the shards of the store in ``OUT/shards`` (:mod:`dynlatch.sweep`,
+one per (arm, T) training): an interrupted run resumes from its finished arms, and ``--scheduler tcp://HOST:PORT``
+trains them on a Dask cluster.
+
 Cost (numba, 2 cores): the default run (one-unit arms at 100 models for T in {50, 100, 200}, 30 elsewhere and for
 the wider arms; the lambda curve at 30 models) is measured in ``docs/benchmarks.md``; ``--quick`` takes about a
 minute.
@@ -44,7 +48,9 @@ minute.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -61,6 +67,7 @@ from .._stats import (
 from .._train import train
 from ..cells.handmade import score_latches
 from ..landscape import parameter_surface
+from ..sweep import ShardExecutor, read_shard, run_shards
 from ..tasks import Dataset, latching
 from ._lstm_failure_features import (
     BROADENED_POPULATIONS, LAMBDA_CELLS, LogisticFit, attractor_counts, best_threshold_accuracy, changed_cell,
@@ -478,6 +485,76 @@ class ArmRuns:
         return [{**done[s], "arm": arm.name} for s in seeds]
 
 
+def arm_calls(config: LstmFailureConfig) -> list[tuple[dict[str, Any], Arm, int, list[int], bool, bool]]:
+    """Every ``ArmRuns.rows`` call of the study's arms and of the edge-of-memory curve, in the study's order:
+    ``(which, arm, T, seeds, attractors, traced)``, ``which`` naming the arm (``{"arm": name}``, or
+    ``{"cell", "lambda0"}`` for a point of the curve)."""
+    calls = []
+    for T in config.lengths:
+        for name, (arm, _, _) in plan_arms(config).items():
+            if arm.n is not None and T not in config.units_100_lengths:
+                continue
+            calls.append(({"arm": name}, replace(arm, name=name), T,
+                          model_seeds(config.seed, T, arm_repeats(arm, T, config)), name in ATTRACTOR_ARMS,
+                          name in TRACED_ARMS and T == config.trace_length))
+    for cell in config.lambda_cells:
+        for T in config.lambda_lengths:
+            for lam in config.lambda_values:
+                calls.append(({"cell": cell, "lambda0": lam}, lambda_arm(cell, lam), T,
+                              model_seeds(config.seed, T, config.lambda_repeats), False, False))
+    return calls
+
+
+def arm_shards(config: LstmFailureConfig) -> list[dict[str, Any]]:
+    """The trainings :class:`ArmRuns` does for :func:`arm_calls`, one shard each, in its order: what a call finds
+    in the cache (an arm of the same content at the same T, under any name) is not trained again. A shard is
+    ``{**which, "T", "seeds", "attractors", "traced"}`` (``which`` as in :func:`arm_calls`)."""
+    trained: dict[tuple[str, int], set[int]] = {}
+    shards = []
+    for which, arm, T, seeds, attractors, traced in arm_calls(config):
+        done = trained.setdefault((repr(replace(arm, name="")), T), set())
+        missing = [s for s in seeds if s not in done]
+        if missing:
+            done.update(missing)
+            shards.append({**which, "T": T, "seeds": missing, "attractors": attractors, "traced": traced})
+    return shards
+
+
+def shard_arm(config: LstmFailureConfig, key: dict[str, Any]) -> Arm:
+    """The arm a shard of :func:`arm_shards` trains."""
+    if "arm" in key:
+        return replace(plan_arms(config)[key["arm"]][0], name=key["arm"])
+    return lambda_arm(key["cell"], key["lambda0"])
+
+
+def compute_arm_shard(config: LstmFailureConfig, key: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """The rows of the shard ``key`` and, for a traced one, its trace rows: what a process or a cluster worker
+    computes."""
+    traces: list[dict[str, Any]] | None = [] if key["traced"] else None
+    rows = train_arm(shard_arm(config, key), key["seeds"], length=key["T"], config=config,
+                     attractors=key["attractors"], traces=traces)
+    return rows, traces
+
+
+def train_arm_shards(config: LstmFailureConfig, runs: ArmRuns, out_dir: str | Path, *, progress: bool = True,
+                     executor: ShardExecutor | None = None) -> None:
+    """Train every shard of :func:`arm_shards` through the store under ``out_dir`` (resumable; computed by
+    ``executor``, default this process) and put the rows and traces into ``runs``' cache, as if it had trained them
+    itself in the same order."""
+    keys = arm_shards(config)
+    rows = run_shards(keys, functools.partial(compute_arm_shard, config), out_dir=out_dir,
+                      settings=config.as_dict(), progress=progress, desc="lstm-failure arms", executor=executor)
+    start = 0
+    for key in keys:
+        arm = shard_arm(config, key)
+        done = runs.cache.setdefault((repr(replace(arm, name="")), key["T"]), {})
+        for row in rows[start:start + len(key["seeds"])]:
+            done[row["seed"]] = row
+        start += len(key["seeds"])
+        if key["traced"]:
+            runs.traces.extend(read_shard(key, out_dir=out_dir, settings=config.as_dict())["extra"])
+
+
 def success_rate(rows: Sequence[dict[str, Any]], arm: str, length: int, *, key: str = "success") -> tuple[int, int]:
     """(successes, runs) of ``arm`` at ``length`` (``key="readout_only_success"``: of its read-out-only baseline)."""
     sel = [r[key] for r in rows if r["arm"] == arm and r["T"] == length]
@@ -781,8 +858,13 @@ def plan_arms(config: LstmFailureConfig) -> dict[str, tuple[Arm, str | None, str
             for name, (arm, ref, what) in plan.items()}
 
 
-def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def lstm_failure(config: LstmFailureConfig, out_dir: str | Path, *, progress: Callable[[str], None] | None = None,
+                 progress_bar: bool = False, executor: ShardExecutor | None = None) -> dict[str, Any]:
     """Run every arm, its read-out-only baseline, the edge-of-memory curve, the traces and the predictor.
+
+    The arms and the curve are trained first, as the shards of the store under ``out_dir`` (:func:`arm_shards`;
+    resumable, computed by ``executor``, default this process); the predictor's populations, the hand-built latches
+    and the landscapes after them, in this process.
 
     Returns:
         ``{"runs", "lambda_runs", "traces", "predictor_runs", "latch_runs": rows, "surfaces": {...}, "summary":
@@ -793,6 +875,7 @@ def lstm_failure(config: LstmFailureConfig, *, progress: Callable[[str], None] |
     say = progress or (lambda _msg: None)
     plan = plan_arms(config)
     runs = ArmRuns(config, say)
+    train_arm_shards(config, runs, out_dir, progress=progress_bar, executor=executor)
     rows: list[dict[str, Any]] = []
     for T in config.lengths:
         for name, (arm, _, _) in plan.items():
@@ -1021,7 +1104,8 @@ def report(summary: dict[str, Any]) -> list[str]:
 
 def run(config: LstmFailureConfig, context: RunContext) -> Result:
     """Run the study (:func:`lstm_failure`); the result carries its rows, surfaces, summary, figures and report."""
-    result = lstm_failure(config, progress=context.say)
+    result = lstm_failure(config, context.out, progress=context.say, progress_bar=context.progress,
+                          executor=context.shards)
     summary, surfaces = result["summary"], result["surfaces"]
     figures = {"success_vs_T": success_figure(summary, config),
                "learned_vs_builtin": learned_figure(summary, config),
@@ -1073,4 +1157,5 @@ SUMMARY_KEYS: dict[str, str] = {
 }
 """What each top-level key of ``summary.json`` means (the documentation's gallery lists them)."""
 
-STUDY = Study(name="lstm-failure", config=LstmFailureConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS)
+STUDY = Study(name="lstm-failure", config=LstmFailureConfig, run=run, description=__doc__, summary_keys=SUMMARY_KEYS,
+              sharded=True)

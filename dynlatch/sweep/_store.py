@@ -1,4 +1,5 @@
-"""The one way to run a sweep: shards computed in order, each checkpointed, resumable, validated and locked.
+"""The one way to run a sweep: shards computed here or on a cluster, each checkpointed, resumable, validated and
+locked.
 
 A sweep is a list of shard keys (small JSON-able dicts), the settings every shard depends on, and a function
 computing a shard's tidy rows. Each finished shard is written atomically (:mod:`dynlatch._atomic`) to
@@ -11,23 +12,29 @@ a :class:`DamagedShardWarning` naming the file.
 ``out_dir/sweep.json`` records the settings; a rerun with different settings is refused rather than mixed into the
 folder. While a sweep runs it holds an exclusive ``flock`` on ``out_dir/.lock``: a second run on the same folder is
 refused at once with :class:`SweepLockedError` (it does not wait), so two runs never interleave their writes.
+
+Where the missing shards are computed is the ``executor``'s business (:mod:`dynlatch.sweep._executors`: this process
+in shard order, or tasks on a Dask cluster); their results come back here and are checkpointed by this process alone,
+so a shard file never depends on where it was computed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import math
 import os
-import time
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .. import _atomic
 from .._progress import progress_bar
+from ._executors import LocalShards, ShardExecutor, compute_shard
 
 Row = dict[str, Any]
 SHARD_FORMAT = 2
@@ -35,7 +42,11 @@ LOCK_NAME = ".lock"
 
 
 class SweepSettingsError(ValueError):
-    """``out_dir`` holds a sweep made with other settings."""
+    """``folder`` holds a sweep made with other settings."""
+
+    def __init__(self, message: str, folder: Path):
+        super().__init__(message)
+        self.folder = folder
 
 
 class SweepLockedError(RuntimeError):
@@ -179,12 +190,25 @@ def _check_manifest(out: Path, settings: dict[str, Any]) -> None:
             changed = sorted(k for k in set(old["settings"]) | set(settings)
                              if old["settings"].get(k) != settings.get(k))
             raise SweepSettingsError(
-                f"{out} holds a sweep with other settings ({', '.join(changed)}); use another --out or delete it")
+                f"{out} holds a sweep with other settings ({', '.join(changed)}); use another --out or delete it", out)
         return
     if old is not None:
         warnings.warn(f"damaged manifest {manifest}: no settings object; rewriting it", DamagedShardWarning,
                       stacklevel=3)
     _atomic.write_json(manifest, {"settings": settings}, role="sweep.json")
+
+
+def clear_shards(out_dir: str | Path) -> None:
+    """Remove the shard store of ``out_dir`` (``sweep.json`` and ``shards/``), so that a run with other settings can
+    start there afresh (``--force`` replacing a finished run). Holds the folder's lock while it removes.
+
+    Raises:
+        SweepLockedError: if another process is running a sweep in ``out_dir``.
+    """
+    out = Path(out_dir)
+    with lock_folder(out):
+        (out / "sweep.json").unlink(missing_ok=True)
+        shutil.rmtree(out / "shards", ignore_errors=True)
 
 
 def run_shards(
@@ -196,6 +220,7 @@ def run_shards(
     warm: Callable[[dict[str, Any]], Any] | None = None,
     progress: bool = True,
     desc: str = "sweep",
+    executor: ShardExecutor | None = None,
 ) -> list[Row]:
     """Compute (or read back) every shard and return all rows in shard order.
 
@@ -203,13 +228,16 @@ def run_shards(
         keys: one dict per shard (what it computes); also written into its checkpoint.
         compute: the rows of one shard (a row may carry NaN/inf, a diverged run: it is recorded, not raised), or a
             pair ``(rows, extra)`` where ``extra`` is any JSON-able payload kept in the checkpoint (e.g. weights).
+            Picklable (a module-level function or a ``functools.partial`` of one) when ``executor`` is a cluster.
         out_dir: where ``sweep.json``, ``.lock`` and ``shards/`` live.
         settings: everything else the results depend on (backend and device included); must match an existing
-            ``sweep.json``, and name the shard files.
+            ``sweep.json``, and name the shard files. Where the shards run is not part of them.
         warm: called (and timed as ``compile_seconds``) before ``compute`` for each shard computed, to pay one-off
             costs such as JIT compilation outside the recorded compute time.
         progress: show a progress bar on stderr.
         desc: the bar's label.
+        executor: where the missing shards are computed (:mod:`dynlatch.sweep._executors`); default this process,
+            in shard order. Each result is checkpointed here as it arrives, whichever executor computed it.
 
     Raises:
         SweepSettingsError: if ``out_dir`` holds a sweep with other settings.
@@ -217,29 +245,26 @@ def run_shards(
     """
     out = Path(out_dir)
     settings = _canonical(settings)
+    keys = [_canonical(dict(key)) for key in keys]
+    executor = executor if executor is not None else LocalShards()
     with lock_folder(out):
         _check_manifest(out, settings)
         (out / "shards").mkdir(exist_ok=True)
         for stale in (out / "shards").glob(f".*{_atomic.TMP_MARK}*"):  # writes of a killed run (we hold the lock)
             stale.unlink(missing_ok=True)
-        rows: list[Row] = []
+        shards: list[dict[str, Any] | None] = [read_shard(key, out_dir=out, settings=settings) for key in keys]
+        missing = [i for i, shard in enumerate(shards) if shard is None]
         with progress_bar(len(keys), desc, enabled=progress) as bar:
-            for key in keys:
-                key = _canonical(dict(key))
-                shard = read_shard(key, out_dir=out, settings=settings)
-                if shard is None:
-                    t0 = time.perf_counter()
-                    if warm is not None:
-                        warm(key)
-                    t1 = time.perf_counter()
-                    result = compute(key)
-                    shard_rows, extra = result if isinstance(result, tuple) else (result, None)
-                    shard = {"format": SHARD_FORMAT, "key": key, "settings": settings, "rows": _canonical(shard_rows),
-                             "extra": _canonical(extra), "seconds": time.perf_counter() - t1,
-                             "compile_seconds": t1 - t0}
-                    shard["digest"] = _content_digest(shard)
-                    _atomic.write_json(shard_path(key, out_dir=out, settings=settings), shard, role="shard")
-                rows.extend(shard["rows"])
+            bar.update(len(keys) - len(missing))
+            job = functools.partial(compute_shard, compute, warm)
+            for j, outcome in executor.outcomes(job, [keys[i] for i in missing]):
+                key = keys[missing[j]]
+                shard = {"format": SHARD_FORMAT, "key": key, "settings": settings,
+                         "rows": _canonical(outcome["rows"]), "extra": _canonical(outcome["extra"]),
+                         "seconds": outcome["seconds"], "compile_seconds": outcome["compile_seconds"]}
+                shard["digest"] = _content_digest(shard)
+                _atomic.write_json(shard_path(key, out_dir=out, settings=settings), shard, role="shard")
+                shards[missing[j]] = shard
                 bar.set_postfix_str(", ".join(f"{k}={v}" for k, v in key.items()))
                 bar.update(1)
-    return rows
+    return [row for shard in shards for row in shard["rows"]]
