@@ -84,6 +84,25 @@ def test_run_shards_on_an_in_process_dask_cluster_writes_the_local_store(tmp_pat
         assert a["rows"] == b["rows"] and a["key"] == b["key"]
 
 
+def lost_worker(key):
+    from types import SimpleNamespace
+
+    from distributed import KilledWorker
+
+    last = SimpleNamespace(address="tcp://127.0.0.1:1")  # as the scheduler reports a task that took 3 workers down
+    raise KilledWorker(f"dynlatch-shard-{key['x']}", last, 3)
+
+
+def test_a_cluster_failing_mid_run_is_a_scheduler_error_and_keeps_the_finished_shards(tmp_path):
+    """A task the cluster gave up on (KilledWorker) ends the run with SchedulerError, one line the command prints with
+    exit 2, not a traceback."""
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        with pytest.raises(SchedulerError, match="failed mid-run .*KilledWorker.*run the same command again"):
+            run_shards([{"x": 1}], lost_worker, out_dir=tmp_path / "dask", settings={}, progress=False,
+                       executor=DaskShards(client, cluster.scheduler_address))
+
+
 @pytest.mark.parametrize("address, says", [
     ("tcp://127.0.0.1", "tcp://HOST:PORT"), ("http://127.0.0.1:8786", "tcp://HOST:PORT"), ("tcp://:8786", "HOST"),
     ("tcp://127.0.0.1:0", "1..65535"), ("tcp://127.0.0.1:99999", "1..65535"), ("127.0.0.1:8786", "tcp://"),

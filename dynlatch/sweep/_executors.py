@@ -97,7 +97,7 @@ class DaskShards:
 
     def outcomes(self, job: Callable[[ShardKey], ShardOutcome],
                  keys: Sequence[ShardKey]) -> Iterator[tuple[int, ShardOutcome]]:
-        from distributed import as_completed  # lazy: distributed is only needed with a cluster
+        from distributed import KilledWorker, as_completed  # lazy: distributed is only needed with a cluster
 
         run = uuid.uuid4().hex[:12]
         futures = {self.client.submit(job, key, key=f"dynlatch-shard-{run}-{i}", pure=False): i
@@ -105,8 +105,13 @@ class DaskShards:
         try:
             for future in as_completed(list(futures), loop=self.client.loop):
                 yield futures[future], future.result()
+        except (KilledWorker, OSError, TimeoutError) as e:  # the cluster failed, not the shard's code
+            raise SchedulerError(f"--scheduler: the Dask cluster at {self.where} failed mid-run ({type(e).__name__}: "
+                                 f"{_checks.one_line(str(e)) or 'no detail'}); the finished shards are kept, run the "
+                                 "same command again to resume") from None
         finally:  # an error, Ctrl-C or an abandoned generator: withdraw what has not finished
-            self.client.cancel(list(futures))
+            with contextlib.suppress(Exception):  # a lost scheduler cannot be told; nothing is left to withdraw
+                self.client.cancel(list(futures))
 
     def close(self) -> None:
         self.client.close()
