@@ -4,6 +4,7 @@ eigenvalue, gradient decay and predicted latching success change (:mod:`dynlatch
 
 from __future__ import annotations
 
+import signal
 import sys
 from functools import partial
 from pathlib import Path
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the explorer until Ctrl-C; returns the exit code (2 bad flag or file, 1 no Bokeh or port taken, 130 on
     Ctrl-C)."""
     args = parser().parse_args(argv)
+    # Ctrl-C must stop the server even when it was started from a shell that ignores SIGINT in background jobs
+    # (a non-interactive shell does, and the ignore is inherited): restore Python's handler, which raises
+    # KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return serve(port=args.port, weights=args.weights, predictor=args.predictor)
     except KeyboardInterrupt:
