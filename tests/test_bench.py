@@ -75,7 +75,8 @@ def test_quick_sweep_benchmark_writes_consistent_results(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv", [["landscape", "--quick"], ["evaluate", "--grid", "3", "--length", "5", "--n", "40"]])
+@pytest.mark.parametrize("argv", [["landscape", "--pascanu-grid", "32", "--latching-grid", "8", "--baseline-points", "5"],
+                                  ["evaluate", "--grid", "3", "--length", "5", "--n", "40"]])
 def test_other_benchmarks_run_at_small_scale(argv, capsys):
     """The landscape and evaluator benchmarks run end to end and print their side-by-side ratios."""
     assert cli(["bench", *argv]) == 0
