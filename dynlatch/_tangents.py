@@ -17,7 +17,7 @@ of multiply-adds. The result is the same derivative reverse mode and autograd gi
 same recursion for all parameters).
 
 Layouts and codes are those of :mod:`dynlatch._fastpath`; each kind's tangent step is written in its own module
-of :mod:`dynlatch.cells` (``tangent_step``, and for the one-unit LSTM a specialised kernel, ``unit_tangents``),
+of :mod:`dynlatch.cells` (``tangents``, and for the one-unit LSTM a specialised kernel, ``unit_tangents``),
 reached through :mod:`dynlatch.cells._kernels` (batch innermost and contiguous, so every inner loop vectorises;
 float64; no fastmath).
 """

@@ -121,7 +121,7 @@ def tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, C
     (1 - f) dh + f dh~."""
     for t in range(T):
         Xt = Xb[t]
-        for k in range(n):  # the step itself, as forward_step's on the rows of one step
+        for k in range(n):  # the step itself, as in forward, on the rows of one step
             cc.affine(A[k], th, Xt, H, k, bs, D, K, n, oU, ob0, True)
             cc.activate(A[k], G[k], act, bs)
         for i in range(n):
