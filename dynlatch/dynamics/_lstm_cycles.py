@@ -63,13 +63,13 @@ import torch
 from numba import njit, prange
 
 from .._activations import gate_code
+from ..cells._compiled import HARD_SLOPE
 from ._one_unit import gates
 
 Tensor = torch.Tensor
 
 EPS = 1e-15  # relative outward widening of every elementary result
 TINY = 1e-300
-HS_SLOPE = (0.0, 0.2, 1.0 / 6.0)  # by gate code (0 sigmoid, 1 Keras-2 hard sigmoid, 2 Keras-3 hard sigmoid)
 
 CANDIDATE, NEAR_DIAGONAL, SATURATED, BUDGET = 1, 2, 4, 8
 REASONS = {CANDIDATE: "candidate", NEAR_DIAGONAL: "near_diagonal", SATURATED: "saturated", BUDGET: "budget"}
@@ -144,7 +144,7 @@ def _gate_point(a: float, code: int) -> float:
             return 1.0 / (1.0 + np.exp(-a))
         e = np.exp(a)
         return e / (1.0 + e)
-    v = HS_SLOPE[code] * a + 0.5
+    v = HARD_SLOPE[code] * a + 0.5
     return min(max(v, 0.0), 1.0)
 
 
@@ -152,8 +152,8 @@ def _gate_point(a: float, code: int) -> float:
 def _gate(alo, ahi, code):
     """Enclosure of gate(a) over [alo, ahi] (monotone). A hard gate clipped with margin is exactly 0 or 1."""
     if code != 0:
-        vlo = HS_SLOPE[code] * alo + 0.5
-        vhi = HS_SLOPE[code] * ahi + 0.5
+        vlo = HARD_SLOPE[code] * alo + 0.5
+        vhi = HARD_SLOPE[code] * ahi + 0.5
         lo = 1.0 if vlo >= 1.0 + 1e-15 else max(_dn(min(vlo, 1.0)), 0.0)
         hi = 0.0 if vhi <= -1e-15 else min(_up(max(vhi, 0.0)), 1.0)
         return lo, hi
@@ -175,7 +175,7 @@ def _gate_slope(alo, ahi, code):
         if ahi <= 0.0:
             return _dn(_sigmoid_slope(alo)), _up(_sigmoid_slope(ahi))
         return _dn(min(_sigmoid_slope(alo), _sigmoid_slope(ahi))), 0.25
-    s = HS_SLOPE[code]
+    s = HARD_SLOPE[code]
     edge = 0.5 / s
     margin = 1e-12 * edge
     if alo > -edge + margin and ahi < edge - margin:

@@ -42,6 +42,7 @@ import torch
 from numba import njit, prange
 
 from .._activations import gate_code
+from ..cells._compiled import hard_slope
 
 Tensor = torch.Tensor
 
@@ -133,11 +134,6 @@ def one_unit_system(cell: Any, x: Tensor) -> OneUnitSystem:
 
 
 # -- scalar building blocks -------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy")
-def hard_slope(code: int) -> float:
-    return 0.2 if code == 1 else 1.0 / 6.0
-
-
 @njit(cache=True, error_model="numpy")
 def gate_value(z: float, code: int) -> float:
     """The gate function (code 0 sigmoid 1 / (1 + exp(-z)), as torch.sigmoid; else clip(s z + 0.5, 0, 1))."""
