@@ -14,7 +14,11 @@ Workloads (those of ``dynlatch bench sweep / evaluate / landscape / dynamics``, 
 * ``surface-<cell>``: forward-mode gradients of two parameters on 1024 one-unit models, T = 20, N = 500 (the
   landscape surfaces' kernel; the LSTM through its specialised one-unit kernel);
 * ``fixed-points-<cell>``: every certified fixed point (and 2-cycle, but for the LSTM) of 20000 one-unit cells
-  (``bench dynamics``).
+  (``bench dynamics``);
+* ``cycles-lstm-<gate>``: the certified 2-cycle box search on 300 one-unit LSTMs (sigmoid and hard-sigmoid gates);
+* ``roots-sampled``: the sampling root finder on 2000 user-written maps tanh(a + u h) + e tanh(h) - h with kinks;
+* ``branches-<cell>``: fixed-point and 2-cycle branches with located bifurcations of a one-unit SRNN (over U) and
+  a hard-sigmoid LSTM (over U_c).
 
 Usage: ``dynlatch bench ab [--base REF] [--rounds K] [--only NAME ...]`` (from a git checkout).
 """
@@ -85,7 +89,46 @@ def workloads(pkg: Any) -> dict[str, Callable[[], np.ndarray]]:
         periods = (1,) if cell == "lstm" else (1, 2)  # the LSTM's 2-cycles: a box search, not this benchmark's
         out[f"fixed-points-{cell}"] = lambda c=c, periods=periods: np.sort(
             pkg.dynamics.fixed_points(c, as_table=True, periods=periods)["state"][:, 0])
+    for gate in ("sigmoid", "hard_sigmoid"):
+        lstm_cells = pkg.cells.cell_class("lstm")(
+            rng.normal(0, 2, (300, 1, 4)), rng.normal(0, 3, (300, 1, 4)), rng.normal(0, 2, (300, 1, 4)),
+            batched=True, recurrent_activation=gate, dtype=torch.float64)
+        out[f"cycles-lstm-{gate}"] = lambda c=lstm_cells: _cycle_numbers(
+            pkg.dynamics.lstm_cycle_search(c, torch.full((300, 1, 1), 0.3, dtype=torch.float64)))
+    a = torch.as_tensor(rng.normal(0, 1, (2000, 1)))
+    u = torch.as_tensor(rng.normal(0, 2, (2000, 1)))
+    e = torch.as_tensor(rng.normal(0, 1, (2000, 1)))
+    kinks = np.where(rng.random((2000, 1)) < 0.5, rng.uniform(-1, 1, (2000, 1)), np.nan)
+    out["roots-sampled"] = lambda: _root_numbers(pkg.dynamics._roots.find_roots(
+        lambda h: torch.tanh(a + u * h) + e * torch.tanh(h) - h + 0.1 * torch.relu(h - 0.2), 2000, lo=-3.0, hi=3.0,
+        kinks=kinks, grid=257))
+    srnn_cell = pkg.cells.cell_class("srnn")(np.array([[1.0]]), np.array([[1.0]]), np.array([[0.1]]),
+                                             recurrent_activation="sigmoid", dtype=torch.float64)
+    lstm_cell = pkg.cells.cell_class("lstm")(np.array([[1.0, 1.0, 1.0, 1.0]]), np.array([[0.5, 2.0, 3.0, 1.0]]),
+                                             np.array([[0.2, 1.0, 0.0, 0.5]]), recurrent_activation="hard_sigmoid",
+                                             dtype=torch.float64)
+    out["branches-srnn"] = lambda: _branch_numbers(
+        pkg.dynamics.branches(srnn_cell, "U", np.linspace(-3, 3, 41), x=0.3))
+    out["branches-lstm"] = lambda: _branch_numbers(
+        pkg.dynamics.branches(lstm_cell, "U_c", np.linspace(-6, 6, 41), x=0.3, max_values=300))
     return out
+
+
+def _cycle_numbers(r: Any) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in (
+        r.model, r.h1, r.h2, r.c1, r.c2, r.certified, r.multiplicity, r.residual, r.box_model, r.box, r.complete,
+        r.boxes_evaluated)])
+
+
+def _root_numbers(r: Any) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in (
+        r.model, r.value, r.multiplicity, r.continuum_model, r.continuum_lo, r.continuum_hi)])
+
+
+def _branch_numbers(b: Any) -> np.ndarray:
+    parts = [np.asarray(b.values, dtype=np.float64), np.asarray(b.rows["h"], dtype=np.float64)]
+    parts += [np.array([ev["value"], *ev.get("state", [])], dtype=np.float64) for ev in b.events]
+    return np.concatenate(parts)
 
 
 def timed(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:

@@ -28,10 +28,10 @@ from . import _fastpath as fp
 from . import _tangents
 from ._activations import gate_code
 from ._data_checks import check_arrays, check_target
+from ._losses import LOSS_SIGMOID, LOSS_SOFTMAX, LOSS_SQUARED_ERROR
 from ._model import Model
-from ._train import resolve_backend
+from ._train import BACKENDS, resolve_backend
 from .cells import Cell, CellParams
-from ._train import BACKENDS
 
 LOSSES: tuple[str, ...] = ("readout", "squared_error")
 DEFAULT_CHUNK: tuple[int, int] = (1024, 64)
@@ -273,9 +273,9 @@ def _theta(cell, with_readout, loss, m0, m1):
     if loss == "readout":
         C = with_readout.weight.shape[-1]
         parts += [t[m0:m1].detach().cpu().double().numpy() for t in (with_readout.weight, with_readout.bias)]
-        code = fp.LOSS_SOFTMAX if with_readout.readout == "softmax" else fp.LOSS_SIGMOID
+        code = LOSS_SOFTMAX if with_readout.readout == "softmax" else LOSS_SIGMOID
     else:
-        C, code = 0, fp.LOSS_SQUARED_ERROR
+        C, code = 0, LOSS_SQUARED_ERROR
     theta = np.ascontiguousarray(np.concatenate([p.reshape(M, -1) for p in parts], axis=1))
     return code, theta, C
 

@@ -29,6 +29,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._losses import LOSS_SOFTMAX, LOSS_SQUARED_ERROR, gather, readout, squared_error
 from .cells import _kernels as kernels
 from .cells._kernels import GATES, compiled_layout, layout
 
@@ -59,74 +60,6 @@ def _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0):
             H[0, j, b] = h0
             Cs[0, j, b] = c0
     kernels.forward(kind, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
-
-
-@njit(cache=True, error_model="numpy")
-def _readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, scale, g, dH):
-    """Loss sum and number correct of the read-out on final states ``HT`` (n, B) of sequences ``idx``; with
-    ``want_grad`` accumulate the read-out gradient (times ``scale``) into ``g`` and write dLoss/dh_T into ``dH``."""
-    loss = 0.0
-    correct = 0
-    logits = np.empty(C)
-    for b in range(bs):
-        y = Y[idx[b]]
-        for k in range(C):
-            v = th[obo + k]
-            for j in range(n):
-                v += HT[j, b] * th[oWo + j * C + k]
-            logits[k] = v
-        if softmax:
-            mx = logits[0]
-            arg = 0
-            for k in range(1, C):
-                if logits[k] > mx:
-                    mx = logits[k]
-                    arg = k
-            ly = logits[y]
-            s = 0.0
-            for k in range(C):
-                e = math.exp(logits[k] - mx)
-                logits[k] = e
-                s += e
-            loss += mx + math.log(s) - ly
-            correct += arg == y
-            if want_grad:  # (softmax - onehot) * scale
-                w = scale / s
-                for k in range(C):
-                    logits[k] = logits[k] * w - (scale if k == y else 0.0)
-        else:
-            z = logits[0]
-            e = math.exp(-abs(z))
-            loss += max(z, 0.0) - z * y + math.log1p(e)
-            correct += (z > 0.0) == (y == 1)
-            if want_grad:
-                logits[0] = ((1.0 if z >= 0.0 else e) / (1.0 + e) - y) * scale
-        if want_grad:
-            for k in range(C):
-                g[obo + k] += logits[k]
-            for j in range(n):
-                d = 0.0
-                for k in range(C):
-                    g[oWo + j * C + k] += HT[j, b] * logits[k]
-                    d += th[oWo + j * C + k] * logits[k]
-                dH[j, b] = d
-    return loss, correct
-
-
-@njit(cache=True, error_model="numpy")
-def _squared_error(HT, Tgt, idx, bs, n, want_grad, scale, dH):
-    """Sum over sequences of Bengio et al. (1994)'s cost C_p = 1/2 sum_j (h_T^j - d_p^j)^2 on final states ``HT``
-    (n, B) of sequences ``idx`` with targets ``Tgt`` (N, n); with ``want_grad`` write dLoss/dh_T (times ``scale``)
-    into ``dH``."""
-    loss = 0.0
-    for b in range(bs):
-        r = idx[b]
-        for j in range(n):
-            e = HT[j, b] - Tgt[r, j]
-            loss += 0.5 * e * e
-            if want_grad:
-                dH[j, b] = e * scale
-    return loss
 
 
 # -- backward --------------------------------------------------------------------------------------------------
@@ -184,18 +117,6 @@ def _workspace(kind, T, n, D, B):
     return Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _gather(X, idx, bs, Xb):
-    """``Xb[t, d, b]`` <- ``X[idx[b], t, d]`` for the ``bs`` sequences of a minibatch (batch innermost)."""
-    T = X.shape[1]
-    D = X.shape[2]
-    for b in range(bs):
-        r = idx[b]
-        for t in range(T):
-            for d in range(D):
-                Xb[t, d, b] = X[r, t, d]
-
-
 @njit(cache=True, error_model="numpy")
 def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, ws):
     """Loss sum and number correct on sequences ``X[idx[:bs]]``; with ``want_grad`` add the gradient of the mean
@@ -204,9 +125,9 @@ def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, 
     T = X.shape[1]
     D = X.shape[2]
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, C)
-    _gather(X, idx, bs, Xb)
+    gather(X, idx, bs, Xb)
     _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0)
-    loss, correct = _readout(th, H[T], Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
+    loss, correct = readout(th, H[T], Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
     if want_grad and math.isfinite(loss):
         _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, False)
     return loss, correct
@@ -228,7 +149,6 @@ def _evaluate_one(kind, act, softmax, th, X, Y, n, C, chunk):
     return loss / N, correct / N
 
 
-LOSS_SIGMOID, LOSS_SOFTMAX, LOSS_SQUARED_ERROR = 0, 1, 2  # loss codes of :func:`evaluate`
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -236,7 +156,7 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
     """Mean loss, accuracy, gradient and state-gradient norms of every model on ``(X, Y)`` or ``(X, Tgt)``.
 
     Args:
-        kind, act: cell and gate codes; loss_code: ``LOSS_SIGMOID`` / ``LOSS_SOFTMAX`` (read-out of ``C`` classes on
+        kind, act: cell and gate codes; loss_code: ``LOSS_SIGMOID`` / ``LOSS_SOFTMAX`` (:mod:`dynlatch._losses`) (read-out of ``C`` classes on
             h_T, labels ``Y`` (N,)) or ``LOSS_SQUARED_ERROR`` (1/2 ||h_T - Tgt[p]||^2 per sequence, Tgt (N, n)).
         theta: (M, P) flat parameters (a read-out of C columns after the cell's; C = 0 for a bare cell).
         S0: (M, 2, n) initial state per model (row 0 h_0, row 1 c_0 for the LSTM, zeros otherwise), shared by all
@@ -273,12 +193,12 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
         for start in range(0, N, B):
             bs = min(B, N - start)
             sub = idx[start:]
-            _gather(X, sub, bs, Xb)
+            gather(X, sub, bs, Xb)
             _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0w)
             if loss_code == LOSS_SQUARED_ERROR:
-                loss += _squared_error(H[T], Tgt, sub, bs, n, backward, scale, dH)
+                loss += squared_error(H[T], Tgt, sub, bs, n, backward, scale, dH)
             else:
-                lo, c = _readout(th, H[T], Y, sub, bs, n, C, oWo, obo, loss_code == LOSS_SOFTMAX, backward, scale,
+                lo, c = readout(th, H[T], Y, sub, bs, n, C, oWo, obo, loss_code == LOSS_SOFTMAX, backward, scale,
                                  g, dH)
                 loss += lo
                 correct += c
@@ -405,7 +325,7 @@ def final_states(kind, act, theta, X, n, chunk):
         idx = np.arange(N)
         for start in range(0, N, chunk):
             bs = min(chunk, N - start)
-            _gather(X, idx[start:], bs, Xb)
+            gather(X, idx[start:], bs, Xb)
             _forward(kind, act, theta[m], Xb, bs, T, n, D, H, Cs, A, G, E, S0)
             for j in range(n):
                 for b in range(bs):
@@ -420,7 +340,7 @@ def _readout_loss(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, g, Hb,
         r = idx[b]
         for j in range(n):
             Hb[j, b] = HT[j, r]
-    return _readout(th, Hb, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
+    return readout(th, Hb, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

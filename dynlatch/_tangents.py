@@ -29,10 +29,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._fastpath import LOSS_SOFTMAX, LOSS_SQUARED_ERROR, _gather, _layout, _readout, _squared_error
+from ._losses import LOSS_SOFTMAX, LOSS_SQUARED_ERROR, gather, readout, squared_error
 from .cells import _kernels as kernels
 from .cells._compiled import classify
-from .cells._kernels import GATES, UNIT_TANGENTS
+from .cells._kernels import GATES, UNIT_TANGENTS, compiled_layout
 
 
 @njit(cache=True, error_model="numpy")
@@ -41,7 +41,7 @@ def forward_tangents(kind, act, th, Xb, bs, T, n, D, S0, qk, qc, qr, H, Cs, Hn, 
     dh_T/dp_q in ``dH[q]`` (Q, n, B). Scratch: Cs, Hn, Cn, E, dE (n, B); A, G, dZ (K, B); dC (Q, n, B).
     Parameter q is (kind ``qk[q]``, column ``qc[q]``, row ``qr[q]``) (:func:`dynlatch.cells._compiled.classify`)."""
     K = GATES[kind] * n
-    oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, 1)
+    oW, oU, ob0, ob1, oWo, obo, P = compiled_layout(kind, n, D, 1)
     Q = qk.shape[0]
     for j in range(n):
         h0 = S0[0, j]
@@ -79,7 +79,7 @@ def evaluate_tangents(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, wrt, chu
     B = min(chunk, N)
     idx = np.arange(N)
     scale = 1.0 / N
-    oWo, obo = _layout(kind, n, D, C)[4:6]
+    oWo, obo = compiled_layout(kind, n, D, C)[4:6]
     qk = np.empty(Q, dtype=np.int64)
     qc = np.empty(Q, dtype=np.int64)
     qr = np.empty(Q, dtype=np.int64)
@@ -122,13 +122,13 @@ def evaluate_tangents(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, wrt, chu
                 kernels.unit_tangents(kind, act, th, XT, start, bs, T, D, s0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH,
                                       dC, dZ)
             else:
-                _gather(X, sub, bs, Xb)
+                gather(X, sub, bs, Xb)
                 forward_tangents(kind, act, th, Xb, bs, T, n, D, s0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ,
                                   dE)
             if loss_code == LOSS_SQUARED_ERROR:
-                loss += _squared_error(H, Tgt, sub, bs, n, True, scale, dL)
+                loss += squared_error(H, Tgt, sub, bs, n, True, scale, dL)
             else:
-                lo, c = _readout(th, H, Y, sub, bs, n, C, oWo, obo, loss_code == LOSS_SOFTMAX, True, scale, g, dL)
+                lo, c = readout(th, H, Y, sub, bs, n, C, oWo, obo, loss_code == LOSS_SOFTMAX, True, scale, g, dL)
                 loss += lo
                 correct += c
             for q in range(Q):

@@ -43,7 +43,7 @@ def _dataset(data, **arrays):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the reproducers, on both backends
+# the reported reproducers, on both backends
 @pytest.mark.parametrize("backend", ["numba", "torch"])
 def test_labels_out_of_range_are_refused_before_training(data, backend):
     bad = _dataset(data, y_train=data.y_train + 1)  # labels {1, 2}: the numba backend returned a loss of ~-1e170

@@ -13,8 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from numba.core.caching import NullCache
+from numba.core.registry import CPUDispatcher as Dispatcher
 
 import dynlatch
 from dynlatch import _jit
@@ -64,7 +67,7 @@ def test_imports_are_read_relative_and_absolute():
     root = _jit.PACKAGE_DIR
     assert "dynlatch._activations" in _jit.imported_modules(root / "dynamics" / "_lstm_cycles.py")
     assert "dynlatch.dynamics._one_unit" in _jit.imported_modules(root / "dynamics" / "_lstm_cycles.py")
-    assert "dynlatch._fastpath" in _jit.imported_modules(root / "_tangents.py")
+    assert "dynlatch._losses" in _jit.imported_modules(root / "_tangents.py")
 
 
 @pytest.fixture
@@ -106,3 +109,32 @@ def test_numbas_own_locator_goes_stale_on_the_same_edit(package_copy):
     assert run_probe(package_copy, **own)[0] == 3.0
     edit_helper(package_copy, factor=5.0, shift=1.0)
     assert run_probe(package_copy, **own)[0] == 3.0  # stale: what the source-digest locator prevents
+
+
+def _dispatchers():
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] != "dynlatch":
+            continue
+        for value in vars(module).values():
+            if isinstance(value, Dispatcher) and value.py_func.__module__ == name:
+                yield name, value
+
+
+def test_every_compiled_kernel_can_be_cached(tmp_path):
+    """A compiled function that refers to an address of this process (a function passed as a value and not
+    inlined, a ctypes pointer) cannot be written to numba's cache: it would recompile in every process. After the
+    one-unit finder, the cycle search, training and a surface have run, no compiled overload of the package has
+    such a reference."""
+    cell = dynlatch.cells.cell_class("lstm")(np.zeros((1, 4)), np.full((1, 4), 3.0), np.zeros((1, 4)),
+                                             dtype=torch.float64)
+    dynlatch.dynamics.fixed_points(cell, periods=(1, 2))
+    data = dynlatch.tasks.latching(length=5, n=20, noise=0.1, seed=0)
+    model = dynlatch.Model.init("gru", seeds=[0], dtype=torch.float64)
+    dynlatch.train(model, data, epochs=1, backend="numba")
+    dynlatch.evaluate(model, data.x_train, data.y_train, wrt=["U_z"], backend="numba")
+    seen = 0
+    for name, dispatcher in _dispatchers():
+        for signature, compiled in dispatcher.overloads.items():
+            seen += 1
+            assert not compiled.library.has_dynamic_globals, f"{name}.{dispatcher.__name__}{signature}"
+    assert seen > 20

@@ -244,7 +244,7 @@ def test_summary_contract_keys(tmp_path):
         (k1, n1), (k0, n0) = counted(h), counted(baseline)
         assert e["arm"] == pytest.approx(k1 / n1) and e["baseline"] == pytest.approx(k0 / n0)
         assert e["effect"] == pytest.approx(k1 / n1 - k0 / n0, abs=1e-15)
-    # the contract: read-out-only and learned gain per arm and T, paired tests, lambda sweep, AUC intervals
+    # the summary's contract: read-out-only and learned gain per arm and T, paired tests, lambda sweep, AUC intervals
     assert "lstm_critical" in s["success"]
     for arm in ("srnn", "lstm", "lstm_intervention", "lstm_critical", "split_bug"):
         sel = [r for r in result["runs"] if r["arm"] == arm and r["T"] == 5]

@@ -35,8 +35,9 @@ import torch
 
 from .._activations import HARD_SIGMOID_SLOPE
 from ._bifurcation import solve_augmented
+from ._brackets import bisect
 from ._jacobian import period_jacobian
-from ._fixed_points import _single_thread, fixed_points
+from ._fixed_points import single_thread, fixed_points
 from ._maps import DTYPE, Map, as_map, input_tensor, state_tensor
 from ._one_unit import gates
 from ._roots import evaluate_flat, find_roots
@@ -426,7 +427,7 @@ def _refine(obj: Any, parameter: str, values: np.ndarray, t: dict[str, np.ndarra
     into it)."""
     check = np.ones(values.size - 1, bool)
     while True:
-        with _single_thread():
+        with single_thread():
             clean = _clean(obj, parameter, values, t, x, periods, check)
         todo = np.nonzero(check & ~clean & (np.diff(values) > min_interval))[0]
         todo = todo[: (max_values - values.size) // (REFINE_SPLIT - 1)]
@@ -519,7 +520,7 @@ def _continues_across(obj: Any, parameter: str, x: Any, period: int, a: float, b
     if len(more) == 0:
         return False
     pm = _autonomous(_parameter_family(obj, parameter, np.full(len(more), p0)), x)
-    with _single_thread():
+    with single_thread():
         c, smooth = _continue_points(pm, parameter, period, more, np.full(len(more), p0), np.full(len(more), p1))
         if period == 2 and smooth.any():  # a 2-cycle point, not a fixed point
             one = period_jacobian(pm.with_params(**{parameter: np.full(len(more), p1)}),
@@ -630,14 +631,12 @@ def _bisect(obj: Any, fam: Any, parameter: str, a: float, b: float, sig_a: np.nd
             state_range: Any, grid: int) -> dict[str, Any] | None:
     """Bisect the parameter on the signature (count, stable count) to ``BISECTION_TOL``; a border collision when the
     point nearest a kink sits at it."""
-    lo, hi = float(a), float(b)
-    while hi - lo > BISECTION_TOL:
-        mid = 0.5 * (lo + hi)
-        s, _ = _signature_at(obj, fam, parameter, mid, period, x, state_range, grid)
-        if np.array_equal(s, sig_a):
-            lo = mid
-        else:
-            hi = mid
+    def side(mid: np.ndarray) -> int:
+        s, _ = _signature_at(obj, fam, parameter, float(mid), period, x, state_range, grid)
+        return -1 if np.array_equal(s, sig_a) else 1
+
+    ends = bisect(side, float(a), float(b), tol=BISECTION_TOL)
+    lo, hi = float(ends[0]), float(ends[1])
     s_hi, _ = _signature_at(obj, fam, parameter, hi, period, x, state_range, grid)
     event: dict[str, Any] = {"kind": "fold" if s_hi[0] != sig_a[0] else "unclassified", "value": 0.5 * (lo + hi),
                              "method": "bisection"}
@@ -741,7 +740,7 @@ def basins(map_or_cell: Any, grid: Any, *, x: Any = 0.0, steps: int = 2000, tol:
     P = pts.shape[0]
     s = state_tensor(m, np.broadcast_to(pts, (m.models, P, m.state_dim)).copy())
     xt = input_tensor(m, x, P)
-    with torch.no_grad(), _single_thread():
+    with torch.no_grad(), single_thread():
         for _ in range(int(steps)):
             s = m(s, xt)
         s1 = m(s, xt)

@@ -142,7 +142,7 @@ def _check_x(x: Any, models: int, input_dim: int) -> torch.Tensor:
     return t.unsqueeze(1).contiguous()
 
 
-class _single_thread:
+class single_thread:
     """Run torch on one intra-op thread: the finder's many small ops are up to 40x slower when threads contend."""
 
     def __enter__(self) -> None:
@@ -157,7 +157,7 @@ def one_unit_table(cell: Any, *, x: Any = 0.0, periods: tuple[int, ...] = (1, 2)
                    tol: float = DEFAULT_TOL) -> dict[str, np.ndarray]:
     """All fixed points / 2-cycles / continua of a batch of one-unit cells as flat columns (see :func:`fixed_points`;
     ``grid`` is not used by the certified finder and kept for callers that pass it)."""
-    with _single_thread():
+    with single_thread():
         return _one_unit_table(cell, x=x, periods=periods, tol=tol)
 
 

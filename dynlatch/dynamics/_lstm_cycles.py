@@ -11,8 +11,9 @@ input x) has c2 = f1 c1 + i1 g1 and c1 = f2 c2 + i2 g2 (index k: gates at h_k), 
 monotone function of an affine function of one of h1, h2, so interval enclosures of r and of its Jacobian over a box
 are tight: c1, c2 are monotone in each of (i1 g1, i2 g2, f1, f2) separately (linear-fractional with D > 0), so
 their range over the box of those four enclosures is read off its 16 vertices; the rest is the natural interval
-extension. Every elementary result is widened outward by a relative 1e-15 (about 5 ulp, covering the rounding of
-+ - * / and of libm's exp / tanh), so the enclosures are rigorous up to that assumption on libm.
+extension, in the outward rounding of :mod:`dynlatch.dynamics._intervals` (every elementary result widened by a
+relative 1e-15, about 5 ulp, covering the rounding of + - * / and of libm's exp / tanh), so the enclosures are
+rigorous up to that assumption on libm.
 
 **Search** (per model, in parallel over models, numba): depth-first over boxes of the half-plane h1 <= h2 of
 [-1, 1]^2. Boxes are of two types: *diagonal squares* [a, b]^2 (they hold the fixed points, h1 = h2) and
@@ -63,13 +64,14 @@ import torch
 from numba import njit, prange
 
 from .._activations import gate_code
-from ..cells._compiled import HARD_SLOPE
+from ._intervals import (
+    OUTWARD, TINY, add_out, affine_out, artanh_out, dot2_out, down, gate_out, gate_slope_out, mul_out,
+    mul_unbounded_out, one_minus_square_out, product_sum_out, ratio_clipped_out, sub_out, tanh_out, tanh_ratio_out, up,
+)
 from ._one_unit import gates
 
 Tensor = torch.Tensor
 
-EPS = 1e-15  # relative outward widening of every elementary result
-TINY = 1e-300
 
 CANDIDATE, NEAR_DIAGONAL, SATURATED, BUDGET = 1, 2, 4, 8
 REASONS = {CANDIDATE: "candidate", NEAR_DIAGONAL: "near_diagonal", SATURATED: "saturated", BUDGET: "budget"}
@@ -82,166 +84,36 @@ CAP_BOXES = 64
 STACK = 1024
 
 
-# ----------------------------------------------------------------------------------------------- interval primitives
-@njit(cache=True)
-def _dn(x: float) -> float:
-    return x - (abs(x) * EPS + TINY)
-
-
-@njit(cache=True)
-def _up(x: float) -> float:
-    return x + (abs(x) * EPS + TINY)
-
-
-@njit(cache=True)
-def _mul(alo, ahi, blo, bhi):
-    p1 = alo * blo
-    p2 = alo * bhi
-    p3 = ahi * blo
-    p4 = ahi * bhi
-    return _dn(min(min(p1, p2), min(p3, p4))), _up(max(max(p1, p2), max(p3, p4)))
-
-
-@njit(cache=True)
-def _add(alo, ahi, blo, bhi):
-    return _dn(alo + blo), _up(ahi + bhi)
-
-
-@njit(cache=True)
-def _sub(alo, ahi, blo, bhi):
-    return _dn(alo - bhi), _up(ahi - blo)
-
-
-@njit(cache=True)
-def _dot2(a, blo, bhi, c, dlo, dhi):
-    """Enclosure of a [blo, bhi] + c [dlo, dhi] for numbers a, c."""
-    plo, phi = _mul(a, a, blo, bhi)
-    qlo, qhi = _mul(c, c, dlo, dhi)
-    return _add(plo, phi, qlo, qhi)
-
-
-@njit(cache=True)
-def _imat_row(alo, ahi, blo, bhi, clo, chi, dlo, dhi):
-    """Enclosure of [a][b] + [c][d]."""
-    plo, phi = _mul(alo, ahi, blo, bhi)
-    qlo, qhi = _mul(clo, chi, dlo, dhi)
-    return _add(plo, phi, qlo, qhi)
-
-
-@njit(cache=True)
-def _affine(off, sl, lo, hi):
-    if sl >= 0.0:
-        plo, phi = _dn(sl * lo), _up(sl * hi)
-    else:
-        plo, phi = _dn(sl * hi), _up(sl * lo)
-    return _dn(off + plo), _up(off + phi)
-
-
-@njit(cache=True)
-def _gate_point(a: float, code: int) -> float:
-    if code == 0:
-        if a >= 0.0:
-            return 1.0 / (1.0 + np.exp(-a))
-        e = np.exp(a)
-        return e / (1.0 + e)
-    v = HARD_SLOPE[code] * a + 0.5
-    return min(max(v, 0.0), 1.0)
-
-
-@njit(cache=True)
-def _gate(alo, ahi, code):
-    """Enclosure of gate(a) over [alo, ahi] (monotone). A hard gate clipped with margin is exactly 0 or 1."""
-    if code != 0:
-        vlo = HARD_SLOPE[code] * alo + 0.5
-        vhi = HARD_SLOPE[code] * ahi + 0.5
-        lo = 1.0 if vlo >= 1.0 + 1e-15 else max(_dn(min(vlo, 1.0)), 0.0)
-        hi = 0.0 if vhi <= -1e-15 else min(_up(max(vhi, 0.0)), 1.0)
-        return lo, hi
-    return max(_dn(_gate_point(alo, code)), 0.0), min(_up(_gate_point(ahi, code)), 1.0)
-
-
-@njit(cache=True)
-def _sigmoid_slope(a: float) -> float:
-    e = np.exp(-abs(a))
-    return e / ((1.0 + e) * (1.0 + e))
-
-
-@njit(cache=True)
-def _gate_slope(alo, ahi, code):
-    """Enclosure of gate'(a) over [alo, ahi]; for a hard sigmoid the hull of the one-sided slopes at a kink."""
-    if code == 0:
-        if alo >= 0.0:
-            return _dn(_sigmoid_slope(ahi)), _up(_sigmoid_slope(alo))
-        if ahi <= 0.0:
-            return _dn(_sigmoid_slope(alo)), _up(_sigmoid_slope(ahi))
-        return _dn(min(_sigmoid_slope(alo), _sigmoid_slope(ahi))), 0.25
-    s = HARD_SLOPE[code]
-    edge = 0.5 / s
-    margin = 1e-12 * edge
-    if alo > -edge + margin and ahi < edge - margin:
-        return s, s
-    if ahi < -edge - margin or alo > edge + margin:
-        return 0.0, 0.0
-    return 0.0, s
-
-
-@njit(cache=True)
-def _tanh(lo, hi):
-    return max(_dn(np.tanh(lo)), -1.0), min(_up(np.tanh(hi)), 1.0)
-
-
-@njit(cache=True)
-def _one_minus_square(lo, hi):
-    """Enclosure of 1 - t^2 for t in [lo, hi] within [-1, 1]."""
-    if lo >= 0.0:
-        qlo, qhi = lo * lo, hi * hi
-    elif hi <= 0.0:
-        qlo, qhi = hi * hi, lo * lo
-    else:
-        qlo, qhi = 0.0, max(lo * lo, hi * hi)
-    return max(_dn(1.0 - _up(qhi)), 0.0), min(_up(1.0 - _dn(qlo)), 1.0)
-
-
 @njit(cache=True)
 def _side(off, sl, code, lo, hi, out, k):
     """Enclosures over h in [lo, hi] of i g, f, o and of their derivatives in h, written to out[k : k + 12]."""
-    ailo, aihi = _affine(off[0], sl[0], lo, hi)
-    aflo, afhi = _affine(off[1], sl[1], lo, hi)
-    aclo, achi = _affine(off[2], sl[2], lo, hi)
-    aolo, aohi = _affine(off[3], sl[3], lo, hi)
-    ilo, ihi = _gate(ailo, aihi, code)
-    flo, fhi = _gate(aflo, afhi, code)
-    olo, ohi = _gate(aolo, aohi, code)
-    glo, ghi = _tanh(aclo, achi)
-    iglo, ighi = _mul(ilo, ihi, glo, ghi)
+    ailo, aihi = affine_out(off[0], sl[0], lo, hi)
+    aflo, afhi = affine_out(off[1], sl[1], lo, hi)
+    aclo, achi = affine_out(off[2], sl[2], lo, hi)
+    aolo, aohi = affine_out(off[3], sl[3], lo, hi)
+    ilo, ihi = gate_out(ailo, aihi, code)
+    flo, fhi = gate_out(aflo, afhi, code)
+    olo, ohi = gate_out(aolo, aohi, code)
+    glo, ghi = tanh_out(aclo, achi)
+    iglo, ighi = mul_out(ilo, ihi, glo, ghi)
     # derivatives: i' = gate'(a_i) U_i, g' = (1 - g^2) U_c, (i g)' = i' g + i g'
-    s_lo, s_hi = _gate_slope(ailo, aihi, code)
-    iplo, iphi = _mul(s_lo, s_hi, sl[0], sl[0])
-    s_lo, s_hi = _gate_slope(aflo, afhi, code)
-    fplo, fphi = _mul(s_lo, s_hi, sl[1], sl[1])
-    s_lo, s_hi = _gate_slope(aolo, aohi, code)
-    oplo, ophi = _mul(s_lo, s_hi, sl[3], sl[3])
-    q_lo, q_hi = _one_minus_square(glo, ghi)
-    gplo, gphi = _mul(q_lo, q_hi, sl[2], sl[2])
-    t1lo, t1hi = _mul(iplo, iphi, glo, ghi)
-    t2lo, t2hi = _mul(ilo, ihi, gplo, gphi)
-    igplo, igphi = _add(t1lo, t1hi, t2lo, t2hi)
+    s_lo, s_hi = gate_slope_out(ailo, aihi, code)
+    iplo, iphi = mul_out(s_lo, s_hi, sl[0], sl[0])
+    s_lo, s_hi = gate_slope_out(aflo, afhi, code)
+    fplo, fphi = mul_out(s_lo, s_hi, sl[1], sl[1])
+    s_lo, s_hi = gate_slope_out(aolo, aohi, code)
+    oplo, ophi = mul_out(s_lo, s_hi, sl[3], sl[3])
+    q_lo, q_hi = one_minus_square_out(glo, ghi)
+    gplo, gphi = mul_out(q_lo, q_hi, sl[2], sl[2])
+    t1lo, t1hi = mul_out(iplo, iphi, glo, ghi)
+    t2lo, t2hi = mul_out(ilo, ihi, gplo, gphi)
+    igplo, igphi = add_out(t1lo, t1hi, t2lo, t2hi)
     out[k + 0], out[k + 1] = iglo, ighi
     out[k + 2], out[k + 3] = flo, fhi
     out[k + 4], out[k + 5] = olo, ohi
     out[k + 6], out[k + 7] = igplo, igphi
     out[k + 8], out[k + 9] = fplo, fphi
     out[k + 10], out[k + 11] = oplo, ophi
-
-
-@njit(cache=True)
-def _tanh_ratio(nlo, nhi, dhi):
-    """Enclosure of tanh(n / d) for n in [nlo, nhi], d in (0, dhi] (c unbounded as d -> 0)."""
-    if nlo > 0.0:
-        return max(_dn(np.tanh(_dn(nlo / dhi))), -1.0), 1.0
-    if nhi < 0.0:
-        return -1.0, min(_up(np.tanh(_up(nhi / dhi))), 1.0)
-    return -1.0, 1.0
 
 
 @njit(cache=True)
@@ -253,8 +125,8 @@ def _eval_box(off, sl, code, lo1, hi1, lo2, hi2, s, out):
     _side(off, sl, code, lo2, hi2, s, 12)
     ig1lo, ig1hi, f1lo, f1hi, o1lo, o1hi = s[0], s[1], s[2], s[3], s[4], s[5]
     ig2lo, ig2hi, f2lo, f2hi, o2lo, o2hi = s[12], s[13], s[14], s[15], s[16], s[17]
-    pplo, pphi = _mul(f1lo, f1hi, f2lo, f2hi)
-    dlo, dhi = _dn(1.0 - min(pphi, 1.0)), _up(1.0 - max(pplo, 0.0))
+    pplo, pphi = mul_out(f1lo, f1hi, f2lo, f2hi)
+    dlo, dhi = down(1.0 - min(pphi, 1.0)), up(1.0 - max(pplo, 0.0))
     if f1lo >= 1.0 and f2lo >= 1.0:  # both (hard) forget gates exactly 1 on the box
         dlo = dhi = 0.0
     if dlo > 0.0:
@@ -271,32 +143,32 @@ def _eval_box(off, sl, code, lo1, hi1, lo2, hi2, s, out):
             c1lo, c1hi = min(c1lo, c1), max(c1hi, c1)
             c2lo, c2hi = min(c2lo, c2), max(c2hi, c2)
         g = max(abs(ig1lo), abs(ig1hi)) + max(abs(ig2lo), abs(ig2hi))
-        err = 4.0 * EPS * g * (1.0 / dlo + 1.0 / (dlo * dlo)) + TINY
-        c1lo, c1hi = _dn(c1lo) - err, _up(c1hi) + err
-        c2lo, c2hi = _dn(c2lo) - err, _up(c2hi) + err
-        t1lo, t1hi = _tanh(c1lo, c1hi)
-        t2lo, t2hi = _tanh(c2lo, c2hi)
+        err = 4.0 * OUTWARD * g * (1.0 / dlo + 1.0 / (dlo * dlo)) + TINY
+        c1lo, c1hi = down(c1lo) - err, up(c1hi) + err
+        c2lo, c2hi = down(c2lo) - err, up(c2hi) + err
+        t1lo, t1hi = tanh_out(c1lo, c1hi)
+        t2lo, t2hi = tanh_out(c2lo, c2hi)
         status = SMOOTH
     else:
-        n2lo, n2hi = _mul(f1lo, f1hi, ig2lo, ig2hi)
-        n2lo, n2hi = _add(ig1lo, ig1hi, n2lo, n2hi)
-        n1lo, n1hi = _mul(f2lo, f2hi, ig1lo, ig1hi)
-        n1lo, n1hi = _add(ig2lo, ig2hi, n1lo, n1hi)
+        n2lo, n2hi = mul_out(f1lo, f1hi, ig2lo, ig2hi)
+        n2lo, n2hi = add_out(ig1lo, ig1hi, n2lo, n2hi)
+        n1lo, n1hi = mul_out(f2lo, f2hi, ig1lo, ig1hi)
+        n1lo, n1hi = add_out(ig2lo, ig2hi, n1lo, n1hi)
         if dhi <= 0.0:  # f1 = f2 = 1 on the whole box: a cycle needs i1 g1 + i2 g2 = 0
             if n2lo > 0.0 or n2hi < 0.0:
                 return EMPTY
             t1lo, t1hi, t2lo, t2hi = -1.0, 1.0, -1.0, 1.0
         else:
-            t1lo, t1hi = _tanh_ratio(n1lo, n1hi, dhi)
-            t2lo, t2hi = _tanh_ratio(n2lo, n2hi, dhi)
+            t1lo, t1hi = tanh_ratio_out(n1lo, n1hi, dhi)
+            t2lo, t2hi = tanh_ratio_out(n2lo, n2hi, dhi)
         c1lo = c2lo = -np.inf
         c1hi = c2hi = np.inf
         status = DEGENERATE
     # r = (o1 tanh c2 - h2, o2 tanh c1 - h1)
-    alo, ahi = _mul(o1lo, o1hi, t2lo, t2hi)
-    out[0], out[1] = _sub(alo, ahi, lo2, hi2)
-    alo, ahi = _mul(o2lo, o2hi, t1lo, t1hi)
-    out[2], out[3] = _sub(alo, ahi, lo1, hi1)
+    alo, ahi = mul_out(o1lo, o1hi, t2lo, t2hi)
+    out[0], out[1] = sub_out(alo, ahi, lo2, hi2)
+    alo, ahi = mul_out(o2lo, o2hi, t1lo, t1hi)
+    out[2], out[3] = sub_out(alo, ahi, lo1, hi1)
     out[12], out[13], out[14], out[15] = c1lo, c1hi, c2lo, c2hi
     if status != SMOOTH:
         return status
@@ -304,70 +176,34 @@ def _eval_box(off, sl, code, lo1, hi1, lo2, hi2, s, out):
     # J = [[o1' t2 + o1 s2 A1 / D, o1 s2 f1 A2 / D - 1], [o2 s1 f2 A1 / D - 1, o2' t1 + o2 s1 A2 / D]]
     ig1plo, ig1phi, f1plo, f1phi, o1plo, o1phi = s[6], s[7], s[8], s[9], s[10], s[11]
     ig2plo, ig2phi, f2plo, f2phi, o2plo, o2phi = s[18], s[19], s[20], s[21], s[22], s[23]
-    s1lo, s1hi = _one_minus_square(t1lo, t1hi)
-    s2lo, s2hi = _one_minus_square(t2lo, t2hi)
-    idlo, idhi = _dn(1.0 / dhi), _up(1.0 / dlo)
-    a1lo, a1hi = _mul(f1plo, f1phi, c1lo, c1hi)
-    a1lo, a1hi = _add(ig1plo, ig1phi, a1lo, a1hi)
-    a1lo, a1hi = _mul(a1lo, a1hi, idlo, idhi)
-    a2lo, a2hi = _mul(f2plo, f2phi, c2lo, c2hi)
-    a2lo, a2hi = _add(ig2plo, ig2phi, a2lo, a2hi)
-    a2lo, a2hi = _mul(a2lo, a2hi, idlo, idhi)
-    p1lo, p1hi = _mul(o1lo, o1hi, s2lo, s2hi)  # o1 s2
-    p2lo, p2hi = _mul(o2lo, o2hi, s1lo, s1hi)  # o2 s1
+    s1lo, s1hi = one_minus_square_out(t1lo, t1hi)
+    s2lo, s2hi = one_minus_square_out(t2lo, t2hi)
+    idlo, idhi = down(1.0 / dhi), up(1.0 / dlo)
+    a1lo, a1hi = mul_out(f1plo, f1phi, c1lo, c1hi)
+    a1lo, a1hi = add_out(ig1plo, ig1phi, a1lo, a1hi)
+    a1lo, a1hi = mul_out(a1lo, a1hi, idlo, idhi)
+    a2lo, a2hi = mul_out(f2plo, f2phi, c2lo, c2hi)
+    a2lo, a2hi = add_out(ig2plo, ig2phi, a2lo, a2hi)
+    a2lo, a2hi = mul_out(a2lo, a2hi, idlo, idhi)
+    p1lo, p1hi = mul_out(o1lo, o1hi, s2lo, s2hi)  # o1 s2
+    p2lo, p2hi = mul_out(o2lo, o2hi, s1lo, s1hi)  # o2 s1
     # J11
-    xlo, xhi = _mul(o1plo, o1phi, t2lo, t2hi)
-    ylo, yhi = _mul(p1lo, p1hi, a1lo, a1hi)
-    out[4], out[5] = _add(xlo, xhi, ylo, yhi)
+    xlo, xhi = mul_out(o1plo, o1phi, t2lo, t2hi)
+    ylo, yhi = mul_out(p1lo, p1hi, a1lo, a1hi)
+    out[4], out[5] = add_out(xlo, xhi, ylo, yhi)
     # J12
-    ylo, yhi = _mul(p1lo, p1hi, f1lo, f1hi)
-    ylo, yhi = _mul(ylo, yhi, a2lo, a2hi)
-    out[6], out[7] = _dn(ylo - 1.0), _up(yhi - 1.0)
+    ylo, yhi = mul_out(p1lo, p1hi, f1lo, f1hi)
+    ylo, yhi = mul_out(ylo, yhi, a2lo, a2hi)
+    out[6], out[7] = down(ylo - 1.0), up(yhi - 1.0)
     # J21
-    ylo, yhi = _mul(p2lo, p2hi, f2lo, f2hi)
-    ylo, yhi = _mul(ylo, yhi, a1lo, a1hi)
-    out[8], out[9] = _dn(ylo - 1.0), _up(yhi - 1.0)
+    ylo, yhi = mul_out(p2lo, p2hi, f2lo, f2hi)
+    ylo, yhi = mul_out(ylo, yhi, a1lo, a1hi)
+    out[8], out[9] = down(ylo - 1.0), up(yhi - 1.0)
     # J22
-    xlo, xhi = _mul(o2plo, o2phi, t1lo, t1hi)
-    ylo, yhi = _mul(p2lo, p2hi, a2lo, a2hi)
-    out[10], out[11] = _add(xlo, xhi, ylo, yhi)
+    xlo, xhi = mul_out(o2plo, o2phi, t1lo, t1hi)
+    ylo, yhi = mul_out(p2lo, p2hi, a2lo, a2hi)
+    out[10], out[11] = add_out(xlo, xhi, ylo, yhi)
     return SMOOTH
-
-
-@njit(cache=True)
-def _mulx(alo, ahi, blo, bhi):
-    """Interval product allowing infinite ends, with 0 * inf = 0 (closed intervals of reals, unbounded)."""
-    lo = np.inf
-    hi = -np.inf
-    for a in (alo, ahi):
-        for b in (blo, bhi):
-            p = 0.0 if (a == 0.0 or b == 0.0) else a * b
-            lo = min(lo, p)
-            hi = max(hi, p)
-    return _dn(lo) if np.isfinite(lo) else lo, _up(hi) if np.isfinite(hi) else hi
-
-
-@njit(cache=True)
-def _ratio_clipped(hlo, hhi, olo, ohi):
-    """Enclosure of h / o clipped to [-1, 1] for h in [hlo, hhi], o in [olo, ohi] within [0, 1]."""
-    if olo > 0.0:
-        ulo, uhi = _mul(hlo, hhi, _dn(1.0 / ohi), _up(1.0 / olo))
-    else:
-        ulo = -1.0 if hlo < 0.0 else 0.0
-        uhi = 1.0 if hhi > 0.0 else 0.0
-        if hlo > 0.0 and ohi > 0.0:
-            ulo = _dn(hlo / ohi)
-        if hhi < 0.0 and ohi > 0.0:
-            uhi = _up(hhi / ohi)
-    return max(ulo, -1.0), min(uhi, 1.0)
-
-
-@njit(cache=True)
-def _artanh(ulo, uhi):
-    """Enclosure of artanh over [ulo, uhi] within [-1, 1] (infinite at +-1)."""
-    lo = -np.inf if ulo <= -1.0 else _dn(np.arctanh(ulo))
-    hi = np.inf if uhi >= 1.0 else _up(np.arctanh(uhi))
-    return lo, hi
 
 
 @njit(cache=True)
@@ -385,56 +221,56 @@ def _eval_box_b(off, sl, code, lo1, hi1, lo2, hi2, s, out):
     ig1plo, ig1phi, f1plo, f1phi, o1plo, o1phi = s[6], s[7], s[8], s[9], s[10], s[11]
     ig2plo, ig2phi, f2plo, f2phi, o2plo, o2phi = s[18], s[19], s[20], s[21], s[22], s[23]
     # u_k = h_k / o_other on the cycle points of the box: |u| < 1 there, so clip to [-1, 1] (artanh -> +-inf)
-    u1lo, u1hi = _ratio_clipped(lo1, hi1, o2lo, o2hi)
-    u2lo, u2hi = _ratio_clipped(lo2, hi2, o1lo, o1hi)
+    u1lo, u1hi = ratio_clipped_out(lo1, hi1, o2lo, o2hi)
+    u2lo, u2hi = ratio_clipped_out(lo2, hi2, o1lo, o1hi)
     if u1lo >= 1.0 or u1hi <= -1.0 or u2lo >= 1.0 or u2hi <= -1.0:
         return EMPTY
-    a1lo, a1hi = _artanh(u1lo, u1hi)
-    a2lo, a2hi = _artanh(u2lo, u2hi)
+    a1lo, a1hi = artanh_out(u1lo, u1hi)
+    a2lo, a2hi = artanh_out(u2lo, u2hi)
     # p = A2 - F1 A1 - IG1, q = A1 - F2 A2 - IG2
-    xlo, xhi = _mulx(f1lo, f1hi, a1lo, a1hi)
-    xlo, xhi = _sub(a2lo, a2hi, xlo, xhi)
-    out[0], out[1] = _sub(xlo, xhi, ig1lo, ig1hi)
-    xlo, xhi = _mulx(f2lo, f2hi, a2lo, a2hi)
-    xlo, xhi = _sub(a1lo, a1hi, xlo, xhi)
-    out[2], out[3] = _sub(xlo, xhi, ig2lo, ig2hi)
+    xlo, xhi = mul_unbounded_out(f1lo, f1hi, a1lo, a1hi)
+    xlo, xhi = sub_out(a2lo, a2hi, xlo, xhi)
+    out[0], out[1] = sub_out(xlo, xhi, ig1lo, ig1hi)
+    xlo, xhi = mul_unbounded_out(f2lo, f2hi, a2lo, a2hi)
+    xlo, xhi = sub_out(a1lo, a1hi, xlo, xhi)
+    out[2], out[3] = sub_out(xlo, xhi, ig2lo, ig2hi)
     out[12], out[13], out[14], out[15] = a1lo, a1hi, a2lo, a2hi
     if not (o1lo > 0.0 and o2lo > 0.0 and np.isfinite(a1lo) and np.isfinite(a1hi) and np.isfinite(a2lo)
             and np.isfinite(a2hi)):
         return PARTIAL
     # W1 = 1 / (o2 (1 - u1^2)) = dA1/dh1, dA1/dh2 = -u1 o2' W1; likewise A2
-    qlo, qhi = _one_minus_square(u1lo, u1hi)
-    qlo, qhi = _mul(o2lo, o2hi, qlo, qhi)
+    qlo, qhi = one_minus_square_out(u1lo, u1hi)
+    qlo, qhi = mul_out(o2lo, o2hi, qlo, qhi)
     if qlo <= 0.0:
         return PARTIAL
-    w1lo, w1hi = _dn(1.0 / qhi), _up(1.0 / qlo)
-    qlo, qhi = _one_minus_square(u2lo, u2hi)
-    qlo, qhi = _mul(o1lo, o1hi, qlo, qhi)
+    w1lo, w1hi = down(1.0 / qhi), up(1.0 / qlo)
+    qlo, qhi = one_minus_square_out(u2lo, u2hi)
+    qlo, qhi = mul_out(o1lo, o1hi, qlo, qhi)
     if qlo <= 0.0:
         return PARTIAL
-    w2lo, w2hi = _dn(1.0 / qhi), _up(1.0 / qlo)
-    xlo, xhi = _mul(u1lo, u1hi, o2plo, o2phi)
-    d12lo, d12hi = _mul(-xhi, -xlo, w1lo, w1hi)  # dA1/dh2
-    xlo, xhi = _mul(u2lo, u2hi, o1plo, o1phi)
-    d21lo, d21hi = _mul(-xhi, -xlo, w2lo, w2hi)  # dA2/dh1
+    w2lo, w2hi = down(1.0 / qhi), up(1.0 / qlo)
+    xlo, xhi = mul_out(u1lo, u1hi, o2plo, o2phi)
+    d12lo, d12hi = mul_out(-xhi, -xlo, w1lo, w1hi)  # dA1/dh2
+    xlo, xhi = mul_out(u2lo, u2hi, o1plo, o1phi)
+    d21lo, d21hi = mul_out(-xhi, -xlo, w2lo, w2hi)  # dA2/dh1
     # dp/dh1 = dA2/dh1 - F1' A1 - F1 W1 - IG1'
-    xlo, xhi = _mul(f1plo, f1phi, a1lo, a1hi)
-    ylo, yhi = _mul(f1lo, f1hi, w1lo, w1hi)
-    xlo, xhi = _add(xlo, xhi, ylo, yhi)
-    xlo, xhi = _add(xlo, xhi, ig1plo, ig1phi)
-    out[4], out[5] = _sub(d21lo, d21hi, xlo, xhi)
+    xlo, xhi = mul_out(f1plo, f1phi, a1lo, a1hi)
+    ylo, yhi = mul_out(f1lo, f1hi, w1lo, w1hi)
+    xlo, xhi = add_out(xlo, xhi, ylo, yhi)
+    xlo, xhi = add_out(xlo, xhi, ig1plo, ig1phi)
+    out[4], out[5] = sub_out(d21lo, d21hi, xlo, xhi)
     # dp/dh2 = W2 - F1 dA1/dh2
-    xlo, xhi = _mul(f1lo, f1hi, d12lo, d12hi)
-    out[6], out[7] = _sub(w2lo, w2hi, xlo, xhi)
+    xlo, xhi = mul_out(f1lo, f1hi, d12lo, d12hi)
+    out[6], out[7] = sub_out(w2lo, w2hi, xlo, xhi)
     # dq/dh1 = W1 - F2 dA2/dh1
-    xlo, xhi = _mul(f2lo, f2hi, d21lo, d21hi)
-    out[8], out[9] = _sub(w1lo, w1hi, xlo, xhi)
+    xlo, xhi = mul_out(f2lo, f2hi, d21lo, d21hi)
+    out[8], out[9] = sub_out(w1lo, w1hi, xlo, xhi)
     # dq/dh2 = dA1/dh2 - F2' A2 - F2 W2 - IG2'
-    xlo, xhi = _mul(f2plo, f2phi, a2lo, a2hi)
-    ylo, yhi = _mul(f2lo, f2hi, w2lo, w2hi)
-    xlo, xhi = _add(xlo, xhi, ylo, yhi)
-    xlo, xhi = _add(xlo, xhi, ig2plo, ig2phi)
-    out[10], out[11] = _sub(d12lo, d12hi, xlo, xhi)
+    xlo, xhi = mul_out(f2plo, f2phi, a2lo, a2hi)
+    ylo, yhi = mul_out(f2lo, f2hi, w2lo, w2hi)
+    xlo, xhi = add_out(xlo, xhi, ylo, yhi)
+    xlo, xhi = add_out(xlo, xhi, ig2plo, ig2phi)
+    out[10], out[11] = sub_out(d12lo, d12hi, xlo, xhi)
     return SMOOTH
 
 
@@ -550,25 +386,25 @@ def _krawczyk(off, sl, code, form, lo1, hi1, lo2, hi2, diagonal, tol, s, out, kb
     if _eval(off, sl, code, form, b1lo, b1hi, b2lo, b2hi, s, out) != SMOOTH:
         return 0
     # M = I - Y J(B')
-    m11lo, m11hi = _dot2(y11, out[4], out[5], y12, out[8], out[9])
-    m12lo, m12hi = _dot2(y11, out[6], out[7], y12, out[10], out[11])
-    m21lo, m21hi = _dot2(y21, out[4], out[5], y22, out[8], out[9])
-    m22lo, m22hi = _dot2(y21, out[6], out[7], y22, out[10], out[11])
-    m11lo, m11hi = _sub(1.0, 1.0, m11lo, m11hi)
+    m11lo, m11hi = dot2_out(y11, out[4], out[5], y12, out[8], out[9])
+    m12lo, m12hi = dot2_out(y11, out[6], out[7], y12, out[10], out[11])
+    m21lo, m21hi = dot2_out(y21, out[4], out[5], y22, out[8], out[9])
+    m22lo, m22hi = dot2_out(y21, out[6], out[7], y22, out[10], out[11])
+    m11lo, m11hi = sub_out(1.0, 1.0, m11lo, m11hi)
     m12lo, m12hi = -m12hi, -m12lo
     m21lo, m21hi = -m21hi, -m21lo
-    m22lo, m22hi = _sub(1.0, 1.0, m22lo, m22hi)
-    d1lo, d1hi = _dn(b1lo - z1), _up(b1hi - z1)
-    d2lo, d2hi = _dn(b2lo - z2), _up(b2hi - z2)
+    m22lo, m22hi = sub_out(1.0, 1.0, m22lo, m22hi)
+    d1lo, d1hi = down(b1lo - z1), up(b1hi - z1)
+    d2lo, d2hi = down(b2lo - z2), up(b2hi - z2)
     # K_i = z_i - (Y r(z))_i + sum_j M_ij (B'_j - z_j)
-    yr1lo, yr1hi = _dot2(y11, r1lo, r1hi, y12, r2lo, r2hi)
-    yr2lo, yr2hi = _dot2(y21, r1lo, r1hi, y22, r2lo, r2hi)
-    k1lo, k1hi = _imat_row(m11lo, m11hi, d1lo, d1hi, m12lo, m12hi, d2lo, d2hi)
-    k2lo, k2hi = _imat_row(m21lo, m21hi, d1lo, d1hi, m22lo, m22hi, d2lo, d2hi)
-    k1lo, k1hi = _sub(k1lo, k1hi, yr1lo, yr1hi)
-    k2lo, k2hi = _sub(k2lo, k2hi, yr2lo, yr2hi)
-    k1lo, k1hi = _add(k1lo, k1hi, z1, z1)
-    k2lo, k2hi = _add(k2lo, k2hi, z2, z2)
+    yr1lo, yr1hi = dot2_out(y11, r1lo, r1hi, y12, r2lo, r2hi)
+    yr2lo, yr2hi = dot2_out(y21, r1lo, r1hi, y22, r2lo, r2hi)
+    k1lo, k1hi = product_sum_out(m11lo, m11hi, d1lo, d1hi, m12lo, m12hi, d2lo, d2hi)
+    k2lo, k2hi = product_sum_out(m21lo, m21hi, d1lo, d1hi, m22lo, m22hi, d2lo, d2hi)
+    k1lo, k1hi = sub_out(k1lo, k1hi, yr1lo, yr1hi)
+    k2lo, k2hi = sub_out(k2lo, k2hi, yr2lo, yr2hi)
+    k1lo, k1hi = add_out(k1lo, k1hi, z1, z1)
+    k2lo, k2hi = add_out(k2lo, k2hi, z2, z2)
     if not (np.isfinite(k1lo) and np.isfinite(k1hi) and np.isfinite(k2lo) and np.isfinite(k2hi)):
         return 0
     if k1hi < b1lo or k1lo > b1hi or k2hi < b2lo or k2lo > b2hi:
@@ -600,14 +436,14 @@ def _centered_excludes(off, sl, code, form, lo1, hi1, lo2, hi2, s, out, out2):
     m1, m2 = 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2)
     if _eval(off, sl, code, form, m1, m1, m2, m2, s, out2) != SMOOTH:
         return False
-    d1lo, d1hi = _dn(lo1 - m1), _up(hi1 - m1)
-    d2lo, d2hi = _dn(lo2 - m2), _up(hi2 - m2)
-    alo, ahi = _imat_row(out[4], out[5], d1lo, d1hi, out[6], out[7], d2lo, d2hi)
-    alo, ahi = _add(alo, ahi, out2[0], out2[1])
+    d1lo, d1hi = down(lo1 - m1), up(hi1 - m1)
+    d2lo, d2hi = down(lo2 - m2), up(hi2 - m2)
+    alo, ahi = product_sum_out(out[4], out[5], d1lo, d1hi, out[6], out[7], d2lo, d2hi)
+    alo, ahi = add_out(alo, ahi, out2[0], out2[1])
     if alo > 0.0 or ahi < 0.0:
         return True
-    alo, ahi = _imat_row(out[8], out[9], d1lo, d1hi, out[10], out[11], d2lo, d2hi)
-    alo, ahi = _add(alo, ahi, out2[2], out2[3])
+    alo, ahi = product_sum_out(out[8], out[9], d1lo, d1hi, out[10], out[11], d2lo, d2hi)
+    alo, ahi = add_out(alo, ahi, out2[2], out2[3])
     if alo > 0.0 or ahi < 0.0:
         return True
     # preconditioned: Y r(B) is inside Y r(m) + (Y J(B)) (B - m), Y = J(m)^{-1} (for nearly parallel zero curves)
@@ -616,11 +452,11 @@ def _centered_excludes(off, sl, code, form, lo1, hi1, lo2, hi2, s, out, out2):
         return False
     y11, y12, y21, y22 = j22 / det, -j12 / det, -j21 / det, j11 / det
     for y1, y2 in ((y11, y12), (y21, y22)):
-        p1lo, p1hi = _dot2(y1, out[4], out[5], y2, out[8], out[9])  # (Y J)_i1
-        p2lo, p2hi = _dot2(y1, out[6], out[7], y2, out[10], out[11])  # (Y J)_i2
-        alo, ahi = _imat_row(p1lo, p1hi, d1lo, d1hi, p2lo, p2hi, d2lo, d2hi)
-        qlo, qhi = _dot2(y1, out2[0], out2[1], y2, out2[2], out2[3])
-        alo, ahi = _add(alo, ahi, qlo, qhi)
+        p1lo, p1hi = dot2_out(y1, out[4], out[5], y2, out[8], out[9])  # (Y J)_i1
+        p2lo, p2hi = dot2_out(y1, out[6], out[7], y2, out[10], out[11])  # (Y J)_i2
+        alo, ahi = product_sum_out(p1lo, p1hi, d1lo, d1hi, p2lo, p2hi, d2lo, d2hi)
+        qlo, qhi = dot2_out(y1, out2[0], out2[1], y2, out2[2], out2[3])
+        alo, ahi = add_out(alo, ahi, qlo, qhi)
         if alo > 0.0 or ahi < 0.0:
             return True
     return False

@@ -9,12 +9,8 @@ finder (:mod:`dynlatch.dynamics._roots`) and the fixed-point table (:mod:`dynlat
 * **point forms** (one h, one model): F(h) of the SRNN (tanh(a + u h)) and GRU (z h + (1 - z) h~), the GRU gap
   h~(h) - h, the LSTM's scalar fixed-point equation g(h) = o tanh(c*) - h with c* = i tanh(a_c + u_c h) / (1 - f);
 * **enclosures** (an interval [h_lo, h_hi], one model): an interval holding every value of the function on it, and
-  one holding every (Clarke generalised) derivative, by interval arithmetic on the same expressions. The enclosure of
-  a monotone function (tanh, a gate) is its values at the ends; of tanh' = sech^2 and sigmoid' = s (1 - s) (even,
-  decreasing in |z|, sigmoid' <= 1/4, sech^2 <= 1) their values at the points of the interval nearest to and farthest
-  from 0; of a hard sigmoid's slope {s} inside the linear piece, {0} on a flat piece and [0, s] across a kink (the
-  Clarke derivative, which the mean value inequality needs where the function is only Lipschitz). Products, sums
-  and quotients use the usual interval rules; an undefined result (0 * inf) is widened to (-inf, inf).
+  one holding every (Clarke generalised) derivative, by interval arithmetic on the same expressions (the plain
+  enclosures of :mod:`dynlatch.dynamics._intervals`; the finder allows for their rounding).
 
 Equations (``EQ_*`` codes, used by the compiled kernels):
 
@@ -28,8 +24,7 @@ compiled point forms on (M, P) grids; ``tests/test_dynamics_one_unit.py`` checks
 for every kind and gate function, and the enclosures against sampled values and finite differences.
 
 The compiled kernel of the certified root finder (method and guarantee: :mod:`dynlatch.dynamics._roots`) is here
-too: numba's on-disk cache is keyed on the source file of each compiled function, so a kernel in another file that
-calls these forms would keep a stale copy of an edited equation. Keep every compiled caller of them in this file.
+too; its bracketing refinements are :mod:`dynlatch.dynamics._brackets`'.
 """
 
 from __future__ import annotations
@@ -43,6 +38,8 @@ from numba import njit, prange
 
 from .._activations import gate_code
 from ..cells._compiled import hard_slope
+from ._brackets import bisect_sign_change, illinois
+from ._intervals import INF, affine_range, gate_slope_range, gate_value, mul, sech2_range
 
 Tensor = torch.Tensor
 
@@ -51,7 +48,6 @@ EQ_SRNN_FIXED, EQ_SRNN_CYCLE, EQ_GRU_FIXED, EQ_GRU_CYCLE, EQ_LSTM_FIXED = 0, 1, 
 # point forms evaluated by the grid helpers
 FORM_NEXT_H, FORM_FIXED_POINT, FORM_LSTM_CELL_STATE = 0, 1, 2
 
-INF = np.inf
 
 
 @dataclass
@@ -133,83 +129,6 @@ def one_unit_system(cell: Any, x: Tensor) -> OneUnitSystem:
     return OneUnitSystem(family, code, reset_after, np.ascontiguousarray(params))
 
 
-# -- scalar building blocks -------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy")
-def gate_value(z: float, code: int) -> float:
-    """The gate function (code 0 sigmoid 1 / (1 + exp(-z)), as torch.sigmoid; else clip(s z + 0.5, 0, 1))."""
-    if code == 0:
-        return 1.0 / (1.0 + np.exp(-z))
-    v = hard_slope(code) * z + 0.5
-    if v < 0.0:
-        return 0.0
-    if v > 1.0:
-        return 1.0
-    return v
-
-
-@njit(cache=True, error_model="numpy")
-def _sigmoid_slope(z: float) -> float:
-    t = np.exp(-abs(z))
-    return t / ((1.0 + t) * (1.0 + t))
-
-
-@njit(cache=True, error_model="numpy")
-def _sech2(z: float) -> float:
-    t = np.exp(-2.0 * abs(z))
-    return 4.0 * t / ((1.0 + t) * (1.0 + t))
-
-
-@njit(cache=True, error_model="numpy")
-def _near_far(lo: float, hi: float) -> tuple[float, float]:
-    """|z| at the points of [lo, hi] nearest to and farthest from 0."""
-    far = max(abs(lo), abs(hi))
-    if lo <= 0.0 <= hi:
-        return 0.0, far
-    return min(abs(lo), abs(hi)), far
-
-
-@njit(cache=True, error_model="numpy")
-def gate_slope_range(lo: float, hi: float, code: int) -> tuple[float, float]:
-    """Enclosure of the gate's (Clarke) derivative over pre-activations [lo, hi]."""
-    if code == 0:
-        near, far = _near_far(lo, hi)
-        return _sigmoid_slope(far), _sigmoid_slope(near)
-    s = hard_slope(code)
-    e = 0.5 / s
-    if hi <= -e or lo >= e:
-        return 0.0, 0.0
-    if lo >= -e and hi <= e:
-        return s, s
-    return 0.0, s
-
-
-@njit(cache=True, error_model="numpy")
-def sech2_range(lo: float, hi: float) -> tuple[float, float]:
-    """Enclosure of tanh' = sech^2 over [lo, hi]."""
-    near, far = _near_far(lo, hi)
-    return _sech2(far), _sech2(near)
-
-
-@njit(cache=True, error_model="numpy")
-def imul(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
-    """Interval product; (-inf, inf) where it is undefined (0 * inf)."""
-    p1 = al * bl
-    p2 = al * bh
-    p3 = ah * bl
-    p4 = ah * bh
-    if p1 != p1 or p2 != p2 or p3 != p3 or p4 != p4:
-        return -INF, INF
-    return min(min(p1, p2), min(p3, p4)), max(max(p1, p2), max(p3, p4))
-
-
-@njit(cache=True, error_model="numpy")
-def affine_range(offset: float, slope: float, lo: float, hi: float) -> tuple[float, float]:
-    """Enclosure of offset + slope h over h in [lo, hi]."""
-    a = slope * lo
-    b = slope * hi
-    return offset + min(a, b), offset + max(a, b)
-
-
 # -- point forms ------------------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy")
 def srnn_next(h: float, p: np.ndarray) -> float:
@@ -273,7 +192,7 @@ def map_next(kind: int, h: float, p: np.ndarray, code: int, reset_after: bool) -
 
 
 @njit(cache=True, error_model="numpy")
-def point(eq: int, h: float, p: np.ndarray, code: int, reset_after: bool) -> float:
+def point(h: float, eq: int, p: np.ndarray, code: int, reset_after: bool) -> float:
     """The value at h of equation ``eq`` (``EQ_*``)."""
     if eq == EQ_SRNN_FIXED:
         return srnn_next(h, p) - h
@@ -292,7 +211,7 @@ def srnn_next_range(lo: float, hi: float, p: np.ndarray) -> tuple[float, float, 
     """Enclosures of F and F' = u sech^2(a + u h) over h in [lo, hi]: (F_lo, F_hi, F'_lo, F'_hi)."""
     zl, zh = affine_range(p[0], p[1], lo, hi)
     sl, sh = sech2_range(zl, zh)
-    dl, dh = imul(sl, sh, p[1], p[1])
+    dl, dh = mul(sl, sh, p[1], p[1])
     return np.tanh(zl), np.tanh(zh), dl, dh
 
 
@@ -303,26 +222,26 @@ def gru_ranges(lo: float, hi: float, p: np.ndarray, code: int, reset_after: bool
     Zl, Zh = gate_value(zl, code), gate_value(zh, code)
     OZl, OZh = gate_value(-zh, code), gate_value(-zl, code)
     gl, gh = gate_slope_range(zl, zh, code)
-    Zdl, Zdh = imul(gl, gh, p[1], p[1])
+    Zdl, Zdh = mul(gl, gh, p[1], p[1])
     rl, rh = affine_range(p[2], p[3], lo, hi)
     Rl, Rh = gate_value(rl, code), gate_value(rh, code)
     gl, gh = gate_slope_range(rl, rh, code)
-    Rdl, Rdh = imul(gl, gh, p[3], p[3])
+    Rdl, Rdh = mul(gl, gh, p[3], p[3])
     if reset_after:
         Al, Ah = affine_range(p[6], p[5], lo, hi)  # u_h h + b^r_h
-        ql, qh = imul(Rl, Rh, Al, Ah)
+        ql, qh = mul(Rl, Rh, Al, Ah)
         ql, qh = p[4] + ql, p[4] + qh
-        t1l, t1h = imul(Rdl, Rdh, Al, Ah)
-        t2l, t2h = imul(Rl, Rh, p[5], p[5])
+        t1l, t1h = mul(Rdl, Rdh, Al, Ah)
+        t2l, t2h = mul(Rl, Rh, p[5], p[5])
         Qdl, Qdh = t1l + t2l, t1h + t2h
     else:
-        rhl, rhh = imul(Rl, Rh, lo, hi)
-        ql, qh = imul(p[5], p[5], rhl, rhh)
+        rhl, rhh = mul(Rl, Rh, lo, hi)
+        ql, qh = mul(p[5], p[5], rhl, rhh)
         ql, qh = p[4] + ql, p[4] + qh
-        t1l, t1h = imul(Rdl, Rdh, lo, hi)
-        Qdl, Qdh = imul(p[5], p[5], t1l + Rl, t1h + Rh)
+        t1l, t1h = mul(Rdl, Rdh, lo, hi)
+        Qdl, Qdh = mul(p[5], p[5], t1l + Rl, t1h + Rh)
     sl, sh = sech2_range(ql, qh)
-    Cdl, Cdh = imul(sl, sh, Qdl, Qdh)
+    Cdl, Cdh = mul(sl, sh, Qdl, Qdh)
     return Zl, Zh, OZl, OZh, Zdl, Zdh, np.tanh(ql), np.tanh(qh), Cdl, Cdh
 
 
@@ -331,10 +250,10 @@ def gru_next_range(lo: float, hi: float, p: np.ndarray, code: int, reset_after: 
                    ) -> tuple[float, float, float, float]:
     """Enclosures of F = z h + (1 - z) h~ and F' = z' (h - h~) + z + (1 - z) h~' over [lo, hi]."""
     Zl, Zh, OZl, OZh, Zdl, Zdh, Cl, Ch, Cdl, Cdh = gru_ranges(lo, hi, p, code, reset_after)
-    al, ah = imul(Zl, Zh, lo, hi)
-    bl, bh = imul(OZl, OZh, Cl, Ch)
-    t1l, t1h = imul(Zdl, Zdh, lo - Ch, hi - Cl)
-    t3l, t3h = imul(OZl, OZh, Cdl, Cdh)
+    al, ah = mul(Zl, Zh, lo, hi)
+    bl, bh = mul(OZl, OZh, Cl, Ch)
+    t1l, t1h = mul(Zdl, Zdh, lo - Ch, hi - Cl)
+    t3l, t3h = mul(OZl, OZh, Cdl, Cdh)
     return al + bl, ah + bh, t1l + Zl + t3l, t1h + Zh + t3h
 
 
@@ -345,28 +264,28 @@ def lstm_range(lo: float, hi: float, p: np.ndarray, code: int) -> tuple[float, f
     zl, zh = affine_range(p[0], p[1], lo, hi)
     Il, Ih = gate_value(zl, code), gate_value(zh, code)
     sl, sh = gate_slope_range(zl, zh, code)
-    Idl, Idh = imul(sl, sh, p[1], p[1])
+    Idl, Idh = mul(sl, sh, p[1], p[1])
     zl, zh = affine_range(p[2], p[3], lo, hi)
     El, Eh = gate_value(-zh, code), gate_value(-zl, code)
     sl, sh = gate_slope_range(zl, zh, code)
-    Edl, Edh = imul(sl, sh, -p[3], -p[3])
+    Edl, Edh = mul(sl, sh, -p[3], -p[3])
     zl, zh = affine_range(p[4], p[5], lo, hi)
     Tl, Th = np.tanh(zl), np.tanh(zh)
     sl, sh = sech2_range(zl, zh)
-    Tdl, Tdh = imul(sl, sh, p[5], p[5])
+    Tdl, Tdh = mul(sl, sh, p[5], p[5])
     zl, zh = affine_range(p[6], p[7], lo, hi)
     Ol, Oh = gate_value(zl, code), gate_value(zh, code)
     sl, sh = gate_slope_range(zl, zh, code)
-    Odl, Odh = imul(sl, sh, p[7], p[7])
-    Dl, Dh = imul(Il, Ih, Tl, Th)
-    t1l, t1h = imul(Idl, Idh, Tl, Th)
-    t2l, t2h = imul(Il, Ih, Tdl, Tdh)
+    Odl, Odh = mul(sl, sh, p[7], p[7])
+    Dl, Dh = mul(Il, Ih, Tl, Th)
+    t1l, t1h = mul(Idl, Idh, Tl, Th)
+    t2l, t2h = mul(Il, Ih, Tdl, Tdh)
     Ddl, Ddh = t1l + t2l, t1h + t2h
     if El > 0.0:
-        Cl, Ch = imul(Dl, Dh, 1.0 / Eh, 1.0 / El)
-        a1l, a1h = imul(Ddl, Ddh, El, Eh)
-        a2l, a2h = imul(Dl, Dh, Edl, Edh)
-        Cdl, Cdh = imul(a1l - a2h, a1h - a2l, 1.0 / (Eh * Eh), 1.0 / (El * El))
+        Cl, Ch = mul(Dl, Dh, 1.0 / Eh, 1.0 / El)
+        a1l, a1h = mul(Ddl, Ddh, El, Eh)
+        a2l, a2h = mul(Dl, Dh, Edl, Edh)
+        Cdl, Cdh = mul(a1l - a2h, a1h - a2l, 1.0 / (Eh * Eh), 1.0 / (El * El))
     elif Dl == 0.0 and Dh == 0.0 and Ddl == 0.0 and Ddh == 0.0:  # i g = 0 on the interval (a shut hard input gate)
         Cl = Ch = Cdl = Cdh = 0.0
     else:
@@ -379,10 +298,10 @@ def lstm_range(lo: float, hi: float, p: np.ndarray, code: int) -> tuple[float, f
         Cdl, Cdh = -INF, INF
     Sl, Sh = np.tanh(Cl), np.tanh(Ch)
     s2l, s2h = sech2_range(Cl, Ch)
-    Sdl, Sdh = imul(s2l, s2h, Cdl, Cdh)
-    gl, gh = imul(Ol, Oh, Sl, Sh)
-    u1l, u1h = imul(Odl, Odh, Sl, Sh)
-    v1l, v1h = imul(Ol, Oh, Sdl, Sdh)
+    Sdl, Sdh = mul(s2l, s2h, Cdl, Cdh)
+    gl, gh = mul(Ol, Oh, Sl, Sh)
+    u1l, u1h = mul(Odl, Odh, Sl, Sh)
+    v1l, v1h = mul(Ol, Oh, Sdl, Sdh)
     return gl - hi, gh - lo, u1l + v1l - 1.0, u1h + v1h - 1.0
 
 
@@ -418,7 +337,7 @@ def enclosure(eq: int, lo: float, hi: float, mid: float, f_mid: float, p: np.nda
     if not Jl <= Jh:  # rounding: keep the interval evaluation
         Jl, Jh = Fl, Fh
     F2l, F2h, d2l, d2h = map_next_range(kind, Jl, Jh, p, code, reset_after)
-    ql, qh = imul(d2l, d2h, dl, dh)
+    ql, qh = mul(d2l, d2h, dl, dh)
     return F2l - hi, F2h - lo, ql - 1.0, qh - 1.0
 
 
@@ -463,7 +382,7 @@ def evaluate_equation(eq: int, params: np.ndarray, H: np.ndarray, code: int, res
     out = np.empty((M, P))
     for m in prange(M):
         for k in range(P):
-            out[m, k] = point(eq, H[m, k], params[m], code, reset_after)
+            out[m, k] = point(H[m, k], eq, params[m], code, reset_after)
     return out
 
 
@@ -538,55 +457,6 @@ def _sign_eta(v: float, eta: float) -> int:
 
 
 @njit(cache=True, error_model="numpy")
-def _refine_simple(eq: int, a: float, b: float, ga: float, gb: float, p: np.ndarray, code: int, ra: bool) -> float:
-    """The root of g on [a, b] (g(a), g(b) of opposite signs, g monotone): Illinois steps with a bisection every
-    third step, to adjacent floats."""
-    side = 0
-    for it in range(160):
-        mid = 0.5 * (a + b)
-        if not (a < mid < b):
-            break
-        x = mid
-        if it % 3 != 2:
-            den = gb - ga
-            if den != 0.0:
-                x = (a * gb - b * ga) / den
-            if not (a < x < b):
-                x = mid
-        gx = point(eq, x, p, code, ra)
-        if gx == 0.0:
-            return x
-        if (gx > 0.0) == (ga > 0.0):
-            a, ga = x, gx
-            if side == -1:
-                gb *= 0.5
-            side = -1
-        else:
-            b, gb = x, gx
-            if side == 1:
-                ga *= 0.5
-            side = 1
-    return a if abs(ga) <= abs(gb) else b
-
-
-@njit(cache=True, error_model="numpy")
-def _bisect_signs(eq: int, a: float, b: float, sign_a: int, p: np.ndarray, code: int, ra: bool) -> float:
-    """A sign change of g on [a, b] given the sign of g at a (the other end has the other sign), by bisection."""
-    for _ in range(200):
-        mid = 0.5 * (a + b)
-        if not (a < mid < b):
-            break
-        gm = point(eq, mid, p, code, ra)
-        if gm == 0.0:
-            return mid
-        if (gm > 0.0) == (sign_a > 0):
-            a = mid
-        else:
-            b = mid
-    return 0.5 * (a + b)
-
-
-@njit(cache=True, error_model="numpy")
 def _emit(out_h: np.ndarray, out_mult: np.ndarray, n: int, x: float, mult: int) -> int:
     if n < out_h.size:
         out_h[n] = x
@@ -601,7 +471,7 @@ def _close_cluster(eq: int, p: np.ndarray, code: int, ra: bool, A: float, B: flo
     if mono:
         if sL != 0 and sR != 0:
             if sL != sR:
-                return _emit(out_h, out_mult, n, _bisect_signs(eq, A, B, sL, p, code, ra), 1)
+                return _emit(out_h, out_mult, n, bisect_sign_change(point, (eq, p, code, ra), A, B, sL), 1)
             return n
         # an end within eta of 0 (NaN ends carry no information)
         a_ok = sL == 0 and (sR != 0 or gB != gB or abs(gA) <= abs(gB))
@@ -611,7 +481,7 @@ def _close_cluster(eq: int, p: np.ndarray, code: int, ra: bool, A: float, B: flo
             return _emit(out_h, out_mult, n, x, 1)
         return n
     if sL * sR < 0:
-        return _emit(out_h, out_mult, n, _bisect_signs(eq, A, B, sL, p, code, ra), 3)
+        return _emit(out_h, out_mult, n, bisect_sign_change(point, (eq, p, code, ra), A, B, sL), 3)
     return _emit(out_h, out_mult, n, best_x, 2)
 
 
@@ -630,8 +500,8 @@ def certify_piece(eq: int, p: np.ndarray, code: int, ra: bool, lo: float, hi: fl
     sb = np.empty(STACK)
     sga = np.empty(STACK)
     sgb = np.empty(STACK)
-    g_lo = point(eq, lo, p, code, ra)
-    g_hi = point(eq, hi, p, code, ra)
+    g_lo = point(lo, eq, p, code, ra)
+    g_hi = point(hi, eq, p, code, ra)
     sa[0], sb[0], sga[0], sgb[0] = lo, hi, g_lo, g_hi
     top = 1
     prev = _sign_eta(g_lo, eta)
@@ -653,7 +523,7 @@ def certify_piece(eq: int, p: np.ndarray, code: int, ra: bool, lo: float, hi: fl
             gm = map_next(kind, fm, p, code, ra) - m
         else:
             fm = 0.0
-            gm = point(eq, m, p, code, ra)
+            gm = point(m, eq, p, code, ra)
         gl, gh, dl, dh = enclosure(eq, a, b, m, fm, p, code, ra, eta_map)
         ds = dslack * (1.0 + abs(dl) + abs(dh))
         dl -= ds
@@ -693,7 +563,7 @@ def certify_piece(eq: int, p: np.ndarray, code: int, ra: bool, lo: float, hi: fl
                 n = _close_cluster(eq, p, code, ra, A, B, sL, s_left, mono_all, best_x, gA, gB, out_h, out_mult, n)
                 open_ = False
             if s_left != s_right:
-                n = _emit(out_h, out_mult, n, _refine_simple(eq, a, b, ga, gb, p, code, ra), 1)
+                n = _emit(out_h, out_mult, n, illinois(point, (eq, p, code, ra), a, b, ga, gb), 1)
             prev = s_right
             continue
         # unresolved leaf: open or extend the cluster
@@ -780,9 +650,12 @@ def _lstm_line(p: np.ndarray, code: int, lo: float, hi: float, lo_out: np.ndarra
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def _certified_kernel(eq: int, params: np.ndarray, code: int, ra: bool, tol: float, max_leaves: int,
+def certified_kernel(eq: int, params: np.ndarray, code: int, ra: bool, tol: float, max_leaves: int,
                       out_h: np.ndarray, out_mult: np.ndarray, n_out: np.ndarray, cont_lo: np.ndarray,
                       cont_hi: np.ndarray, n_cont: np.ndarray, status: np.ndarray) -> None:
+    """The certified subdivision of equation ``eq`` for every model (parallel over models): roots into ``out_h`` /
+    ``out_mult`` (counts ``n_out``), continua into ``cont_lo`` / ``cont_hi`` (counts ``n_cont``), ``status`` per
+    model (``STATUS_OK`` or ``STATUS_BUDGET``); the method is :mod:`dynlatch.dynamics._roots`'."""
     M = params.shape[0]
     cycle = eq == EQ_SRNN_CYCLE or eq == EQ_GRU_CYCLE
     kind = 0 if eq <= EQ_SRNN_CYCLE else (1 if eq <= EQ_GRU_CYCLE else 2)
@@ -827,16 +700,18 @@ def _certified_kernel(eq: int, params: np.ndarray, code: int, ra: bool, tol: flo
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def _points(eq: int, params: np.ndarray, model: np.ndarray, h: np.ndarray, code: int, ra: bool) -> np.ndarray:
+def points_at(eq: int, params: np.ndarray, model: np.ndarray, h: np.ndarray, code: int, ra: bool) -> np.ndarray:
+    """Equation ``eq`` at the flat points (model[k], h[k])."""
     out = np.empty(h.size)
     for k in prange(h.size):
-        out[k] = point(eq, h[k], params[model[k]], code, ra)
+        out[k] = point(h[k], eq, params[model[k]], code, ra)
     return out
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def _forms_at(form: int, kind: int, params: np.ndarray, model: np.ndarray, h: np.ndarray, code: int, ra: bool
-              ) -> np.ndarray:
+def forms_at(form: int, kind: int, params: np.ndarray, model: np.ndarray, h: np.ndarray, code: int, ra: bool
+             ) -> np.ndarray:
+    """Point form ``form`` (``FORM_*``) of kind ``kind`` at the flat points (model[k], h[k])."""
     out = np.empty(h.size)
     for k in prange(h.size):
         p = params[model[k]]

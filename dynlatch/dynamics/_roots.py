@@ -58,6 +58,7 @@ import torch
 from numba import njit
 
 from . import _one_unit as ou
+from ._brackets import bisect
 from ._one_unit import OneUnitSystem
 
 ScalarFunction = Callable[[torch.Tensor], torch.Tensor]
@@ -115,20 +116,15 @@ def evaluate_flat(g: ScalarFunction, M: int, model: np.ndarray, h: np.ndarray, *
 
 def _bisect(g: ScalarFunction, M: int, model: np.ndarray, a: np.ndarray, b: np.ndarray, fill: float,
             iterations: int = 64) -> np.ndarray:
-    a, b = a.copy(), b.copy()
-    ga = evaluate_flat(g, M, model, a, fill=fill)[0]
-    for _ in range(iterations):
-        mid = 0.5 * (a + b)
+    """Midpoints of the brackets [a, b] of sign changes of g after ``iterations`` halvings."""
+    sign_a = np.sign(evaluate_flat(g, M, model, a, fill=fill)[0])
+
+    def side(mid: np.ndarray) -> np.ndarray:
         gm = evaluate_flat(g, M, model, mid, fill=fill)[0]
-        left = np.sign(gm) == np.sign(ga)
-        a = np.where(left, mid, a)
-        ga = np.where(left, gm, ga)
-        b = np.where(left, b, mid)
-        exact = gm == 0
-        a = np.where(exact, mid, a)
-        b = np.where(exact, mid, b)
-    mid = 0.5 * (a + b)
-    return mid
+        return np.where(gm == 0, 0, np.where(np.sign(gm) == sign_a, -1, 1))
+
+    a, b = bisect(side, a, b, iterations=iterations)
+    return 0.5 * (a + b)
 
 
 def _extremum(g: ScalarFunction, M: int, model: np.ndarray, a: np.ndarray, b: np.ndarray, sign: np.ndarray,
@@ -333,7 +329,7 @@ def certified_roots(system: OneUnitSystem, eq: int, *, tol: float = 1e-10, max_l
         c_hi = np.zeros((K, cap))
         n_c = np.zeros(K, np.int64)
         status = np.zeros(K, np.int64)
-        ou._certified_kernel(eq, sub, system.gate, system.reset_after, float(tol), int(max_leaves), out_h, out_mult,
+        ou.certified_kernel(eq, sub, system.gate, system.reset_after, float(tol), int(max_leaves), out_h, out_mult,
                           n_out, c_lo, c_hi, n_c, status)
         over = (n_out > cap) | (n_c > cap)
         done = ~over
@@ -380,7 +376,7 @@ def equation_at(system: OneUnitSystem, eq: int, model: np.ndarray, h: np.ndarray
     """Equation ``eq`` at flat points (model[k], h[k])."""
     if model.size == 0:
         return np.zeros(0)
-    return ou._points(eq, np.ascontiguousarray(system.params), np.ascontiguousarray(model, dtype=np.int64),
+    return ou.points_at(eq, np.ascontiguousarray(system.params), np.ascontiguousarray(model, dtype=np.int64),
                    np.ascontiguousarray(h, dtype=np.float64), system.gate, system.reset_after)
 
 
@@ -388,7 +384,7 @@ def next_at(system: OneUnitSystem, model: np.ndarray, h: np.ndarray) -> np.ndarr
     """F(h) of an SRNN or GRU system at flat points (model[k], h[k])."""
     if model.size == 0:
         return np.zeros(0)
-    return ou._forms_at(ou.FORM_NEXT_H, ou.KIND_CODE[system.kind], np.ascontiguousarray(system.params),
+    return ou.forms_at(ou.FORM_NEXT_H, ou.KIND_CODE[system.kind], np.ascontiguousarray(system.params),
                      np.ascontiguousarray(model, dtype=np.int64), np.ascontiguousarray(h, dtype=np.float64),
                      system.gate, system.reset_after)
 
@@ -397,6 +393,6 @@ def lstm_cell_at(system: OneUnitSystem, model: np.ndarray, h: np.ndarray) -> np.
     """The LSTM's c at the fixed point with hidden value h[k] of model[k] (:func:`_one_unit.lstm_cell_value`)."""
     if model.size == 0:
         return np.zeros(0)
-    return ou._forms_at(ou.FORM_LSTM_CELL_STATE, 2, np.ascontiguousarray(system.params),
+    return ou.forms_at(ou.FORM_LSTM_CELL_STATE, 2, np.ascontiguousarray(system.params),
                      np.ascontiguousarray(model, dtype=np.int64), np.ascontiguousarray(h, dtype=np.float64),
                      system.gate, system.reset_after)

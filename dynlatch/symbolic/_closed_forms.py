@@ -20,7 +20,7 @@ import scipy.optimize
 import sympy as sp
 
 from ._derivation import Derivation
-from ._derive import _abbreviations, _display, state_jacobian_matrix
+from ._derive import abbreviations, display_names, state_jacobian_matrix
 from ._functions import gate_expr, sigmoid
 from ._systems import System, lstm_system
 
@@ -116,7 +116,7 @@ def lstm_cell_fixed_point(*, gate: str = "sigmoid") -> Derivation:
     notes = f"Solved from $c = f c + i g$: $c^* = {sp.latex(c_star)}$, gates evaluated at $(h^*, x)$."
     return Derivation("lstm-cell-fixed-point", system.label, "Fixed cell state c* = i g / (1 - f).", sp.Matrix([expr]),
                       (1,), (("theta", system.param_symbols), ("h", (h,)), ("x", system.inputs)), ("c^*",),
-                      _display(system), _abbreviations(system), notes)
+                      display_names(system), abbreviations(system), notes)
 
 
 def lstm_origin_eigenvalues(*, gate: str = "sigmoid") -> Derivation:

@@ -36,7 +36,7 @@ def _args(system: System, *extra: tuple[str, tuple[sp.Symbol, ...]]) -> tuple[tu
     return (("theta", system.param_symbols), ("state", system.state), ("x", system.inputs), *extra)
 
 
-def _abbreviations(system: System) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
+def abbreviations(system: System) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
     """Display names for pre-activations (``z_f``) and gate values (``f_t``); the expressions are never changed."""
     out = [(sp.Symbol(f"zeta_{label}", real=True), e) for label, e in system.preactivations.items()]
     for label in system.gate_labels:
@@ -44,7 +44,7 @@ def _abbreviations(system: System) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
     return tuple(out)
 
 
-def _display(system: System) -> dict[sp.Symbol, str]:
+def display_names(system: System) -> dict[sp.Symbol, str]:
     d = dict(system.display)
     for label in system.preactivations:
         g, _, j = label.partition("_")
@@ -57,8 +57,8 @@ def _make(system: System, name: str, title: str, expr: sp.Matrix, labels: list[s
           arguments=None, notes: str = "", matrix: bool = False) -> Derivation:
     arguments = _args(system) if arguments is None else arguments
     shape = tuple(expr.shape) if matrix else (expr.shape[0],)
-    return Derivation(name, system.label, title, expr, shape, arguments, tuple(labels), _display(system),
-                      _abbreviations(system), notes)
+    return Derivation(name, system.label, title, expr, shape, arguments, tuple(labels), display_names(system),
+                      abbreviations(system), notes)
 
 
 def state_jacobian_matrix(system: System) -> sp.Matrix:
