@@ -2,8 +2,8 @@
 
 The revision's ``dynlatch/`` is exported (``git archive``) into a temporary folder as the package ``dynlatch_base``
 and imported next to this tree's ``dynlatch``; each workload then runs A (the revision), B (this tree), A, B, ...
-``--rounds`` times after one untimed warm-up each (numba compile or cache load), and the median of B / A is
-printed. Interleaving exposes both sides to the same machine load, so the ratio holds on a busy machine where
+``--rounds`` times (every other pair in the order B, A) after one untimed warm-up each (numba compile or cache
+load), and the median of B / A is printed. Interleaving exposes both sides to the same machine load, so the ratio holds on a busy machine where
 absolute times do not. Every workload also checks that both sides give the same numbers (bit for bit), so a ratio
 is never reported for code that computes something else.
 
@@ -164,9 +164,13 @@ def main(argv: list[str] | None = None) -> int:
             timed(wa[name])
             timed(wb[name])
             ta, tb, same = [], [], True
-            for _ in range(args.rounds):
-                sa, va = timed(wa[name])
-                sb, vb = timed(wb[name])
+            for k in range(args.rounds):
+                if k % 2 == 0:
+                    sa, va = timed(wa[name])
+                    sb, vb = timed(wb[name])
+                else:  # B first: an order effect (the second run of a pair finding warm or cold caches) cancels
+                    sb, vb = timed(wb[name])
+                    sa, va = timed(wa[name])
                 ta.append(sa)
                 tb.append(sb)
                 same &= np.array_equal(va, vb, equal_nan=True)

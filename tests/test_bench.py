@@ -7,6 +7,7 @@ import csv
 import importlib
 import json
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from dynlatch.studies.latching_sweep import SweepConfig
 
 bench = importlib.import_module(script_package("benchmarks").__name__ + ".sweep")
 ab = importlib.import_module(script_package("benchmarks").__name__ + ".ab")
+MAKE_PLAN = bench.make_plan
 
 
 @pytest.mark.parametrize("cell", ["srnn", "lstm", "gru"])
@@ -46,11 +48,26 @@ def test_extrapolation_recovers_a_linear_cost_model():
     assert fit["grid_seconds"] == pytest.approx(closed_form)
 
 
-def test_quick_sweep_benchmark_writes_consistent_results(tmp_path, capsys):
+def test_the_quick_plan_times_the_grids_repeats_at_three_lengths_and_extrapolates():
+    plan = bench.make_plan(True, 0)
+    assert plan.baseline_lengths == (5, 20) and plan.sweep.lengths == (5, 20, 50)
+    assert plan.sweep.repeats == plan.target.repeats == 30 and plan.dynlatch_extrapolated
+    full = bench.make_plan(False, 0)
+    assert full.sweep == full.target and not full.dynlatch_extrapolated
+
+
+def _small_plan(quick: bool, seed: int, device: str | None = None) -> "bench.Plan":
+    """The quick plan at a tenth of its size (the command, files and extrapolation are the same code)."""
+    plan = MAKE_PLAN(quick, seed, device)
+    return plan._replace(baseline_n=300, sweep=replace(plan.sweep, repeats=4, n=300))
+
+
+def test_quick_sweep_benchmark_writes_consistent_results(tmp_path, capsys, monkeypatch):
     stale = tmp_path / "dynlatch-sweep"  # a leftover sweep with other settings: must be replaced, not resumed
     stale.mkdir()
     (stale / "sweep.json").write_text(json.dumps({"settings": {"stale": True}}))
 
+    monkeypatch.setattr(bench, "make_plan", _small_plan)
     assert cli(["bench", "sweep", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "goal: full grid <= 5 min and >= 100x the torch.nn loop" in out
@@ -64,7 +81,7 @@ def test_quick_sweep_benchmark_writes_consistent_results(tmp_path, capsys):
 
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["mode"] == "quick" and s["dynlatch_extrapolated"] and s["baseline_extrapolated"]
-    assert s["dynlatch_models_trained"] == 3 * 3 * 30  # the sweep really trained the quick grid's models
+    assert s["dynlatch_models_trained"] == 3 * 3 * 4  # the sweep really trained the plan's models
     shards = list((tmp_path / "dynlatch-sweep" / "shards").glob("*.json"))
     assert len(shards) == 9
     assert not (tmp_path / "dynlatch-sweep" / "sweep.json").read_text().count("stale")
