@@ -1,5 +1,6 @@
 # make demo: set everything up (.venv, pinned dependencies) and run the main job at quick scale.
 # make test: run the test suite.
+# make soak: every study killed at random moments and rerun, against its uninterrupted result (about 5 minutes).
 # make cluster-demo: the quick sweep through a local Dask cluster (a scheduler and two workers), checked against the
 #             local run, the cluster shut down after (docs/scaling.md).
 # make paper: build paper/main.pdf from the committed full-scale results (installs LaTeX from Debian if missing);
@@ -12,7 +13,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test sweep bench cluster-demo clean paper paper-numbers latex docs docs-setup gallery notebook browser
+.PHONY: setup demo test soak sweep bench cluster-demo clean paper paper-numbers latex docs docs-setup gallery notebook browser
 
 setup: $(STAMP)
 
@@ -54,6 +55,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+soak: setup
+	$(BIN)/python -m pytest -q -m soak
 
 sweep: setup
 	$(BIN)/dynlatch run latching-sweep

@@ -11,9 +11,17 @@ import math
 import numbers
 import os
 import secrets
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
+
 import torch
+
+NPZ_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error)
+"""What ``np.load`` of a damaged or foreign ``.npz`` raises (a truncated archive, a flipped compression method, a
+corrupt stream); readers catch these and name the file."""
 
 
 class CheckError(ValueError):

@@ -337,7 +337,7 @@ def read_summaries(results: Path, analyses: Sequence[PaperAnalysis] = PAPER_ANAL
 
     Raises:
         MissingSummaryError: naming each missing analysis and the command that produces it (at ``scale``).
-        ValueError: if a summary is not valid JSON.
+        ValueError: if a summary is not valid JSON, or lacks a key its study writes (``Study.summary_keys``).
     """
     results = Path(results)
     missing, out = [], {}
@@ -352,6 +352,10 @@ def read_summaries(results: Path, analyses: Sequence[PaperAnalysis] = PAPER_ANAL
             raise ValueError(f"{path}: not valid JSON ({e})") from None
         if not isinstance(out[a.name], dict) or not isinstance(out[a.name].get("config"), dict):
             raise ValueError(f"{path}: not a study's summary (a JSON object with its config block)")
+        absent = [k for k in STUDIES[a.study_name].summary_keys if k not in out[a.name]]
+        if absent:
+            raise ValueError(f"{path}: not a complete {a.study_name} summary (no {', '.join(absent)}); rerun "
+                             f"{a.command(scale, results)}")
     if missing:
         raise MissingSummaryError(f"no summary.json in {results} for " + "; ".join(missing)
                                   + f" (or all at once: dynlatch paper --results {results} --run {scale})")

@@ -28,7 +28,6 @@ boundary between basins of attraction.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -37,6 +36,7 @@ import torch
 from scipy.optimize import brentq
 
 from ._atomic import atomic_path
+from ._checks import NPZ_READ_ERRORS
 from ._evaluate import evaluate
 from ._model import Model
 from .bengio import latch_cost
@@ -194,9 +194,18 @@ class Surface:
             with np.load(path, allow_pickle=False) as f:
                 data = {k: f[k] for k in f.files}
             x_name, y_name = (str(a) for a in data["axes"])
+            metadata = json.loads(str(data["metadata"]))
+            if not isinstance(metadata, dict):
+                raise ValueError("its metadata is not a JSON object")
+            for name in ("x", "y", "loss", "grad_norm", "accuracy"):
+                if name in data and data[name].dtype.kind not in "fiu":
+                    raise ValueError(f"{name} is not numeric")
+            for name in ("x", "y"):
+                if data[name].ndim != 1 or not np.isfinite(data[name]).all():
+                    raise ValueError(f"the axis {name} is not a 1-D array of finite values")
             return cls(x_name, y_name, data["x"], data["y"], data["loss"], data["grad_norm"], data.get("accuracy"),
-                       json.loads(str(data["metadata"])))
-        except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as e:
+                       metadata)
+        except (*NPZ_READ_ERRORS, KeyError, TypeError) as e:
             raise ValueError(f"{path}: not a dynlatch surface ({e or type(e).__name__})") from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 from scipy.optimize import brentq
 
 from dynlatch import landscape as L
@@ -350,3 +351,58 @@ def test_bengio_surface_equals_a_direct_transcription():
                     a = w * np.tanh(a) + noise[p, t]
                 cost += 0.5 * (np.tanh(a) - d) ** 2
             assert s.loss[i, j] == pytest.approx(cost, rel=1e-10)
+
+
+def _surface_bytes() -> bytes:
+    import io
+
+    s = L.Surface("u", "v", np.linspace(0, 1, 4), np.linspace(-1, 1, 3), np.arange(12.0).reshape(3, 4),
+                  np.ones((3, 4)), None, {"T": 5})
+    buffer = io.BytesIO()
+    s.save(buffer)
+    return buffer.getvalue()
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(
+    st.tuples(st.just("truncate"), st.floats(0, 1), st.just(0)),
+    st.tuples(st.just("flip"), st.floats(0, 1), st.integers(1, 255)),
+    st.tuples(st.just("replace"), st.sampled_from(["x", "y", "loss", "grad_norm", "axes", "metadata"]),
+              st.sampled_from(["drop", "nan", "short", "text", "2d", "list-json"]))))
+def test_fuzz_a_damaged_surface_file_is_read_as_it_is_or_refused_naming_the_file(tmp_path, damage):
+    """Oracle: the damage done to a valid file. Surface.load returns a surface whose arrays fit its axes (finite
+    axes, metadata a JSON object) or raises ValueError naming the file; never another exception."""
+    import io
+
+    data = _surface_bytes()
+    path = tmp_path / "s.npz"
+    what, where, how = damage
+    if what == "truncate":
+        path.write_bytes(data[: int(where * len(data))])
+    elif what == "flip":
+        k = min(int(where * len(data)), len(data) - 1)
+        path.write_bytes(data[:k] + bytes([data[k] ^ how]) + data[k + 1:])
+    else:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        if how == "drop":
+            del arrays[where]
+        elif how == "nan":
+            arrays[where] = np.full(arrays[where].shape, np.nan)
+        elif how == "short":
+            arrays[where] = arrays[where].reshape(-1)[:1]
+        elif how == "text":
+            arrays[where] = np.array(["a", "b", "c"])
+        elif how == "2d":
+            arrays[where] = np.zeros((2, 2))
+        else:
+            arrays[where] = np.array("[1, 2]")
+        np.savez(path, **arrays)
+    try:
+        s = L.Surface.load(path)
+    except ValueError as e:
+        assert str(path) in str(e)
+        return
+    assert s.loss.shape == s.grad_norm.shape == (s.y.size, s.x.size)
+    assert np.isfinite(s.x).all() and np.isfinite(s.y).all() and isinstance(s.metadata, dict)

@@ -19,10 +19,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dynlatch import _paper as P
 from dynlatch._cli import main as cli
 from dynlatch._paper_check import check_pdf
+from dynlatch.studies import STUDIES
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "paper"
@@ -430,3 +432,44 @@ def test_paper_builds_with_latexmk(tmp_path, latex_tools):
         assert "Placeholder numbers" in text
         # every number the text prints is in the PDF, rendered by LaTeX from the exact values
         assert check_pdf(paper / "main.pdf", paper / "main.tex", paper / "generated" / "numbers.tex") > 300
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3)
+
+
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.sampled_from([a.name for a in P.PAPER_ANALYSES]),
+       st.one_of(st.tuples(st.just("truncate"), st.floats(0, 1)), st.tuples(st.just("drop"), st.integers(0, 40)),
+                 st.tuples(st.just("retype"), st.integers(0, 40), JSON_LEAVES | st.lists(JSON_LEAVES, max_size=2)),
+                 st.tuples(st.just("whole"), JSON_LEAVES | st.lists(JSON_LEAVES, max_size=2))))
+def test_fuzz_a_damaged_summary_is_read_as_it_is_or_refused_naming_the_file(tmp_path_factory, name, damage):
+    """Oracle: the damage done to one fixture summary. read_summaries returns every summary unchanged but the
+    damaged one, which is either still a complete summary of its study (a value changed in place) or refused with
+    a ValueError naming its file; never another exception."""
+    results = tmp_path_factory.mktemp("fuzz")
+    for a in P.PAPER_ANALYSES:
+        (results / a.name).mkdir()
+        shutil.copy(FIXTURES / a.name / "summary.json", results / a.name / "summary.json")
+    path = results / name / "summary.json"
+    text = path.read_text()
+    data = json.loads(text)
+    keys = sorted(data)
+    if damage[0] == "truncate":
+        path.write_text(text[: int(damage[1] * len(text))])
+    elif damage[0] == "drop":
+        del data[keys[damage[1] % len(keys)]]
+        path.write_text(json.dumps(data))
+    elif damage[0] == "retype":
+        data[keys[damage[1] % len(keys)]] = damage[2]
+        path.write_text(json.dumps(data))
+    else:
+        path.write_text(json.dumps(damage[1]))
+    try:
+        out = P.read_summaries(results)
+    except ValueError as e:
+        assert str(path) in str(e)
+        return
+    analysis = next(a for a in P.PAPER_ANALYSES if a.name == name)
+    assert set(STUDIES[analysis.study_name].summary_keys) <= set(out[name])
+    assert isinstance(out[name]["config"], dict)

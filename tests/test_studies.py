@@ -4,15 +4,22 @@ quick run writing its tables, figures and the summary keys named as a contract."
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import fcntl
+import io
 import json
 import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
-
-import contextlib
-import dataclasses
-import io
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +30,10 @@ from dynlatch import _checks
 from dynlatch._config import Config, flag_name, option
 from dynlatch.scripting import UsageError, parse_config
 from dynlatch.studies import STUDIES, Result, RunContext, Study, run_study
+from dynlatch.studies._runner import FILES as FILES_LISTING
 from dynlatch.sweep import lock_folder
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -274,3 +284,72 @@ def test_fuzzed_flags_of_every_study_give_a_config_or_one_line_and_exit_2(name, 
     else:
         assert isinstance(config, study.config)
     assert not (tmp_path / "out").exists()
+
+
+# -- a kill at a random moment, then the same command: the uninterrupted result ------------------------------------
+def _soak_run(name: str, out, *, kill_after: float | None = None) -> tuple[int, float]:
+    """``dynlatch run NAME --quick --quiet --out OUT`` in a fresh process (SIGKILLed after ``kill_after`` seconds
+    if given); returns its exit code and wall time."""
+    argv = [sys.executable, "-m", "dynlatch", "run", name, "--quick", "--quiet", "--out", str(out)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_soak_env())
+    try:
+        proc.wait(timeout=kill_after) if kill_after is not None else proc.wait(timeout=900)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    return proc.returncode, time.perf_counter() - start
+
+
+def _soak_env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+
+def _comparable(out) -> dict[str, Any]:
+    """What a run published, without what depends on the clock or the machine: every CSV (timing columns dropped),
+    every array file, the summary without provenance and timings, and the names of the figures."""
+    seen: dict[str, Any] = {}
+    for path in sorted(out.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix == ".csv":
+            rows = list(csv.DictReader(open(path)))
+            seen[path.name] = [{k: v for k, v in r.items() if "seconds" not in k} for r in rows]
+        elif path.name == "summary.json":
+            seen[path.name] = _timeless(json.loads(path.read_text()))
+        elif path.suffix in (".npz", ".npy"):
+            seen[path.name] = path.read_bytes() if path.suffix == ".npy" else {
+                k: v.tolist() for k, v in np.load(path, allow_pickle=False).items()}
+        else:
+            seen[path.name] = None  # figures, text: present
+    return seen
+
+
+def _timeless(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items()
+                if k not in ("provenance", "out", "sweep") and "seconds" not in k and "rss" not in k}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("name", sorted(STUDIES))
+def test_a_kill_at_a_random_moment_then_the_same_command_gives_the_uninterrupted_result(name, tmp_path):
+    """Each study's --quick run is SIGKILLed at a moment drawn (seeded by the study's name) from its own
+    uninterrupted duration; the folder then holds no published run or a complete one, never a summary beside files
+    of another run; the same command run again publishes what the uninterrupted run did."""
+    reference, out = tmp_path / "reference", tmp_path / "out"
+    code, duration = _soak_run(name, reference)
+    assert code == 0
+    moments = random.Random(name).sample([0.2, 0.4, 0.55, 0.7, 0.85, 0.95], 2)
+    for fraction in moments:
+        _soak_run(name, out, kill_after=fraction * duration)
+        if (out / "summary.json").exists():
+            listed = json.loads((out / FILES_LISTING).read_text())
+            assert all((out / f).is_file() for f in listed), f"killed at {fraction:.2f}: a summary without its files"
+    code, _ = _soak_run(name, out)
+    assert code == 0
+    assert not (out / ".staging").exists() and not list(out.glob("*.tmp-*"))
+    assert _comparable(out) == _comparable(reference)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dynlatch
 from dynlatch._cli import main as cli
@@ -359,3 +360,105 @@ def test_read_sweep_refuses_an_unfinished_or_damaged_sweep_naming_the_file(clean
     copy = _damaged(clean, tmp_path, damage)
     with pytest.raises(ValueError, match=names):
         dynlatch.read_sweep(copy)
+
+
+# -- read_sweep fuzzed: a damaged folder is read as it is or refused naming the file ---------------------------------
+SWEEP_FILES = ("runs.csv", "sweep.json", "summary.json", "weights.npz")
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                       max_size=3), max_leaves=6)
+
+
+def _mutate_json(path, key_path, value):
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return
+    node = data
+    for key in key_path[:-1]:
+        if not isinstance(node, dict) or key not in node:
+            break
+        node = node[key]
+    if isinstance(node, dict):
+        node[key_path[-1]] = value
+    path.write_text(json.dumps(data, allow_nan=True))
+
+
+def _mutate_npz(path, name_index, change):
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception:  # already damaged or deleted
+        return
+    name = sorted(arrays)[name_index % len(arrays)]
+    a = arrays[name]
+    if change == "drop":
+        del arrays[name]
+    elif change == "shorter":
+        arrays[name] = a[:-1]
+    elif change == "nan" and a.dtype.kind == "f" and a.size:
+        a = a.copy()
+        a.flat[0] = np.nan
+        arrays[name] = a
+    elif change == "strings":
+        arrays[name] = np.array(["x"] * max(a.shape[0] if a.ndim else 1, 1))
+    np.savez(path, **arrays)
+
+
+mutations = st.one_of(
+    st.tuples(st.just("truncate"), st.sampled_from(SWEEP_FILES), st.floats(0, 1)),
+    st.tuples(st.just("flip"), st.sampled_from(SWEEP_FILES), st.floats(0, 1)),
+    st.tuples(st.just("delete"), st.sampled_from(SWEEP_FILES), st.just(0.0)),
+    st.tuples(st.just("json"), st.sampled_from([("threshold",), ("settings", "hidden"), ("settings", "init"),
+                                                ("settings", "readout"), ("settings",)]), JSON_VALUES),
+    st.tuples(st.just("npz"), st.integers(0, 30), st.sampled_from(["drop", "shorter", "nan", "strings"])),
+)
+
+
+def _damage(folder, mutation):
+    what, target, amount = mutation
+    if what == "json":
+        _mutate_json(folder / ("summary.json" if target == ("threshold",) else "sweep.json"), target, amount)
+    elif what == "npz":
+        _mutate_npz(folder / "weights.npz", target, amount)
+    else:
+        path = folder / target
+        if not path.exists():
+            return
+        data = path.read_bytes()
+        if not data:
+            return
+        k = min(int(amount * len(data)), len(data) - 1)
+        if what == "delete":
+            path.unlink()
+        elif what == "truncate":
+            path.write_bytes(data[:k])
+        else:
+            path.write_bytes(data[:k] + bytes([data[k] ^ 0x5A]) + data[k + 1:])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(mutations, min_size=1, max_size=2))
+def test_fuzz_a_damaged_sweep_is_read_as_it_is_or_refused_naming_the_file(clean, tmp_path_factory, damage):
+    """Oracle: the damage itself. Whatever was done to the folder, read_sweep and the models it builds either work,
+    with finite weights, a threshold in (0, 1] and every row keyed by cell, T and repeat, or raise ValueError naming
+    one of the sweep's files; never another exception, never NaN weights."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("damaged") / "sweep"
+    shutil.copytree(clean, folder)
+    for mutation in damage:
+        _damage(folder, mutation)
+    try:
+        res = dynlatch.read_sweep(folder)
+        for cell in sorted({str(r["cell"]) for r in res.rows}):
+            res.models(cell)
+    except ValueError as e:
+        assert any(name in str(e) for name in SWEEP_FILES), str(e)
+        return
+    assert 0 < res.threshold <= 1
+    assert all(np.isfinite(v).all() for v in res.arrays.values() if v.dtype.kind == "f")
+    assert all({"cell", "T", "repeat"} <= set(r) for r in res.rows)

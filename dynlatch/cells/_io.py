@@ -16,6 +16,7 @@ import numpy as np
 
 from .._activations import GATE_ACTIVATIONS
 from .._atomic import atomic_path
+from .._checks import NPZ_READ_ERRORS
 from ._base import Cell
 from ._convert import from_torch_arrays
 from ._registry import CELL_CLASSES, classes_with_gates
@@ -138,7 +139,7 @@ def _read_npz(path: Path) -> dict[str, Any]:
         raise _fail(path, "is empty (not an .npz archive)")
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    except NPZ_READ_ERRORS:
         raise _fail(path, "not an .npz (zip) archive; cannot read without unpickling") from None
     out: dict[str, Any] = {}
     try:
@@ -434,7 +435,7 @@ def _load_keras(path: Path, *, dtype=None, device=None) -> Cell:
         if path.suffix.lower() == ".keras":
             try:
                 zf = zipfile.ZipFile(io.BytesIO(raw))
-            except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+            except NPZ_READ_ERRORS:
                 raise _fail(path, "not a .keras (zip) archive") from None
             with zf:
                 names = zf.namelist()

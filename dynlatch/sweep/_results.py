@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,8 +19,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .._model import Model
+from .._checks import NPZ_READ_ERRORS
+from .._model import Model, readout_classes
 from ..cells import CellParams
+from ..cells._init import check_scheme
 from ._models import PARAM_NAMES
 from ._store import Row
 
@@ -87,10 +88,13 @@ class SweepResults:
         idx = [position[i] for i in chosen]
         params = [torch.as_tensor(self.arrays[f"{cell}.{stage}.{name}"][idx], dtype=dtype) for name in PARAM_NAMES]
         s = self.settings
-        template = Model.init(cell, seeds=[r["seed"] for r in rows], units=s["hidden"],
-                              input_dim=params[0].shape[1], init=s["init"], readout=s["readout"], dtype=dtype)
-        return rows, Model(template.cell.replace(CellParams(*params[:3])), params[3], params[4], template.seeds,
-                           template.readout)
+        try:
+            template = Model.init(cell, seeds=[r["seed"] for r in rows], units=s["hidden"],
+                                  input_dim=params[0].shape[1], init=s["init"], readout=s["readout"], dtype=dtype)
+            return rows, Model(template.cell.replace(CellParams(*params[:3])), params[3], params[4], template.seeds,
+                               template.readout)
+        except ValueError as e:
+            raise ValueError(f"{self.folder / WEIGHTS_FILE}: the {cell} models do not fit their settings ({e})") from None
 
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("cell", "T", "repeat")
@@ -123,7 +127,7 @@ def _read_rows(path: Path) -> tuple[dict[str, Any], ...]:
             columns = reader.fieldnames or []
     except (OSError, csv.Error, UnicodeDecodeError) as e:
         raise ValueError(f"{path} is unreadable ({e})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    missing = [c for c in (*REQUIRED_COLUMNS, "seed") if c not in columns]
     if missing:
         raise ValueError(f"{path} lacks the column(s) {', '.join(missing)}")
     if any(None in row or any(v is None for v in row.values()) for row in raw):
@@ -159,7 +163,7 @@ def read_sweep(folder: str | Path) -> SweepResults:
     try:
         with np.load(need(WEIGHTS_FILE), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    except NPZ_READ_ERRORS as e:
         raise ValueError(f"{folder / WEIGHTS_FILE} is unreadable ({e})") from None
     absent = [k for k in REQUIRED_COLUMNS if k not in arrays]
     if absent:
@@ -170,7 +174,45 @@ def read_sweep(folder: str | Path) -> SweepResults:
     keys = [(r["cell"], r["T"], r["repeat"]) for r in rows]
     if keys != list(zip(arrays["cell"].tolist(), arrays["T"].tolist(), arrays["repeat"].tolist())):
         raise ValueError(f"{folder / WEIGHTS_FILE} does not match {folder / 'runs.csv'} row by row (cell, T, repeat)")
+    _check_settings(folder / "sweep.json", settings)
+    for cell in sorted({str(r["cell"]) for r in rows}):
+        _check_models(folder / WEIGHTS_FILE, cell, arrays, rows, settings["hidden"])
     return SweepResults(folder, rows, settings, level, arrays)
+
+
+def _check_settings(path: Path, settings: Any) -> None:
+    """The settings a sweep's models are rebuilt from: hidden units, init scheme and read-out."""
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: settings must be a JSON object")
+    hidden = settings.get("hidden")
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+        raise ValueError(f"{path}: settings.hidden must be a positive integer; got {hidden!r}")
+    for key, check in (("init", check_scheme), ("readout", readout_classes)):
+        try:
+            check(settings.get(key))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{path}: settings.{key}: {e}") from None
+
+
+def _check_models(path: Path, cell: str, arrays: dict[str, np.ndarray], rows: Sequence[Row], hidden: int) -> None:
+    """``cell``'s arrays: its rows of runs.csv (integers, each a row of that cell) and, per stage, parameters with
+    one model per row and ``hidden`` units (so a damaged file is refused here, not met as a shape error later)."""
+    row = arrays.get(f"{cell}.row")
+    if row is None or row.ndim != 1 or row.dtype.kind not in "iu":
+        raise ValueError(f"{path}: {cell}.row must be a 1-D integer array")
+    if not all(0 <= int(i) < len(rows) and rows[int(i)]["cell"] == cell for i in row):
+        raise ValueError(f"{path}: {cell}.row names rows of runs.csv that are not {cell} models")
+    for stage in STAGES:
+        shapes = {}
+        for name in PARAM_NAMES:
+            a = arrays.get(f"{cell}.{stage}.{name}")
+            if a is None or a.dtype.kind != "f" or a.ndim < 2 or a.shape[0] != row.size:
+                raise ValueError(f"{path}: {cell}.{stage}.{name} must be a float array with one model per row")
+            shapes[name] = a.shape
+        if len(shapes["recurrent_kernel"]) != 3 or shapes["recurrent_kernel"][1] != hidden:
+            raise ValueError(f"{path}: {cell}.{stage}.recurrent_kernel is not (models, {hidden}, gates x {hidden})")
+        if len(shapes["kernel"]) != 3 or len(shapes["W_out"]) != 3 or shapes["W_out"][1] != hidden:
+            raise ValueError(f"{path}: {cell}.{stage}: kernel and W_out must be (models, inputs or {hidden}, ...)")
 
 
 __all__: Sequence[str] = ("SweepResults", "read_sweep", "WEIGHTS_FILE", "STAGES")
