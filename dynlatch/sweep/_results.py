@@ -210,7 +210,8 @@ def _check_models(path: Path, cell: str, arrays: dict[str, np.ndarray], rows: Se
                 raise ValueError(f"{path}: {cell}.{stage}.{name} must be a float array with one model per row")
             shapes[name] = a.shape
         if len(shapes["recurrent_kernel"]) != 3 or shapes["recurrent_kernel"][1] != hidden:
-            raise ValueError(f"{path}: {cell}.{stage}.recurrent_kernel is not (models, {hidden}, gates x {hidden})")
+            raise ValueError(f"{path}: {cell}.{stage}.recurrent_kernel has the shape {shapes['recurrent_kernel']}, "
+                             f"not (models, {hidden}, gates x {hidden}) as sweep.json's hidden = {hidden} says")
         if len(shapes["kernel"]) != 3 or len(shapes["W_out"]) != 3 or shapes["W_out"][1] != hidden:
             raise ValueError(f"{path}: {cell}.{stage}: kernel and W_out must be (models, inputs or {hidden}, ...)")
 
