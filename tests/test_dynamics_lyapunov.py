@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dynlatch import SRNN
+from dynlatch import LSTM, SRNN
 from dynlatch import dynamics as dy
 
 
@@ -71,3 +71,16 @@ def test_batched_equals_single_and_validation():
         np.testing.assert_allclose(L[k], Lk[0], rtol=1e-12)
     with pytest.raises(ValueError, match="burn_in"):
         dy.lyapunov_spectrum(m, [0.1], steps=10, burn_in=10)
+
+
+def test_jacobians_that_overflow_are_an_error_not_a_nan_spectrum():
+    """An LSTM with recurrent weights 1e308 at the origin: its Jacobian (sigma' U ~ 2.5e307) is finite but its
+    products overflow, so the spectrum would be NaN. That is refused, naming the model; at 1e12 there is an answer."""
+    def lstm(scale: float) -> LSTM:
+        return LSTM(np.zeros((1, 4)), np.full((1, 4), scale), np.zeros(4), dtype=torch.float64)
+
+    with pytest.raises(ValueError, match=r"overflow float64.*model\(s\) \[0\]"):
+        dy.lyapunov_spectrum(lstm(1e308), [0.0, 0.0], steps=20)
+    with pytest.raises(ValueError, match="overflow float64"):
+        dy.gradient_decay(lstm(1e308), [0.0, 0.0], steps=20)
+    assert not np.isnan(dy.lyapunov_spectrum(lstm(1e12), [0.3, 0.1], steps=20)).any()

@@ -12,7 +12,7 @@ from numba import njit
 
 from ._lyapunov import qr_log_growth
 from ._maps import as_map, input_sequence
-from ._trajectory import driven_trajectory
+from ._trajectory import driven_trajectory, refuse_overflow
 
 
 @dataclass
@@ -92,7 +92,7 @@ def gradient_decay(map_or_cell: Any, state0: Any, *, inputs: Any = None, steps: 
 
     Raises:
         ValueError: for bad shapes, a diverging trajectory, ``settle_tol`` not a finite number >= 0 or
-            ``max_period`` not an integer >= 1.
+            ``max_period`` not an integer >= 1, or weights so large that the Jacobian products overflow float64.
     """
     if isinstance(settle_tol, bool) or not isinstance(settle_tol, (int, float)) or not 0 <= settle_tol < np.inf:
         raise ValueError(f"settle_tol must be a finite number >= 0; got {settle_tol!r}")
@@ -103,8 +103,9 @@ def gradient_decay(map_or_cell: Any, state0: Any, *, inputs: Any = None, steps: 
         raise ValueError("gradient_decay needs at least 2 steps")
     m, states, J = driven_trajectory(map_or_cell, state0, inputs, steps)
     log_scale, unit = backward_products(J)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # -inf for an annihilated direction; NaN is refused below
         log_norms = log_scale + np.log(np.linalg.norm(unit, ord=2, axis=(-2, -1)))
+    refuse_overflow(log_norms, "the gradient norms")
     S = states.cpu().numpy()
     constant_input = u is None or bool(torch.all(u == u[:, :1]))
     M = m.models
@@ -145,4 +146,5 @@ def gradient_decay(map_or_cell: Any, state0: Any, *, inputs: Any = None, steps: 
             fitted[k] = np.polyfit((T - t[ok]).astype(np.float64), y[ok], 1)[0]
         elif (~ok).any():
             fitted[k] = -np.inf
+    refuse_overflow(predicted, "the predicted rates")
     return GradientDecay(log_norms, fitted, predicted, prediction, period, settle)

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from ._maps import as_map, input_sequence
-from ._trajectory import driven_trajectory
+from ._trajectory import driven_trajectory, refuse_overflow
 
 
 @njit(cache=True)
@@ -80,7 +80,8 @@ def lyapunov_spectrum(map_or_cell: Any, state0: Any, *, inputs: Any = None, step
         Jacobian annihilates (a valid answer, e.g. an LSTM at h = 0 or a saturated hard gate).
 
     Raises:
-        ValueError: for bad shapes, ``burn_in`` outside [0, T), or missing ``steps``.
+        ValueError: for bad shapes, ``burn_in`` outside [0, T), missing ``steps``, or weights so large that the
+            Jacobian products overflow float64 (a NaN exponent is refused, not returned).
     """
     T = input_sequence(as_map(map_or_cell), inputs, steps)[1]
     if not 0 <= int(burn_in) < T:
@@ -88,4 +89,5 @@ def lyapunov_spectrum(map_or_cell: Any, state0: Any, *, inputs: Any = None, step
     _, _, J = driven_trajectory(map_or_cell, state0, inputs, steps)
     with np.errstate(divide="ignore", invalid="ignore"):
         sums = qr_log_growth(J, int(burn_in))
+    refuse_overflow(sums, "the Lyapunov sums")
     return -np.sort(-(sums / (T - int(burn_in))), axis=1)

@@ -40,7 +40,8 @@ def driven_trajectory(map_or_cell: Any, state0: Any, inputs: Any, steps: int | N
     along them: the common start of :func:`lyapunov_spectrum` and :func:`gradient_decay`.
 
     Raises:
-        ValueError: for bad shapes or a diverging trajectory.
+        ValueError: for bad shapes, a diverging trajectory or Jacobians that overflow float64 (weights so large
+            that a derivative is inf or NaN: no spectrum or decay rate can be read from them).
     """
     m = as_map(map_or_cell)
     u, T = input_sequence(m, inputs, steps)
@@ -50,4 +51,16 @@ def driven_trajectory(map_or_cell: Any, state0: Any, inputs: Any, steps: int | N
     states = simulate(m, s0[:, 0], u, T)
     if not torch.isfinite(states).all():
         raise ValueError("the trajectory diverged (non-finite states)")
-    return m, states, np.ascontiguousarray(trajectory_jacobians(m, states, u).cpu().numpy())
+    J = np.ascontiguousarray(trajectory_jacobians(m, states, u).cpu().numpy())
+    refuse_overflow(J, "the Jacobians along the trajectory", finite=True)
+    return m, states, J
+
+
+def refuse_overflow(values: np.ndarray, what: str, *, finite: bool = False) -> None:
+    """Raise ValueError naming the models (leading axis) whose ``values`` hold a NaN (or, with ``finite``, an inf):
+    float64 overflowed on the way, so the number would be answer-shaped but meaningless."""
+    bad = ~np.isfinite(values) if finite else np.isnan(values)
+    models = np.flatnonzero(bad.reshape(len(values), -1).any(axis=1)).tolist()
+    if models:
+        raise ValueError(f"{what} overflow float64 for model(s) {models}: the weights are too large for the "
+                         "derivatives along the trajectory to be multiplied in floating point")
