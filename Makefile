@@ -1,5 +1,5 @@
 # make demo: set everything up (.venv, pinned dependencies) and run the main job at quick scale.
-# make test: run the test suite.
+# make test: run the test suite in TEST_WORKERS processes (pytest-xdist; default 2, one per core of the CI machine).
 # make soak: every study killed at random moments and rerun, against its uninterrupted result (about 5 minutes).
 # make cluster-demo: the quick sweep through a local Dask cluster (a scheduler and two workers), checked against the
 #             local run, the cluster shut down after (docs/scaling.md).
@@ -12,6 +12,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo test soak sweep bench cluster-demo clean paper paper-numbers latex docs docs-setup gallery notebook browser
 
@@ -54,7 +55,7 @@ demo: setup
 	@echo "figure: results/latching-sweep-quick/success_vs_length.png (and .pdf); numbers: summary.json, runs.csv"
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 soak: setup
 	$(BIN)/python -m pytest -q -m soak

@@ -8,6 +8,16 @@ import pytest
 import torch
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (``--dist loadgroup``) a test module runs on one worker, so its module-scoped fixtures are
+    built once; the modules reading a ``quick_run`` folder share one worker, so each end-to-end study still runs once
+    per session, not once per worker."""
+    shares_quick_runs = {item.module.__name__ for item in items if "quick_run" in getattr(item, "fixturenames", ())}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group("quick_run" if module in shares_quick_runs else module))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _single_torch_thread():
     """The tests use tiny tensors: one intra-op thread is faster, and far faster when the CPUs are contended (with
