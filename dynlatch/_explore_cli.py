@@ -12,12 +12,11 @@ from pathlib import Path
 
 from . import _explore as ex
 from .cells import Cell
-from .scripting import ArgumentParser, fail
+from .scripting import EXIT_INTERRUPTED, ArgumentParser, fail
 from .studies._lstm_failure_features import LogisticFit
 
 PROG = "dynlatch explore"
 EXIT_FAILURE = 1
-EXIT_INTERRUPTED = 130
 DEFAULT_PORT = 5006
 
 

@@ -58,9 +58,11 @@ def argv_of(data: Any, flags: Sequence[str], values: Sequence[str], *, max_flags
     return argv
 
 
-def settings_or_usage_error(prog: str, parse: Callable[[list[str]], Any], argv: list[str]) -> Any:
+def settings_or_usage_error(prog: str, parse: Callable[[list[str]], Any], argv: list[str], *,
+                            subcommand: bool = False) -> Any:
     """``parse(argv)``'s result, or None after asserting it ended with exit code 2 and exactly one line on stderr that
-    starts with ``prog: error:``; any other exception propagates (the test fails)."""
+    starts with ``prog: error:`` (with ``subcommand``, ``prog`` and the words of a subcommand, ``dynlatch run NAME:
+    error:``); any other exception propagates (the test fails)."""
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
@@ -68,5 +70,6 @@ def settings_or_usage_error(prog: str, parse: Callable[[list[str]], Any], argv: 
     except SystemExit as e:
         assert e.code == 2, (argv, e.code, err.getvalue())
         lines = err.getvalue().strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), (argv, lines)
+        words = r"( [\w-]+)*" if subcommand else ""
+        assert len(lines) == 1 and re.match(rf"{re.escape(prog)}{words}: error: ", lines[0]), (argv, lines)
         return None
