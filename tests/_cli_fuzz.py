@@ -14,8 +14,9 @@ from typing import Any, Callable, Sequence
 from hypothesis import strategies as st
 
 TRICKY = ["0", "1", "-1", "2", "5", "50", "1e400", "-1e400", "nan", "inf", "-inf", "0.5", "1e-300", "x", "", ",",
-          "5,5", "1,2", "2,5,10", "srnn", "lstm,gru", "keras2", "cpu", "cuda:3", "9" * 30, "1.5", "True", " ", "local",
-          "tcp://127.0.0.1:8786", "tcp://127.0.0.1:0", "tcp://:1", "tcp://h\u00e9:1", "tcp://[::1]:8786", "tcp://x:\u00b2"]
+          "5,5", "1,2", "2,5,10", "srnn", "lstm,gru", "keras2", "cpu", "cuda:3", "9" * 30, "1.5", "True", " ",
+          "local", "tcp://127.0.0.1:8786", "tcp://127.0.0.1:0", "tcp://:1", "tcp://h\u00e9:1", "tcp://[::1]:8786",
+          "tcp://x:\u00b2"]
 """Odd flag values: bounds, non-finite and overflowing numbers, empty and malformed lists, names of kinds, devices
 and schedulers."""
 
@@ -35,8 +36,8 @@ def junk_paths(folder: Path) -> list[str]:
     (folder / "object.json").write_text('{"predictor": {"coefficients": {"lstm": {"5": {"x": 1}}}}}')
     (folder / "binary.npz").write_bytes(b"\x00\xff\x93NUMPY garbage")
     (folder / "text.txt").write_text("not a weight file\n")
-    return [str(folder / "missing.json"), str(folder / "missing-folder" / "x.npz"), str(folder), str(folder / "empty.json"),
-            str(folder / "list.json"), str(folder / "object.json"), str(folder / "binary.npz"),
+    return [str(folder / "missing.json"), str(folder / "missing-folder" / "x.npz"), str(folder),
+            str(folder / "empty.json"), str(folder / "list.json"), str(folder / "object.json"), str(folder / "binary.npz"),
             str(folder / "text.txt"), str(folder / "text.txt" / "under-a-file")]
 
 

@@ -139,9 +139,11 @@ BENCHMARKS = {name: importlib.import_module(module) for name, module in scripts(
 
 @pytest.mark.parametrize("name,argv,message", [
     ("sweep", ["--seed=-1"], "--seed must be an integer >= 0"), ("dynamics", ["--seed=-1"], "--seed must be"),
-    ("dynamics", ["--diagram-points", "0"], "--diagram-points must be"), ("evaluate", ["--grid", "0"], "--grid must be"),
+    ("dynamics", ["--diagram-points", "0"], "--diagram-points must be"),
+    ("evaluate", ["--grid", "0"], "--grid must be"),
     ("evaluate", ["--n", "-1"], "--n must be"), ("evaluate", ["--grid", "100000"], "--grid needs about"),
-    ("landscape", ["--pascanu-grid", "0"], "--pascanu-grid must be"), ("cluster", ["--workers", "100000"], "--workers must be at most"),
+    ("landscape", ["--pascanu-grid", "0"], "--pascanu-grid must be"),
+    ("cluster", ["--workers", "100000"], "--workers must be at most"),
     ("cluster", ["--out", "FILE"], "--out names a file"), ("sweep", ["--out", "FILE/x"], "--out lies under"),
     ("scaling", ["--replot", "MISSING"], "--replot: "), ("scaling", ["--figures", "FILE"], "--figures names a file"),
 ])

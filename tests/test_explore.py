@@ -111,7 +111,8 @@ def test_read_predictors(tmp_path):
         ex.read_predictors(path)
 
 
-@pytest.mark.parametrize("coefficients", [{"lstm": {"5": {"x": 1}}}, {"lstm": {"T5": {"intercept": 0}}}, {"lstm": {"5": [1]}},
+@pytest.mark.parametrize("coefficients", [{"lstm": {"5": {"x": 1}}}, {"lstm": {"T5": {"intercept": 0}}},
+                                          {"lstm": {"5": [1]}},
                                           {"lstm": {"5": {"feature_mean": {"r": 0}, "intercept": "x"}}}])
 def test_damaged_predictor_coefficients_are_a_value_error_naming_the_file(coefficients, tmp_path):
     path = tmp_path / "summary.json"
