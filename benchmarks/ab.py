@@ -39,7 +39,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from dynlatch.scripting import ArgumentParser
+from dynlatch._checks import integer
+from dynlatch.scripting import ArgumentParser, checked_flag
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_NAME = "dynlatch_base"
@@ -137,17 +138,35 @@ def timed(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
     return time.perf_counter() - t0, value
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> ArgumentParser:
+    """The benchmark's flags."""
     p = ArgumentParser(prog="dynlatch bench ab", description=__doc__.splitlines()[0])
     p.add_argument("--base", default="HEAD", help="git revision to compare against (default HEAD)")
     p.add_argument("--rounds", type=int, default=5, help="timed A/B pairs per workload (default 5)")
     p.add_argument("--only", nargs="*", default=None, help="workload names to run (default all)")
+    return p
+
+
+def parse(argv: list[str] | None):
+    """The checked flags; a bad one ends the program with one line on stderr and exit code 2."""
+    p = parser()
     args = p.parse_args(argv)
-    if args.rounds < 1:
-        p.error("--rounds must be >= 1")
-    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{args.base}^{{commit}}"],
-                      capture_output=True).returncode != 0:
+    checked_flag(p, integer, "--rounds", args.rounds, minimum=1)
+    if not is_revision(args.base):
         p.error(f"--base: {args.base!r} is not a git revision of {ROOT} (run from a git checkout)")
+    return args
+
+
+def is_revision(text: str) -> bool:
+    """Whether ``text`` names a commit of the checkout this file is in (no option, no NUL byte)."""
+    if not text or text.startswith("-") or "\0" in text:
+        return False
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", "--end-of-options",
+                           f"{text}^{{commit}}"], capture_output=True).returncode == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         export_base(args.base, Path(tmp))

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from dynlatch._cli import main as dynlatch_main
-from dynlatch.scripting import ArgumentParser, write_summary
+from dynlatch._checks import integer, out_dir
+from dynlatch.scripting import ArgumentParser, checked_flag, write_summary
 from dynlatch.sweep._local_cluster import LocalDaskCluster
 
 NAME = "cluster"
@@ -69,16 +70,29 @@ def differences(local: Path, cluster: Path) -> list[str]:
     return found
 
 
-def parse(argv: list[str] | None):
+MAX_WORKERS = 64
+"""The most worker processes the demo starts (each imports torch and numba: ~0.5 GiB)."""
+
+
+def parser() -> ArgumentParser:
+    """The benchmark's flags."""
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--workers", type=int, default=2, help="worker processes (default: %(default)s)")
     p.add_argument("--out", type=Path, default=Path("results") / "cluster-demo",
                    help="output folder: OUT/local and OUT/cluster (default: %(default)s)")
     p.add_argument("--sweep", default="--quick",
                    help="flags of dynlatch run latching-sweep, one string (default: %(default)s)")
+    return p
+
+
+def parse(argv: list[str] | None):
+    """The checked flags; a bad one ends the program with one line on stderr and exit code 2."""
+    p = parser()
     args = p.parse_args(argv)
-    if args.workers < 1:
-        p.error(f"--workers must be >= 1; got {args.workers}")
+    checked_flag(p, integer, "--workers", args.workers, minimum=1)
+    if args.workers > MAX_WORKERS:
+        p.error(f"--workers must be at most {MAX_WORKERS}; got {args.workers}")
+    checked_flag(p, out_dir, "--out", args.out)
     return args
 
 

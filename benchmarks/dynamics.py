@@ -32,7 +32,8 @@ from dynlatch import GATE_ACTIVATIONS, GRU, LSTM, SRNN
 from dynlatch import dynamics as dy
 from dynlatch.dynamics._lstm_cycles import cycle_residual, lstm_cycle_search
 from dynlatch.dynamics._slow_points import slow_point_table
-from dynlatch.scripting import ArgumentParser
+from dynlatch._checks import integer, seed as check_seed
+from dynlatch.scripting import ArgumentParser, checked_flag
 
 PROG = "dynlatch bench dynamics"
 KINDS = {"srnn": SRNN, "gru": GRU, "lstm": LSTM}
@@ -114,7 +115,8 @@ def lstm_cycle_line(cell, models: int) -> str:
             f"ratio {t_grid / t_mine:.1f}x wall, {cpu_grid / cpu_mine:.1f}x CPU")
 
 
-def parse(argv):
+def parser() -> ArgumentParser:
+    """The benchmark's flags."""
     p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--models", type=int, default=100_000, help="cells per kind (default: %(default)s)")
     p.add_argument("--baseline-models", type=int, default=200, help="cells the baseline runs on (default: %(default)s)")
@@ -124,9 +126,16 @@ def parse(argv):
     p.add_argument("--cycle-models", type=int, default=1000, help="LSTM cells for the 2-cycle line (default: 1000)")
     p.add_argument("--gate", choices=GATE_ACTIVATIONS, default="sigmoid", help="gate function (default: %(default)s)")
     p.add_argument("--diagram-points", type=int, default=512, help="values of the bifurcation diagrams (default: 512)")
+    return p
+
+
+def parse(argv):
+    """The checked flags; a bad one ends the program with one line on stderr and exit code 2."""
+    p = parser()
     args = p.parse_args(argv)
-    if args.models < 1 or args.baseline_models < 1 or args.starts < 1 or args.cycle_models < 1:
-        p.error("--models, --baseline-models, --starts and --cycle-models must be >= 1")
+    for flag in ("--models", "--baseline-models", "--starts", "--cycle-models", "--diagram-points"):
+        checked_flag(p, integer, flag, getattr(args, flag[2:].replace("-", "_")), minimum=1)
+    checked_flag(p, check_seed, "--seed", args.seed)
     kinds = [k for k in args.kinds.split(",") if k]
     if not kinds or not set(kinds) <= set(KINDS):
         p.error(f"--kinds must name some of {', '.join(KINDS)}")

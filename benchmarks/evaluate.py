@@ -17,7 +17,8 @@ import torch
 import dynlatch
 from dynlatch import Model, tasks
 from dynlatch.cells import CellParams
-from dynlatch.scripting import ArgumentParser
+from dynlatch._checks import fits_in_memory, integer
+from dynlatch.scripting import ArgumentParser, checked_flag
 
 
 def grid_model(G: int) -> Model:
@@ -29,12 +30,28 @@ def grid_model(G: int) -> Model:
     return Model(base.cell.replace(CellParams(W, U, b)), base.weight, base.bias, None, "softmax")
 
 
+def parser() -> ArgumentParser:
+    """The benchmark's flags."""
+    p = ArgumentParser(prog="dynlatch bench evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--grid", type=int, default=50, help="grid side G (G*G models)")
+    p.add_argument("--length", type=int, default=20, help="sequence length T")
+    p.add_argument("--n", type=int, default=500, help="number of sequences")
+    return p
+
+
+def parse(argv: list[str] | None):
+    """The checked flags; a bad one ends the program with one line on stderr and exit code 2."""
+    p = parser()
+    args = p.parse_args(argv)
+    for flag in ("--grid", "--length", "--n"):
+        checked_flag(p, integer, flag, getattr(args, flag[2:]), minimum=1)
+    checked_flag(p, fits_in_memory, "--grid", float(args.grid) ** 2 * args.length * (args.n + 4),
+                 what="the states of every model on every sequence")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="dynlatch bench evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", type=int, default=50, help="grid side G (G*G models)")
-    parser.add_argument("--length", type=int, default=20, help="sequence length T")
-    parser.add_argument("--n", type=int, default=500, help="number of sequences")
-    args = parser.parse_args(argv)
+    args = parse(argv)
     data = tasks.latching(length=args.length, n=args.n + 4, noise=0.3, seed=0)
     X, Y = data.x_train, data.y_train
     model = grid_model(args.grid)

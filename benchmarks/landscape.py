@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 import dynlatch
 from dynlatch import cells, landscape, tasks
-from dynlatch.scripting import ArgumentParser
+from dynlatch._checks import integer
+from dynlatch.scripting import ArgumentParser, checked_flag
 
 
 def pascanu_point(w: float, b: float, steps: int = 50) -> float:
@@ -55,7 +56,8 @@ def latching_point(net: torch.nn.Module, out: torch.nn.Linear, x: torch.Tensor, 
     return float(loss.detach())
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> ArgumentParser:
+    """The benchmark's flags."""
     p = ArgumentParser(prog="dynlatch bench landscape", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small grids (CI scale)")
     p.add_argument("--pascanu-grid", type=int, default=512)
@@ -63,7 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline-points", type=int, default=200, help="grid points the baseline loop times")
     p.add_argument("--grad-wrt", choices=landscape.GRAD_WRT, default="swept",
                    help="gradient norm of the latching surface over the two swept parameters or all (default swept)")
+    return p
+
+
+def parse(argv: list[str] | None):
+    """The checked flags; a bad one ends the program with one line on stderr and exit code 2."""
+    p = parser()
     args = p.parse_args(argv)
+    for flag in ("--pascanu-grid", "--latching-grid", "--baseline-points"):
+        checked_flag(p, integer, flag, getattr(args, flag[2:].replace("-", "_")), minimum=1)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     if args.quick:
         args.pascanu_grid, args.latching_grid, args.baseline_points = 64, 16, 20
     torch.set_num_threads(2)

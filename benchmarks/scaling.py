@@ -36,7 +36,8 @@ from matplotlib.figure import Figure
 import dynlatch
 from dynlatch import tasks
 from dynlatch.landscape import parameter_surface
-from dynlatch.scripting import ArgumentParser, save_figure, write_csv, write_summary
+from dynlatch._checks import out_dir
+from dynlatch.scripting import ArgumentParser, checked_flag, save_figure, write_csv, write_summary
 
 NAME = "scaling"
 PROG = f"dynlatch bench {NAME}"
@@ -197,7 +198,8 @@ def scaling_figure(rows: list[dict[str, Any]], law: dict[str, dict[str, dict[str
     return fig
 
 
-def parse(argv: list[str] | None):
+def parser() -> ArgumentParser:
+    """The benchmark's flags."""
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer, smaller points (seconds)")
     p.add_argument("--out", type=Path, default=Path("results") / "bench-scaling",
@@ -207,7 +209,21 @@ def parse(argv: list[str] | None):
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--replot", type=Path, default=None,
                    help="refit and redraw from this scaling.csv (and its summary.json's machine line); measure nothing")
-    return p.parse_args(argv)
+    return p
+
+
+def parse(argv: list[str] | None):
+    """The checked flags; a bad one ends the program with one line on stderr and exit code 2."""
+    p = parser()
+    args = p.parse_args(argv)
+    checked_flag(p, out_dir, "--out", args.out)
+    if args.figures is not None:
+        checked_flag(p, out_dir, "--figures", args.figures)
+    if args.replot is not None:
+        for path in (args.replot, args.replot.parent / "summary.json"):
+            if not path.is_file():
+                p.error(f"--replot: {path} is not a file (a scaling.csv beside its summary.json)")
+    return args
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:

@@ -41,10 +41,10 @@ from torch import nn
 
 import dynlatch
 from dynlatch import tasks
-from dynlatch._checks import CheckError, device as check_device
+from dynlatch._checks import device as check_device, out_dir, seed as check_seed
 from dynlatch.studies.latching_sweep import SweepConfig, run_success_sweep, shard_keys, warm_up as warm_kernels
 from dynlatch.sweep import read_shard
-from dynlatch.scripting import ArgumentParser, write_csv, write_summary
+from dynlatch.scripting import ArgumentParser, checked_flag, write_csv, write_summary
 
 
 NAME = "sweep"
@@ -347,7 +347,8 @@ def report(summary: dict[str, Any], plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def parse(argv: list[str] | None):
+def parser() -> ArgumentParser:
+    """The benchmark's flags."""
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="CI-sized run (under a minute), extrapolated")
     p.add_argument("--out", type=Path, default=Path("results") / "bench-sweep",
@@ -357,11 +358,16 @@ def parse(argv: list[str] | None):
     p.add_argument("--device", default=None,
                    help="torch device dynlatch trains on (default: the CPU with numba; cuda: the torch backend on the "
                         "GPU); the torch.nn baseline stays on the CPU")
+    return p
+
+
+def parse(argv: list[str] | None):
+    """The checked flags; a bad one ends the program with one line on stderr and exit code 2."""
+    p = parser()
     args = p.parse_args(argv)
-    try:
-        args.device = check_device("--device", args.device)
-    except CheckError as e:
-        p.error(str(e))
+    args.device = checked_flag(p, check_device, "--device", args.device)
+    checked_flag(p, check_seed, "--seed", args.seed)
+    checked_flag(p, out_dir, "--out", args.out)
     return args
 
 

@@ -23,18 +23,22 @@ import importlib.resources
 import importlib.util
 import pkgutil
 import sys
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
+from typing import Any, Callable
 
-from ._explore_cli import main as explore_main
-from ._paper import main as paper_main
-from .dynamics._cli import main as fixed_points_main
-from .scripting import EXIT_USAGE
+from ._explore_cli import main as explore_main, parse as explore_parse
+from ._paper import main as paper_main, parse as paper_parse
+from .dynamics._cli import main as fixed_points_main, parse as fixed_points_parse
+from .scripting import EXIT_INTERRUPTED, fail, parse_config
 from .studies import STUDIES, run_study
-from .symbolic._cli import main as derive_main
+from .symbolic._cli import main as derive_main, parse as derive_parse
 
 USAGE = ("usage: dynlatch {list | run NAME [flags] | bench NAME [flags] | derive CELL [flags] | "
          "fixed-points --weights FILE | paper [flags] | explore [--port P]}  (dynlatch run NAME --help for flags)")
+PROG = "dynlatch"
 PACKAGES = {"benchmarks": ("dynlatch._benchmarks", "benchmarks")}
 
 
@@ -75,54 +79,84 @@ def summary_line(module: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def _run_benchmark(name: str, argv: list[str]) -> int:
+@dataclass(frozen=True)
+class Command:
+    """A command line routed to its entry point: ``run(argv)`` does the work and returns the exit code, ``parse(argv)``
+    only parses and checks the flags (a settings object, or one line on stderr and SystemExit(2))."""
+
+    run: Callable[[list[str]], int]
+    parse: Callable[[list[str]], Any]
+    argv: list[str]
+
+
+def _help(argv: list[str]) -> int:
+    print(USAGE)
+    print(__doc__.split("\n\n", 2)[-1].strip())
+    return 0
+
+
+def _list(argv: list[str]) -> int:
+    for name, study in STUDIES.items():
+        print(f"{'run':5} {name:24} {study.headline}")
+    for name, module in scripts("benchmarks").items():
+        print(f"{'bench':5} {name:24} {summary_line(module)}")
+    return 0
+
+
+def _study(name: str, argv: list[str]) -> Command:
+    if name not in STUDIES:
+        fail(PROG, f"unknown study {name!r}; known: {', '.join(STUDIES)}")
+    study = STUDIES[name]
+    return Command(run=partial(run_study, study),
+                   parse=partial(parse_config, study.config, study.name, study.description, sharded=study.sharded),
+                   argv=argv)
+
+
+def _benchmark(name: str, argv: list[str]) -> Command:
     available = scripts("benchmarks")
     if name not in available:
-        known = ", ".join(available) or "none (no benchmarks package found)"
-        print(f"dynlatch: error: unknown benchmark {name!r}; known: {known}", file=sys.stderr)
-        return EXIT_USAGE
+        fail(PROG, f"unknown benchmark {name!r}; known: {', '.join(available) or 'none (no benchmarks package found)'}")
     module = importlib.import_module(available[name])
-    return int(module.main(argv) or 0)
+    return Command(run=lambda rest: int(module.main(rest) or 0), parse=module.parse, argv=argv)
 
 
-def _run_study(name: str, argv: list[str]) -> int:
-    if name not in STUDIES:
-        print(f"dynlatch: error: unknown study {name!r}; known: {', '.join(STUDIES)}", file=sys.stderr)
-        return EXIT_USAGE
-    return run_study(STUDIES[name], argv)
+def route(argv: list[str]) -> Command:
+    """The entry point ``argv`` names, with the arguments left for it; an unknown command or name, or a missing NAME,
+    ends the program with one line on stderr and exit code 2 (SystemExit)."""
+    if not argv:
+        fail(PROG, f"no command; {USAGE}")
+    command, rest = argv[0], argv[1:]
+    if command in ("-h", "--help"):
+        return Command(run=_help, parse=list, argv=rest)
+    if command == "list":
+        if rest:
+            fail(PROG, f"'list' takes no arguments; got {' '.join(rest)!r}")
+        return Command(run=_list, parse=list, argv=rest)
+    entry_points = {"derive": (derive_main, derive_parse), "fixed-points": (fixed_points_main, fixed_points_parse),
+                    "paper": (paper_main, paper_parse), "explore": (explore_main, explore_parse)}
+    if command in entry_points:
+        run, parse = entry_points[command]
+        return Command(run=run, parse=parse, argv=rest)
+    if command in ("run", "bench"):
+        if not rest or rest[0].startswith("-"):
+            fail(PROG, f"'{command}' needs a NAME; see 'dynlatch list'")
+        return (_study if command == "run" else _benchmark)(rest[0], rest[1:])
+    fail(PROG, f"unknown command {command!r}; {USAGE}")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code: 2 with one line on stderr for a
+    bad command, 130 with one line on Ctrl-C."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        print(f"dynlatch: error: no command; {USAGE}", file=sys.stderr)
-        return EXIT_USAGE
-    if argv[0] in ("-h", "--help"):
-        print(USAGE)
-        print(__doc__.split("\n\n", 2)[-1].strip())
-        return 0
-    command, rest = argv[0], argv[1:]
-    if command == "list":
-        for name, study in STUDIES.items():
-            print(f"{'run':5} {name:24} {study.headline}")
-        for name, module in scripts("benchmarks").items():
-            print(f"{'bench':5} {name:24} {summary_line(module)}")
-        return 0
-    if command == "derive":
-        return derive_main(rest)
-    if command == "fixed-points":
-        return fixed_points_main(rest)
-    if command == "paper":
-        return paper_main(rest)
-    if command == "explore":
-        return explore_main(rest)
-    if command in ("run", "bench"):
-        if not rest or rest[0].startswith("-"):
-            print(f"dynlatch: error: '{command}' needs a NAME; see 'dynlatch list'", file=sys.stderr)
-            return EXIT_USAGE
-        return (_run_study if command == "run" else _run_benchmark)(rest[0], rest[1:])
-    print(f"dynlatch: error: unknown command {command!r}; {USAGE}", file=sys.stderr)
-    return EXIT_USAGE
+    try:
+        command = route(argv)
+    except SystemExit as e:
+        return int(e.code)
+    try:
+        return command.run(command.argv)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

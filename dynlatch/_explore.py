@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from . import dynamics
-from .cells import Cell, cell_class
+from .cells import Cell, WeightFileError, cell_class, load
 from .studies._lstm_failure_features import LogisticFit
 from .studies.lstm_failure import PREDICTOR_FEATURES
 
@@ -168,14 +168,36 @@ def read_predictors(summary: str | Path) -> dict[str, dict[int, LogisticFit]]:
     """The fitted predictors of an lstm-failure ``summary.json``, by cell kind and T.
 
     Raises:
-        ValueError: for a file that holds no predictor coefficients; OSError for one that cannot be read.
+        ValueError: for a file that is not JSON or holds no predictor coefficients, or coefficients that are not
+            fits; OSError for one that cannot be read.
     """
-    data = json.loads(Path(summary).read_text())
+    text = Path(summary).read_bytes()
+    try:
+        data = json.loads(text)
+    except ValueError as e:  # not JSON, or not UTF-8
+        raise ValueError(f"{summary} is not JSON ({e})") from None
     coefficients = data.get("predictor", {}).get("coefficients") if isinstance(data, dict) else None
     if not isinstance(coefficients, dict):
         raise ValueError(f"{summary} holds no predictor coefficients (not an lstm-failure summary.json)")
-    return {kind: {int(T): LogisticFit.from_dict(c) for T, c in by_length.items() if c}
-            for kind, by_length in coefficients.items() if isinstance(by_length, dict)}
+    try:
+        return {kind: {int(T): LogisticFit.from_dict(c) for T, c in by_length.items() if c}
+                for kind, by_length in coefficients.items() if isinstance(by_length, dict)}
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ValueError(f"{summary}: a predictor's coefficients are damaged ({type(e).__name__}: {e})") from None
+
+
+def read_one_unit_cell(path: str | Path) -> Cell:
+    """The one-unit, one-input, one-model cell in a weight file (read by :func:`dynlatch.cells.load`).
+
+    Raises:
+        ValueError: for a file :func:`dynlatch.cells.load` refuses or cannot read, or a cell of another size.
+    """
+    try:
+        cell = load(path)
+    except (WeightFileError, OSError) as e:
+        raise ValueError(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+    scalar_params(cell)
+    return cell
 
 
 def predicted_success(fit: LogisticFit, *, eigenvalue: complex, stable_fixed_points: int, length: int) -> float:

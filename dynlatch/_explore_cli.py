@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from . import _explore as ex
-from .scripting import EXIT_USAGE, ArgumentParser
+from .cells import Cell
+from .scripting import EXIT_INTERRUPTED, ArgumentParser, fail
+from .studies._lstm_failure_features import LogisticFit
 
 PROG = "dynlatch explore"
 EXIT_FAILURE = 1
-EXIT_INTERRUPTED = 130
 DEFAULT_PORT = 5006
 
 
@@ -46,46 +48,67 @@ def parser() -> ArgumentParser:
     return p
 
 
+@dataclass(frozen=True)
+class Settings:
+    """A validated command line: the port, the cell of --weights (None: the page's default) and the predictors of
+    --predictor or the committed run (empty where neither exists) with where they came from."""
+
+    port: int
+    cell: Cell | None
+    predictors: dict[str, dict[int, LogisticFit]]
+    predictor_source: str
+
+
+def parse(argv: list[str] | None) -> Settings:
+    """Parse and check the command line and read --weights and --predictor; a bad flag or file ends the program with
+    one line on stderr and exit code 2 (SystemExit)."""
+    args = parser().parse_args(argv)
+    source = args.predictor or (ex.PUBLISHED_PREDICTOR if ex.PUBLISHED_PREDICTOR.is_file() else None)
+    try:
+        predictors = ex.read_predictors(source) if source is not None else {}
+    except (ValueError, OSError) as e:
+        fail(PROG, f"--predictor: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    try:
+        cell = ex.read_one_unit_cell(args.weights) if args.weights is not None else None
+    except ValueError as e:
+        fail(PROG, f"--weights: {e}")
+    return Settings(args.port, cell, predictors, f"predictor of {_shown(Path(source))}" if source is not None else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the explorer until Ctrl-C; returns the exit code (2 bad flag or file, 1 no Bokeh or port taken, 130 on
     Ctrl-C)."""
-    args = parser().parse_args(argv)
+    settings = parse(argv)
     # Ctrl-C must stop the server even when it was started from a shell that ignores SIGINT in background jobs
     # (a non-interactive shell does, and the ignore is inherited): restore Python's handler, which raises
     # KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return serve(port=args.port, weights=args.weights, predictor=args.predictor)
+        return serve(settings)
     except KeyboardInterrupt:
         print(f"{PROG}: stopped (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
-def serve(*, port: int, weights: Path | None, predictor: Path | None) -> int:
-    """Start the server on 127.0.0.1:``port``, print its URL and serve until interrupted (KeyboardInterrupt)."""
+def serve(settings: Settings) -> int:
+    """Start the server on 127.0.0.1:``settings.port``, print its URL and serve until interrupted
+    (KeyboardInterrupt)."""
     try:
         # Bokeh is an optional dependency (the ``explore`` extra): imported only when the explorer starts.
         from bokeh.application import Application
         from bokeh.application.handlers.function import FunctionHandler
         from bokeh.server.server import Server
 
-        from ._explore_page import PageSettings, build_document, settings_from_weights
+        from ._explore_page import PageSettings, build_document, settings_from_cell
     except ModuleNotFoundError as e:
         print(f"{PROG}: error: needs {e.name} (pip install 'dynlatch[explore]')", file=sys.stderr)
         return EXIT_FAILURE
-    source = predictor or (ex.PUBLISHED_PREDICTOR if ex.PUBLISHED_PREDICTOR.is_file() else None)
-    settings = PageSettings()
-    try:
-        if source is not None:
-            settings.predictors = ex.read_predictors(source)
-            settings.predictor_source = f"predictor of {_shown(Path(source))}"
-        if weights is not None:
-            settings = settings_from_weights(weights, settings)
-    except (ValueError, OSError) as e:
-        print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
-        return EXIT_USAGE
+    page = PageSettings(predictors=settings.predictors, predictor_source=settings.predictor_source)
+    if settings.cell is not None:
+        page = settings_from_cell(settings.cell, page)
+    port = settings.port
     origins = [f"127.0.0.1:{port}", f"localhost:{port}"]
-    application = Application(FunctionHandler(partial(build_document, settings=settings)))
+    application = Application(FunctionHandler(partial(build_document, settings=page)))
     try:
         server = Server({"/": application}, address="127.0.0.1", port=port, allow_websocket_origin=origins)
     except OSError as e:

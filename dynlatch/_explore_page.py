@@ -22,7 +22,7 @@ from bokeh.plotting import figure
 
 from . import _explore as ex
 from ._activations import HARD_SIGMOID_SLOPE
-from .cells import WeightFileError, kinds, load
+from .cells import Cell, kinds
 from .studies._lstm_failure_features import LogisticFit
 
 GATES: tuple[str, ...] = ("sigmoid", *HARD_SIGMOID_SLOPE)
@@ -58,10 +58,12 @@ def settings_from_weights(path: str | Path, base: PageSettings) -> PageSettings:
     Raises:
         ValueError: for a file :func:`dynlatch.cells.load` refuses or a cell that is not one unit, one input, one model.
     """
-    try:
-        cell = load(path)
-    except (WeightFileError, OSError) as e:
-        raise ValueError(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+    return settings_from_cell(ex.read_one_unit_cell(path), base)
+
+
+def settings_from_cell(cell: Cell, base: PageSettings) -> PageSettings:
+    """``base`` with the kind, gate, options and parameters of a one-unit cell (see
+    :func:`dynlatch._explore.read_one_unit_cell`)."""
     params = ex.scalar_params(cell)
     options = {k: v for k, v in cell.options().items() if k != "recurrent_activation"}
     return PageSettings(cell.kind, cell.options()["recurrent_activation"], params, options, base.predictors,

@@ -31,6 +31,7 @@ is recorded in ``RESULTS/paper-runs.json`` and printed on the paper (``\\paperSc
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
@@ -43,9 +44,10 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from . import _atomic
-from ._checks import one_line
+from ._checks import CheckError, one_line
+from ._checks import out_dir as check_out_dir
 from ._paper_check import PaperCheckError, check_pdf
-from .scripting import EXIT_USAGE, ArgumentParser, parse_config
+from .scripting import EXIT_USAGE, ArgumentParser, fail, parse_config
 from .studies import STUDIES, run_study
 from .studies.lstm_failure import HYPOTHESES
 
@@ -590,11 +592,6 @@ def publish(results: Path, dest: Path = PUBLISHED, *,
 
 
 def _check_pdf(pdf: Path, tex: Path, numbers_tex: Path) -> int:
-    for path in (pdf, tex, numbers_tex):
-        if not path.is_file():
-            print(f"dynlatch paper: error: --check-pdf: {path} does not exist (build the paper first: make paper)",
-                  file=sys.stderr)
-            return EXIT_USAGE
     try:
         count = check_pdf(pdf, tex, numbers_tex)
     except PaperCheckError as e:
@@ -605,11 +602,12 @@ def _check_pdf(pdf: Path, tex: Path, numbers_tex: Path) -> int:
 
 
 # -- command line --------------------------------------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    """``dynlatch paper [--results DIR] [--run quick|full] [--dest DIR] [--quiet]``: (run the missing analyses,) then
-    write the paper's numbers and figures. Errors are one line on stderr, exit code 2."""
+PROG = "dynlatch paper"
 
-    p = ArgumentParser(prog="dynlatch paper", description="Write paper/generated/ (numbers.tex, figures/, "
+
+def parser() -> ArgumentParser:
+    """The command's flags (a bad one is one line on stderr, exit 2)."""
+    p = ArgumentParser(prog=PROG, description="Write paper/generated/ (numbers.tex, figures/, "
                        "derivations) from the analyses' summary.json files in --results; with --run, first run the "
                        "analyses whose summary is missing. Then build the PDF: cd paper && latexmk -pdf main.tex "
                        "(or make paper).")
@@ -629,15 +627,40 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "PDF's text, no ?? and, at full scale, no placeholder box")
     p.add_argument("--tex", type=Path, default=Path("paper") / "main.tex", help="the paper's source, for "
                    "--check-pdf (default: %(default)s)")
-    args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
+    return p
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and check the command line (``results`` is the folder the summaries are read from, the default
+    resolved); a bad flag or folder ends the program with one line on stderr and exit code 2 (SystemExit)."""
+    args = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.check_pdf is not None:
+        for path in (args.check_pdf, args.tex, args.dest / "numbers.tex"):
+            if not path.is_file():
+                fail(PROG, f"--check-pdf: {path} does not exist (build the paper first: make paper)")
+        return args
+    scale = args.run or "full"
+    default = Path("results") / f"paper-{scale}" if args.run else PUBLISHED
+    args.results = args.results if args.results is not None else default
+    if args.results.exists() and not args.results.is_dir():
+        fail(PROG, f"--results: {args.results} is not a folder")
+    try:
+        for flag in ("dest", "publish"):
+            if getattr(args, flag) is not None:
+                check_out_dir(f"--{flag}", getattr(args, flag))
+    except CheckError as e:
+        fail(PROG, str(e))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dynlatch paper [--results DIR] [--run quick|full] [--dest DIR] [--quiet]``: (run the missing analyses,) then
+    write the paper's numbers and figures. Errors are one line on stderr, exit code 2."""
+    args = parse(argv)
     if args.check_pdf is not None:
         return _check_pdf(args.check_pdf, args.tex, args.dest / "numbers.tex")
     scale = args.run or "full"
-    default = Path("results") / f"paper-{scale}" if args.run else PUBLISHED
-    results = args.results if args.results is not None else default
-    if results.exists() and not results.is_dir():
-        print(f"dynlatch paper: error: --results: {results} is not a folder", file=sys.stderr)
-        return EXIT_USAGE
+    results = args.results
     try:
         if args.run:
             run_missing(results, args.run, quiet=args.quiet)

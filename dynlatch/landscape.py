@@ -42,6 +42,16 @@ from ._model import Model
 from .bengio import latch_cost
 from .cells import CellParams
 
+__all__ = [
+    "GRAD_WRT", "PASCANU", "Surface", "WALL_KINDS", "WALL_KIND_TOLERANCE", "WALL_STEEP", "WALL_ULP_FLOOR",
+    "bengio_surface", "direction_surface", "gradient_descent", "map_surface", "model_directions", "parameter_surface",
+    "pascanu_basin_boundary", "pascanu_boundary_rate", "pascanu_boundary_threshold", "pascanu_descent",
+    "pascanu_final_state", "pascanu_fold_b", "pascanu_fold_curve", "pascanu_grad_norm", "pascanu_loss",
+    "pascanu_loss_and_grad", "pascanu_start_before_wall", "pascanu_steepest", "pascanu_surface", "pascanu_wall",
+    "pascanu_wall_kind", "pascanu_wall_line", "pascanu_wall_profile", "pascanu_wall_tolerance", "plot_surface",
+    "plot_surface_3d",
+]
+
 PASCANU = {"x0": 0.5, "target": 0.7, "steps": 50}
 """Pascanu et al. (2013), Fig. 6: initial state, target of sigmoid(x_T), number of steps."""
 

@@ -9,7 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterable, NoReturn, Sequence
+from typing import Any, Callable, Iterable, NoReturn, Sequence
 
 from . import _atomic
 from ._checks import SCHEDULER_LOCAL, CheckError, one_line, scheduler
@@ -17,6 +17,8 @@ from ._checks import out_dir as checked_out_dir
 from ._config import build_parser, config_from_args, provenance
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""The exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
 
 
 class UsageError(Exception):
@@ -59,6 +61,15 @@ def csv_list(kind: type, choices: Sequence[str] | None = None):
 
     parse.__name__ = f"list of {kind.__name__}"
     return parse
+
+
+def checked_flag(parser: argparse.ArgumentParser, check: Callable[..., Any], flag: str, value: Any, **bounds: Any) -> Any:
+    """``check(flag, value, **bounds)`` (one of :mod:`dynlatch._checks`), a refusal reported as ``parser``'s one-line
+    error (exit code 2)."""
+    try:
+        return check(flag, value, **bounds)
+    except CheckError as e:
+        parser.error(str(e))
 
 
 def fail(prog: str, message: str) -> NoReturn:

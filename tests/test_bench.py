@@ -12,10 +12,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dynlatch
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
 from dynlatch import cells
-from dynlatch._cli import main as cli, script_package
+from dynlatch._cli import main as cli, script_package, scripts
 from dynlatch.studies.latching_sweep import SweepConfig
 
 bench = importlib.import_module(script_package("benchmarks").__name__ + ".sweep")
@@ -101,7 +103,8 @@ def test_other_benchmarks_run_at_small_scale(argv, capsys):
     assert "x" in out and ("faster" in out or "per-point" in out)
 
 
-@pytest.mark.parametrize("argv,message", [(["--rounds", "0"], "--rounds"), (["--base", "no-such-revision"], "--base")])
+@pytest.mark.parametrize("argv,message", [(["--rounds", "0"], "--rounds"), (["--base", "no-such-revision"], "--base"),
+                                          (["--base", "HEAD\x00"], "--base"), (["--base", "--help"], "--base")])
 def test_ab_benchmark_refuses_bad_flags_in_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         cli(["bench", "ab", *argv])
@@ -129,3 +132,40 @@ def test_the_device_reaches_the_timed_sweep_and_a_missing_one_is_refused(capsys)
         bench.parse(["--device", missing])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and len(err) == 1 and "--device" in err[0] and "not available" in err[0]
+
+
+BENCHMARKS = {name: importlib.import_module(module) for name, module in scripts("benchmarks").items()}
+
+
+@pytest.mark.parametrize("name,argv,message", [
+    ("sweep", ["--seed=-1"], "--seed must be an integer >= 0"), ("dynamics", ["--seed=-1"], "--seed must be"),
+    ("dynamics", ["--diagram-points", "0"], "--diagram-points must be"),
+    ("evaluate", ["--grid", "0"], "--grid must be"),
+    ("evaluate", ["--n", "-1"], "--n must be"), ("evaluate", ["--grid", "100000"], "--grid needs about"),
+    ("landscape", ["--pascanu-grid", "0"], "--pascanu-grid must be"),
+    ("cluster", ["--workers", "100000"], "--workers must be at most"),
+    ("cluster", ["--out", "FILE"], "--out names a file"), ("sweep", ["--out", "FILE/x"], "--out lies under"),
+    ("scaling", ["--replot", "MISSING"], "--replot: "), ("scaling", ["--figures", "FILE"], "--figures names a file"),
+])
+def test_benchmark_flags_that_would_crash_later_are_refused_in_one_line(name, argv, message, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    argv = [a.replace("FILE", str(tmp_path / "file")).replace("MISSING", str(tmp_path / "scaling.csv")) for a in argv]
+    with pytest.raises(SystemExit) as e:
+        BENCHMARKS[name].parse(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and err[0].startswith(f"dynlatch bench {name}: error: {message}"), err
+
+
+@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_flags_of_every_benchmark_give_settings_or_one_line_and_exit_2(name, data, tmp_path):
+    """Parse and validate only (nothing is timed or written)."""
+    module = BENCHMARKS[name]
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), "HEAD", "--quick", str(tmp_path / "out")]
+    argv = argv_of(data, flags_of(module.parser()), values)
+    before = sorted(tmp_path.rglob("*"))
+    args = settings_or_usage_error(f"dynlatch bench {name}", module.parse, argv)
+    if args is not None:
+        assert all(v >= 0 for v in vars(args).values() if isinstance(v, int))
+    assert sorted(tmp_path.rglob("*")) == before

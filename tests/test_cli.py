@@ -1,6 +1,7 @@
 """The dynlatch command (dynlatch._cli): list, run, bench, one-line errors with exit code 2, studies from the registry,
 benchmark scripts found by import, both shipped in the wheel; one analyses/ entry point per study."""
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -9,10 +10,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dynlatch
-from dynlatch._cli import main as cli, script_package, scripts
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
+from dynlatch import _explore_cli, _paper
+from dynlatch._cli import PROG, main as cli, route, script_package, scripts
+from dynlatch.dynamics import _cli as fixed_points_cli
 from dynlatch.studies import STUDIES
+from dynlatch.symbolic import _cli as derive_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +59,48 @@ def test_errors_are_one_line_with_exit_code_2(argv, capsys):
     assert cli(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "error" in err  # a message, not silence
+
+
+COMMANDS = ["list", "run", "bench", "derive", "fixed-points", "paper", "explore", "frobnicate", "", "-x", "--quick"]
+NAMES = [*STUDIES, *scripts("benchmarks"), "no-such", "lstm", "bengio", ""]
+FLAGS = sorted({flag for module in [derive_cli, fixed_points_cli, _paper, _explore_cli,
+                                    *(importlib.import_module(m) for m in scripts("benchmarks").values())]
+                for flag in flags_of(module.parser())} | {"--quick", "--out", "--seed", "--lens", "--scheduler"})
+"""Flags of every entry point (those of the studies' runner among them), each fuzzed under every command."""
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_command_lines_give_settings_or_one_line_and_exit_2(data, tmp_path, monkeypatch):
+    """The command is routed and its entry point parses and validates the rest (nothing runs, nothing is written)."""
+    monkeypatch.chdir(tmp_path)
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk")]
+    head = data.draw(st.lists(st.sampled_from(COMMANDS), min_size=0, max_size=1), label="command")
+    name = data.draw(st.lists(st.sampled_from(NAMES), max_size=1), label="name")
+    argv = [*head, *name, *argv_of(data, FLAGS, values)]
+    before = sorted(tmp_path.rglob("*"))
+
+    def parse(argv: list[str]):
+        command = route(argv)
+        return command.parse(command.argv)
+
+    settings_or_usage_error(PROG, parse, argv, subcommand=True)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_list_takes_no_arguments(capsys):
+    assert cli(["list", "--quick"]) == 2
+    assert capsys.readouterr().err.strip() == "dynlatch: error: 'list' takes no arguments; got '--quick'"
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_exit_130(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(derive_cli, "derive", interrupted)  # Ctrl-C while the derivation is computed
+    assert cli(["derive", "bengio"]) == 130
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().splitlines() == ["dynlatch: interrupted (Ctrl-C)"]
 
 
 def test_the_module_entry_point_lists_from_a_checkout():

@@ -1,14 +1,17 @@
 """``dynlatch fixed-points``: table and JSON output for single and batched weight files, one-line errors, exit 2."""
 
 import json
+import math
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
 from dynlatch import SRNN, cells
 from dynlatch._cli import main as dynlatch_main
-from dynlatch.dynamics._cli import main
+from dynlatch.dynamics._cli import PROG, main, parse, parser
 
 
 def test_json_for_a_single_cell(tmp_path, capsys):
@@ -85,3 +88,16 @@ def test_bad_file_or_flag_is_one_line_and_exit_2(tmp_path, capsys, argv):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("dynlatch fixed-points: error:")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_flags_give_settings_or_one_line_and_exit_2(data, tmp_path):
+    """Parse and validate only (the weight file is read, no fixed point is sought)."""
+    weights = tmp_path / "w.json"
+    weights.write_text(json.dumps({"cell": "srnn", "kernel": [[0.0]], "recurrent_kernel": [[1.0]], "bias": [0.0]}))
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), str(weights)]
+    argv = argv_of(data, flags_of(parser()), values)
+    parsed = settings_or_usage_error(PROG, parse, argv)
+    if parsed is not None:
+        assert math.isfinite(parsed.x) and parsed.cell.kind == "srnn"

@@ -55,5 +55,5 @@ def test_input_shapes_and_validation():
         dy._maps.input_sequence(m, None, None)
     with pytest.raises(ValueError, match="state"):
         dy._maps.state_tensor(m, np.zeros((3, 1)))
-    with pytest.raises(ValueError, match="expected a dynlatch cell"):
+    with pytest.raises(ValueError, match="map_or_cell must be a dynlatch cell or dynamics.Map"):
         dy.as_map(lambda s, x: s)

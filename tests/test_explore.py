@@ -9,10 +9,12 @@ import sys
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
 from dynlatch import _explore as ex
 from dynlatch import cells, dynamics
-from dynlatch._explore_cli import main
+from dynlatch._explore_cli import PROG, main, parse, parser
 from dynlatch.studies._lstm_failure_features import LogisticFit
 
 pytest.importorskip("bokeh", reason="the explorer's page needs Bokeh (the explore extra)")
@@ -109,6 +111,23 @@ def test_read_predictors(tmp_path):
         ex.read_predictors(path)
 
 
+@pytest.mark.parametrize("coefficients", [{"lstm": {"5": {"x": 1}}}, {"lstm": {"T5": {"intercept": 0}}},
+                                          {"lstm": {"5": [1]}},
+                                          {"lstm": {"5": {"feature_mean": {"r": 0}, "intercept": "x"}}}])
+def test_damaged_predictor_coefficients_are_a_value_error_naming_the_file(coefficients, tmp_path):
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"predictor": {"coefficients": coefficients}}))
+    with pytest.raises(ValueError, match="summary.json: a predictor's coefficients are damaged"):
+        ex.read_predictors(path)
+
+
+def test_a_predictor_file_that_is_not_json_is_a_value_error_naming_the_file(tmp_path):
+    path = tmp_path / "summary.json"
+    path.write_bytes(b"\xff\xfe not json")
+    with pytest.raises(ValueError, match="summary.json is not JSON"):
+        ex.read_predictors(path)
+
+
 def test_weight_file_sets_kind_gate_and_parameters(tmp_path):
     cell = cells.GRU.init(seed=4, recurrent_activation="sigmoid", reset_after=True, dtype=torch.float64)
     path = cells.save(cell, tmp_path / "gru.json")
@@ -131,6 +150,19 @@ def test_bad_flag_is_one_line_and_exit_2(argv, capsys, tmp_path, monkeypatch):
         code = e.code
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("dynlatch explore: error"), err
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_flags_give_settings_or_one_line_and_exit_2(data, tmp_path):
+    """Parse and validate only (the files are read, no server starts)."""
+    weights = tmp_path / "w.json"
+    weights.write_text(json.dumps({"cell": "srnn", "kernel": [[0.5]], "recurrent_kernel": [[1.0]], "bias": [0.0]}))
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), str(weights), "5006", "65535", "65536"]
+    argv = argv_of(data, flags_of(parser()), values)
+    parsed = settings_or_usage_error(PROG, parse, argv)
+    if parsed is not None:
+        assert 1 <= parsed.port <= 65535 and (parsed.cell is None or parsed.cell.units == 1)
 
 
 def test_ctrl_c_is_one_line_and_exit_130(free_port):

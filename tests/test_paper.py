@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
 from dynlatch import _paper as P
 from dynlatch._cli import main as cli
 from dynlatch._paper_check import check_pdf
@@ -355,10 +356,18 @@ def test_committed_full_results_match_todays_analyses():
     assert (COMMITTED / P.PROVENANCE).is_file()
 
 
+def _exit_code(argv: list[str]) -> int:
+    """The exit code of ``dynlatch argv``: returned, or raised as SystemExit where the flags are refused."""
+    try:
+        return cli(argv)
+    except SystemExit as e:
+        return e.code
+
+
 @pytest.mark.parametrize("damage,message", [
     ("manifest list", "paper-runs.json: expected"), ("manifest scale", "paper-runs.json: expected"),
     ("manifest json", "paper-runs.json: not valid JSON"), ("summary list", "not a study's summary"),
-    ("fake pdf", "not a PDF figure"), ("dest file", "--dest: .* is a file"), ("dest inside file", "inside a file"),
+    ("fake pdf", "not a PDF figure"), ("dest file", "--dest names a file"), ("dest inside file", "--dest lies under .*, which is a file"),
     ("numbers folder", "numbers.tex is a folder"),
 ])
 def test_damaged_results_or_dest_are_one_line_and_exit_2(damage, message, tmp_path, capsys):
@@ -381,7 +390,7 @@ def test_damaged_results_or_dest_are_one_line_and_exit_2(damage, message, tmp_pa
         dest = tmp_path / "file" / "generated"
     elif damage == "numbers folder":
         (dest / "numbers.tex").mkdir(parents=True)
-    assert cli(["paper", "--results", str(results), "--dest", str(dest)]) == 2
+    assert _exit_code(["paper", "--results", str(results), "--dest", str(dest)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(message, err[0]), err
 
@@ -394,6 +403,19 @@ def test_bad_flags_are_one_line_and_exit_2(argv, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0]
     assert not (tmp_path / "g").exists()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_flags_give_settings_or_one_line_and_exit_2(data, tmp_path):
+    """Parse and validate only (no analysis runs, nothing is written)."""
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), "quick", "full", str(tmp_path / "new")]
+    argv = argv_of(data, flags_of(P.parser()), values)
+    before = sorted(tmp_path.rglob("*"))
+    args = settings_or_usage_error(P.PROG, P.parse, argv)
+    if args is not None and args.check_pdf is None:
+        assert args.run in (None, *P.SCALES) and not args.results.is_file()
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_quick_arguments_keep_the_keys_of_the_full_run(tmp_path):

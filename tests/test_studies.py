@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from matplotlib.figure import Figure
 
+from _cli_fuzz import TRICKY
 from dynlatch import _checks
 from dynlatch._config import Config, flag_name, option
 from dynlatch.scripting import UsageError, parse_config
@@ -251,11 +252,6 @@ def test_an_empty_out_is_refused(name, tmp_path, capsys, monkeypatch):
         run_study(TOY if name == "toy" else STUDIES[name], ["--quick", "--out="])
     assert e.value.code == 2 and "--out must name a folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
-
-
-TRICKY = ["0", "1", "-1", "2", "5", "50", "1e400", "-1e400", "nan", "inf", "-inf", "0.5", "1e-300", "x", "", ",",
-          "5,5", "1,2", "2,5,10", "srnn", "lstm,gru", "keras2", "cpu", "cuda:3", "9" * 30, "1.5", "True", " ", "local",
-          "tcp://127.0.0.1:8786", "tcp://127.0.0.1:0", "tcp://:1", "tcp://h\u00e9:1", "tcp://[::1]:8786", "tcp://x:\u00b2"]
 
 
 def _flags(study):

@@ -9,8 +9,10 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dynlatch
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
 from dynlatch import _fastpath as fp
 from dynlatch._model import Model
 from dynlatch._train import kernel_codes, pack
@@ -19,7 +21,9 @@ from dynlatch.symbolic import (BENGIO_REFERENCE, DERIVATIONS, bengio_fold_curve,
                                bptt_gradient, build_system, derive, hard_sigmoid_kinks, jacobian_product_along,
                                lambdify_entries, lstm_cell_fixed_point, lstm_origin_eigenvalues, pascanu_fold_curve,
                                trajectory)
-from dynlatch.symbolic._cli import main as derive_main
+from dynlatch.symbolic._cli import PROG as DERIVE_PROG, main as derive_main, parse as derive_parse
+from dynlatch.symbolic._cli import parser as derive_parser
+from dynlatch.symbolic._systems import SYSTEM_KINDS
 
 GATES = ("sigmoid", "hard_sigmoid", "hard_sigmoid_keras3")
 VARIANTS = [("srnn", "sigmoid", False, 1), ("srnn", "sigmoid", False, 2)]
@@ -303,6 +307,21 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, capsys):
     assert derive_main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_cli_fuzzed_flags_give_settings_or_one_line_and_exit_2(data, tmp_path):
+    """Parse and validate only (the system is built and --at read; nothing is derived)."""
+    weights = tmp_path / "srnn.json"
+    weights.write_text(json.dumps({"cell": "srnn", "kernel": [[0.5]], "recurrent_kernel": [[1.0]], "bias": [0.0]}))
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), str(weights), "w=1.5", "w=5,b=-2.5", "1e308,1"]
+    cell = data.draw(st.sampled_from([*SYSTEM_KINDS, "nope", "", "--what"]), label="cell")
+    argv = [cell, *argv_of(data, flags_of(derive_parser()), values)]
+    parsed = settings_or_usage_error(DERIVE_PROG, derive_parse, argv)
+    if parsed is not None:
+        assert parsed.system.kind == parsed.args.cell
+        assert parsed.groups is None or all(np.isfinite(g).all() for g in parsed.groups)
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "latex"])

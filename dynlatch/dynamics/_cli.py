@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import json
 import warnings
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..scripting import EXIT_USAGE, ArgumentParser
+from ..cells import Cell, WeightFileError, load
+from ..scripting import ArgumentParser, fail
 from ._fixed_points import FixedPoint, NotCertifiedWarning, fixed_points
-from ..cells import WeightFileError, load
 
 PROG = "dynlatch fixed-points"
 
 
-def _parser() -> ArgumentParser:
+def parser() -> ArgumentParser:
+    """The command's flags (a bad one is one line on stderr, exit 2)."""
     p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--weights", type=Path, required=True, help="weight file (.json or .npz) read by dynlatch.cells.load")
     p.add_argument("--x", type=float, default=0.0, help="constant input on every input unit (default: %(default)s)")
@@ -53,17 +54,32 @@ def _table(points: list[FixedPoint]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit code (2 for a bad flag or file, with one line on stderr)."""
-    args = _parser().parse_args(argv)
+@dataclass(frozen=True)
+class Settings:
+    """A validated command line: the cell read from --weights, the input --x, and whether to print JSON."""
+
+    cell: Cell
+    x: float
+    json: bool
+
+
+def parse(argv: list[str] | None) -> Settings:
+    """Parse and check the command line and read the weight file; a bad flag or file ends the program with one line
+    on stderr and exit code 2."""
+    args = parser().parse_args(argv)
     if not np.isfinite(args.x):
-        print(f"{PROG}: error: --x must be finite; got {args.x}", file=sys.stderr)
-        return EXIT_USAGE
+        fail(PROG, f"--x must be finite; got {args.x}")
     try:
         cell = load(args.weights, dtype=torch.float64)
     except (WeightFileError, ValueError, OSError) as e:
-        print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
-        return EXIT_USAGE
+        fail(PROG, f"--weights: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    return Settings(cell=cell, x=args.x, json=args.json)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit code (a bad flag or file ends it with one line on stderr, exit code 2)."""
+    args = parse(argv)
+    cell = args.cell
     with warnings.catch_warnings(record=True) as caught:  # reported per model below, not as a Python warning
         warnings.simplefilter("always", NotCertifiedWarning)
         result = fixed_points(cell, x=args.x)

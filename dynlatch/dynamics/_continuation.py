@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from .._activations import HARD_SIGMOID_SLOPE
+from .._checks import integer, number
 from ._bifurcation import solve_augmented
 from ._brackets import bisect
 from ._jacobian import period_jacobian
@@ -92,7 +93,7 @@ def _family(obj: Any, parameter: str, values: np.ndarray) -> Any:
             raise ValueError(f"parameter {parameter!r} is not a parameter of the {base.kind}; it has "
                              f"{sorted(base.named_params())}")
         return base.with_params(**{parameter: torch.as_tensor(values, dtype=DTYPE)})
-    m = as_map(obj)
+    m = as_map(obj, "cell_or_map")
     if m.models != 1:
         raise ValueError(f"branches needs a map of one model; got {m.models}")
     if parameter not in m.params:
@@ -722,8 +723,8 @@ def basins(map_or_cell: Any, grid: Any, *, x: Any = 0.0, steps: int = 2000, tol:
     m = as_map(map_or_cell)
     if m.state_dim not in (1, 2):
         raise ValueError(f"basins needs a 1-D or 2-D map; got state_dim {m.state_dim}")
-    if int(steps) < 2:
-        raise ValueError(f"steps must be >= 2; got {steps}")
+    steps = integer("steps", steps, minimum=2)
+    tol = number("tol", tol, above=0)
     if m.state_dim == 1:
         g = np.asarray(grid, dtype=np.float64).reshape(-1)
         shape = g.shape

@@ -39,6 +39,7 @@ import torch
 
 from ._jacobian import period_jacobian
 from ._lstm_cycles import lstm_cycle_search
+from .._checks import integer, number, seed as check_seed
 from ._maps import DTYPE, Map, as_map, cell_map, input_tensor
 from . import _one_unit as ou
 from ._one_unit import OneUnitSystem, one_unit_system
@@ -322,11 +323,11 @@ def fixed_points(cell_or_map: Any, x: Any = 0.0, periods: tuple[int, ...] = (1, 
     periods = tuple(sorted(set(int(p) for p in periods)))
     if not periods or not set(periods) <= {1, 2}:
         raise ValueError(f"periods must be a non-empty subset of (1, 2); got {periods}")
-    if int(grid) < 16:
-        raise ValueError(f"grid must be >= 16; got {grid}")
-    if not (float(tol) > 0):
-        raise ValueError(f"tol must be > 0; got {tol}")
-    m = as_map(cell_or_map)
+    grid = integer("grid", grid, minimum=16)
+    tol = number("tol", tol, above=0)
+    starts = integer("starts", starts, minimum=1)
+    seed = check_seed("seed", seed)
+    m = as_map(cell_or_map, "cell_or_map")
     cell = m.cell
     batched = getattr(cell_or_map, "batched", m.models > 1)
     if cell is not None and cell.units == 1 and cell.one_unit_family is not None:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from .._checks import integer
 from ._maps import as_map, input_sequence
 from ._trajectory import driven_trajectory, refuse_overflow
 
@@ -84,7 +85,7 @@ def lyapunov_spectrum(map_or_cell: Any, state0: Any, *, inputs: Any = None, step
             Jacobian products overflow float64 (a NaN exponent is refused, not returned).
     """
     T = input_sequence(as_map(map_or_cell), inputs, steps)[1]
-    if not 0 <= int(burn_in) < T:
+    if not 0 <= integer("burn_in", burn_in, minimum=0) < T:
         raise ValueError(f"burn_in must be in [0, {T}); got {burn_in}")
     _, _, J = driven_trajectory(map_or_cell, state0, inputs, steps)
     with np.errstate(divide="ignore", invalid="ignore"):

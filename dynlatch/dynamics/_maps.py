@@ -12,6 +12,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
+from .._checks import CheckError, integer
+
 Tensor = torch.Tensor
 StepFunction = Callable[[dict[str, Tensor], Tensor, "Tensor | None"], Tensor]
 
@@ -160,17 +162,19 @@ def function_map(fn: Callable[[Tensor, "Tensor | None"], Tensor], *, state_dim: 
                device=device)
 
 
-def as_map(obj: Any) -> Map:
-    """``obj`` as a :class:`Map`: a map is returned as is, a cell converted by :func:`cell_map`.
+def as_map(obj: Any, name: str = "map_or_cell") -> Map:
+    """``obj`` (the argument ``name``) as a :class:`Map`: a map is returned as is, a cell converted by
+    :func:`cell_map`.
 
     Raises:
-        ValueError: for anything else (wrap a plain callable with :func:`function_map`).
+        ValueError: naming ``name`` for anything else (wrap a plain callable with :func:`function_map`).
     """
     if isinstance(obj, Map):
         return obj
     if hasattr(obj, "step_batched") and hasattr(obj, "params"):
         return cell_map(obj)
-    raise ValueError(f"expected a dynlatch cell or dynamics.Map; got {type(obj).__name__} (wrap callables with function_map)")
+    raise CheckError(name, f"must be a dynlatch cell or dynamics.Map; got {type(obj).__name__} (wrap callables with "
+                           "function_map)")
 
 
 def state_tensor(m: Map, state: Any, *, name: str = "state") -> Tensor:
@@ -179,8 +183,11 @@ def state_tensor(m: Map, state: Any, *, name: str = "state") -> Tensor:
     Raises:
         ValueError: naming ``name`` for a wrong shape or non-finite values.
     """
-    s = torch.as_tensor(np.asarray(state.detach().cpu() if isinstance(state, Tensor) else state, dtype=np.float64),
-                        dtype=DTYPE, device=m.device)
+    try:
+        values = np.asarray(state.detach().cpu() if isinstance(state, Tensor) else state, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckError(name, f"must be an array of numbers; got {state!r}") from None
+    s = torch.as_tensor(values, dtype=DTYPE, device=m.device)
     if s.ndim == 0 and m.state_dim == 1:
         s = s.reshape(1)
     if s.ndim == 1:
@@ -235,9 +242,9 @@ def input_sequence(m: Map, inputs: Any, steps: int | None) -> tuple[Tensor | Non
         ValueError: for wrong shapes or when neither or both of ``inputs`` and ``steps`` are usable.
     """
     if inputs is None:
-        if steps is None or int(steps) < 1:
+        if steps is None:
             raise ValueError("steps must be a positive integer when inputs is None")
-        T = int(steps)
+        T = integer("steps", steps, minimum=1)
         if m.input_dim == 0:
             return None, T
         return torch.zeros(m.models, T, m.input_dim, dtype=DTYPE, device=m.device), T

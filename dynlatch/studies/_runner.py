@@ -35,13 +35,13 @@ from typing import Any, Sequence
 
 from .. import _atomic
 from .._checks import SCHEDULER_LOCAL, CheckError
-from ..scripting import UsageError, fail, parse_config, save_figure, write_csv, write_summary
+from ..scripting import (
+    EXIT_INTERRUPTED, UsageError, fail, parse_config, save_figure, write_csv, write_summary,
+)
 from ..sweep import (
     SchedulerError, SweepLockedError, SweepSettingsError, clear_shards, lock_folder, shard_executor,
 )
 from ._study import FileContent, Result, RunContext, Study
-
-EXIT_INTERRUPTED = 130
 
 
 def write_file(path: Path, content: FileContent) -> Path:

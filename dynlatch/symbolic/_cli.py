@@ -11,14 +11,17 @@ With ``--at`` the variant (gate, reset convention, units, input size) is read fr
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..scripting import EXIT_USAGE, ArgumentParser
+from .._checks import one_line
+from ..scripting import EXIT_USAGE, ArgumentParser, fail
 from ._derive import DERIVATIONS, derive
 from ._functions import GATE_ACTIVATIONS
 from ._systems import MAX_UNITS, SYSTEM_KINDS, System, build_system, system_for_cell
@@ -123,29 +126,49 @@ EXIT_NOT_FINITE = 1
 """Exit code of an evaluation whose value overflows float64: an error, never a printed NaN or inf."""
 
 
+@dataclass(frozen=True)
+class Settings:
+    """A validated command line: the flags, the system they name and, with --at, the numbers to evaluate at (the
+    parameter vector, then the state, the input and, for the adjoint, lambda)."""
+
+    args: argparse.Namespace
+    system: System
+    groups: list[np.ndarray] | None
+
+
+def parse(argv: Sequence[str] | None) -> Settings:
+    """Parse and check the command line and read --at; a bad flag or file ends the program with one line on stderr
+    and exit code 2 (SystemExit)."""
+    args = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        system, theta = _resolve(args)
+        if theta is None:
+            return Settings(args, system, None)
+        S, D = len(system.state), len(system.inputs)
+        groups = [theta, _vector("state", args.state, S, 0.0), _vector("x", args.x, D, 0.0) if D else np.zeros(0)]
+        if args.what == "adjoint":
+            groups.append(_vector("lam", args.lam, S, 1.0))
+        elif args.lam is not None:
+            raise ValueError("--lam applies to --what adjoint only")
+    except ValueError as e:
+        fail(PROG, str(e))
+    return Settings(args, system, groups)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dynlatch derive``; returns the exit code (2 with one line on stderr for bad arguments, 1 where the value
     at the given weights is not finite)."""
     try:
-        args = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        settings = parse(argv)
     except SystemExit as e:  # --help (0) or a bad flag (2, one line already on stderr)
         return int(e.code or 0)
+    args, system, groups = settings.args, settings.system, settings.groups
     try:
-        system, theta = _resolve(args)
         derivation = derive(system, args.what)
-        if theta is not None:
-            S, D = len(system.state), len(system.inputs)
-            state = _vector("state", args.state, S, 0.0)
-            x = _vector("x", args.x, D, 0.0) if D else np.zeros(0)
-            groups = [theta, state, x]
-            if args.what == "adjoint":
-                groups.append(_vector("lam", args.lam, S, 1.0))
-            elif args.lam is not None:
-                raise ValueError("--lam applies to --what adjoint only")
     except ValueError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(str(e))}", file=sys.stderr)
         return EXIT_USAGE
-    if theta is None:
+    if groups is None:
         if args.format == "latex":
             print(derivation.to_latex(), end="")
         elif args.format == "text":

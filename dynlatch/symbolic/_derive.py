@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from .._checks import choice
 from ._derivation import Derivation
 from ._functions import gate_expr, hard_sigmoid_kinks
 from ._systems import System
@@ -72,7 +73,11 @@ def derive(system: System, what: str) -> Derivation:
 
     Raises:
         ValueError: unknown ``what``, or ``border-collision`` for a system without piecewise-linear gates.
+        TypeError: ``system`` is not a :class:`System`.
     """
+    if not isinstance(system, System):
+        raise TypeError(f"system must be a dynlatch.symbolic.System (see build_system); got {type(system).__name__}")
+    choice("what", what, DERIVATIONS)
     S = len(system.state)
     nxt = [_tex_next(system, s) for s in system.state]
     prev = [system.display[s] for s in system.state]

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .._activations import check_gate_activation
+from .._activations import GATE_ACTIVATIONS, check_gate_activation
+from .._checks import choice
 from ._functions import gate_expr, sigmoid
 from ..cells import cell_class
 
@@ -337,6 +338,9 @@ def build_system(kind: str, *, gate: str = "sigmoid", reset_after: bool = False,
     Raises:
         ValueError: unknown kind or gate, or sizes out of range.
     """
+    choice("kind", kind, SYSTEM_KINDS)
+    if kind in ("lstm", "gru", "mgu"):
+        choice("gate", gate, GATE_ACTIVATIONS)
     if kind == "srnn":
         return srnn_system(units=units, input_dim=input_dim)
     if kind == "lstm":
