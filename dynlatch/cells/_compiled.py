@@ -5,13 +5,13 @@ reverse-mode derivative and its forward-mode (tangent) derivative as compiled fu
 :mod:`dynlatch.cells._kernels` is the table that the generic engines (:mod:`dynlatch._fastpath`,
 :mod:`dynlatch._tangents`) call them through.
 
-Buffers put the minibatch innermost and contiguous (rows ``(., B)``), so each innermost loop is a plain elementwise
-loop over the batch that LLVM vectorises. The nonlinearities are written in straight-line arithmetic (no libm calls)
-so that they vectorise too: :func:`expm1_exp` (Taylor form, the training kernels) and :func:`exp_pade` (Pade form
-with one division, the tangent kernels). Everything is float64, without fastmath: with FMA contraction or
-reassociation LLVM may round an element differently in a vectorised loop body than in its scalar remainder, and which
-elements land where depends on memory alignment, so a model's result would change with its position in the batch.
-:func:`fma` is explicit, hence used identically in both bodies.
+Buffers put the minibatch innermost and contiguous (rows ``(., B)``), so each innermost loop is a plain elementwise loop
+over the batch that LLVM vectorises. The nonlinearities are written in straight-line arithmetic (no libm calls) so that
+they vectorise too: :func:`expm1_exp` (Taylor form, the generic training kernels) and :func:`exp_pade` (Pade form with
+one division, the tangent kernels and the one-unit training kernels). Everything is float64, without fastmath: with FMA
+contraction or reassociation LLVM may round an element differently in a vectorised loop body than in its scalar
+remainder, and which elements land where depends on memory alignment, so a model's result would change with its position
+in the batch. :func:`fma` is explicit, hence used identically in both bodies.
 
 Parameters of one model are one flat vector ``theta`` laid out as (:func:`dynlatch.cells._kernels.layout`)::
 

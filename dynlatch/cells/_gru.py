@@ -312,7 +312,8 @@ def unit_forward(after, act, th, S, Ln, nb, T):
         h' = z h + (1 - z) h~,
 
     storing per step h, z, (1 - z) h~', (h - h~) z', e's factor (r h or h U_h + b^r_h) times r' (as e r') and r
-    (primes: derivatives at the pre-activations). Gates and tanh in the Pade forms of :mod:`dynlatch.cells._compiled`."""
+    (primes: derivatives at the pre-activations). Gates and tanh in the Pade forms of
+    :mod:`dynlatch.cells._compiled`."""
     L = cc.LANES
     R = UNIT_ROWS
     p = (th[0], th[1], th[2], th[3], th[4], th[5], th[6], th[7], th[8], th[9], th[10], th[11])
