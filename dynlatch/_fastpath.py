@@ -20,6 +20,12 @@ inputs are gathered into such a buffer first), so that each innermost loop is a 
 batch that LLVM vectorises (:mod:`dynlatch.cells._compiled`), and the backward pass keeps one gradient accumulator
 per (parameter, sequence) and sums over the batch only once per minibatch, so it has no reductions or
 read-modify-write chains inside the time loop.
+
+One-unit models with one input (n = D = 1: every model of the latching sweep) run through the kinds' one-unit
+kernels instead (``unit_forward``, ``unit_backward``; :data:`dynlatch.cells._compiled.LANES`): the minibatch in
+blocks of 16 sequences, each step of a block one loop over its sequences that LLVM vectorises without runtime alias
+checks, the per-sequence gradients accumulated in the same loop. :func:`_run_forward` and :func:`_run_backward`
+choose the path.
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ import numpy as np
 from numba import njit, prange
 
 from ._losses import LOSS_SOFTMAX, LOSS_SQUARED_ERROR, gather, readout, squared_error
+from .cells import _compiled as cc
 from .cells import _kernels as kernels
-from .cells._kernels import GATES, compiled_layout, layout
+from .cells._kernels import GATES, UNIT_ROWS, compiled_layout, layout
 
 _layout = compiled_layout
 # No fastmath flags, deliberately: with FMA contraction or reassociation LLVM may round an element differently in a
@@ -95,17 +102,30 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
 
 
 # -- one minibatch ---------------------------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy", inline="always")
+def _is_unit(kind, n, D):
+    """Whether the one-unit kernels run a model of ``kind`` with ``n`` units and ``D`` inputs."""
+    return n == 1 and D == 1 and UNIT_ROWS[kind] > 0
+
+
 @njit(cache=True, error_model="numpy")
 def _workspace(kind, T, n, D, B):
-    """Buffers for minibatches of up to B sequences of length T (see :func:`_forward` and :func:`_backward`)."""
+    """Buffers for minibatches of up to B sequences of length T (see :func:`_forward` and :func:`_backward`; for the
+    one-unit kernels the step and lane rows ``S``, ``Ln`` of every block, see :func:`_unit_forward`, the trajectory
+    buffers then empty and ``H[0]`` the final states)."""
     K = GATES[kind] * n
     oWo = _layout(kind, n, D, 1)[4]
-    Xb = np.zeros((T, D, B))
-    H = np.zeros((T + 1, n, B))
-    Cs = np.zeros((T + 1, n, B))
-    A = np.zeros((T, K, B))
-    G = np.zeros((T, K, B))
-    E = np.zeros((T, n, B))
+    unit = _is_unit(kind, n, D)
+    blocks = (B + cc.LANES - 1) // cc.LANES
+    S = np.zeros(blocks * T * UNIT_ROWS[kind] * cc.LANES if unit else 0)
+    Ln = np.zeros(blocks * (cc.ACC_ROW + oWo) * cc.LANES if unit else 0)
+    Tg = 0 if unit else T
+    Xb = np.zeros((Tg, D, B))
+    H = np.zeros((Tg + 1, n, B))
+    Cs = np.zeros((Tg + 1, n, B))
+    A = np.zeros((Tg, K, B))
+    G = np.zeros((Tg, K, B))
+    E = np.zeros((Tg, n, B))
     dH = np.zeros((n, B))
     dC = np.zeros((n, B))
     dZ = np.zeros((K, B))
@@ -114,22 +134,102 @@ def _workspace(kind, T, n, D, B):
     Ga = np.zeros((oWo, B))
     S0 = np.zeros((2, n))
     SN = np.zeros(T + 1)
-    return Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN
+    return Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln
+
+
+# -- one unit, one input: blocks of LANES sequences --------------------------------------------------------------------
+@njit(cache=True, error_model="numpy")
+def _unit_forward(kind, act, th, X, idx, bs, S0, S, Ln, HT):
+    """The cell on sequences ``X[idx[:bs]]`` (N, T, 1) from the state ``S0`` (2, 1), in blocks of LANES sequences:
+    each block's inputs copied into its step rows (``S``), its trajectory run by the kind's ``unit_forward`` (lane
+    rows ``Ln``), its final states h_T written to ``HT`` (1, B)."""
+    T = X.shape[1]
+    L = cc.LANES
+    R = UNIT_ROWS[kind]
+    step = T * R * L
+    lanes = (cc.ACC_ROW + _layout(kind, 1, 1, 1)[4]) * L
+    for q in range((bs + L - 1) // L):
+        nb = min(L, bs - q * L)
+        Sq = S[q * step : (q + 1) * step]
+        Lq = Ln[q * lanes : (q + 1) * lanes]
+        for b in range(nb):
+            r = idx[q * L + b]
+            for t in range(T):
+                Sq[(t * R + cc.X_ROW) * L + b] = X[r, t, 0]
+            Lq[cc.H_ROW * L + b] = S0[0, 0]
+            Lq[cc.C_ROW * L + b] = S0[1, 0]
+        kernels.unit_forward(kind, act, th, Sq, Lq, nb, T)
+        for b in range(nb):
+            HT[0, q * L + b] = Lq[cc.H_ROW * L + b]
+
+
+@njit(cache=True, error_model="numpy")
+def _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn):
+    """Backpropagation through time of :func:`_unit_forward`'s blocks from dLoss/dh_T (``dH``, (1, B)): each block by
+    the kind's ``unit_backward``, its per-sequence gradients (lane rows from ``ACC_ROW``) then summed over the block
+    into ``g``, block after block."""
+    L = cc.LANES
+    step = T * UNIT_ROWS[kind] * L
+    cell = _layout(kind, 1, 1, 1)[4]  # the cell's parameters, one accumulator row each
+    lanes = (cc.ACC_ROW + cell) * L
+    for q in range((bs + L - 1) // L):
+        nb = min(L, bs - q * L)
+        Sq = S[q * step : (q + 1) * step]
+        Lq = Ln[q * lanes : (q + 1) * lanes]
+        for b in range(nb):
+            Lq[cc.DH_ROW * L + b] = dH[0, q * L + b]
+            Lq[cc.DC_ROW * L + b] = 0.0
+        for p in range(cell):
+            for b in range(nb):
+                Lq[(cc.ACC_ROW + p) * L + b] = 0.0
+        kernels.unit_backward(kind, th, Sq, Lq, nb, T, SN, want_sn)
+        for p in range(cell):
+            g[p] += cc.lane_sum(Lq, cc.ACC_ROW + p, nb)
+
+
+@njit(cache=True, error_model="numpy")
+def _run_forward(kind, act, th, X, idx, bs, n, ws):
+    """The cell on sequences ``X[idx[:bs]]`` from the workspace's initial state ``S0``, by the one-unit kernels or the
+    generic passes (:func:`_is_unit`); returns the final states h_T (n, B)."""
+    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
+    T = X.shape[1]
+    D = X.shape[2]
+    if _is_unit(kind, n, D):
+        _unit_forward(kind, act, th, X, idx, bs, S0, S, Ln, H[0])
+        return H[0]
+    gather(X, idx, bs, Xb)
+    _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0)
+    return H[T]
+
+
+@njit(cache=True, error_model="numpy")
+def _run_backward(kind, th, g, bs, T, n, D, ws, want_sn):
+    """Backpropagation through time of :func:`_run_forward` from dLoss/dh_T in the workspace's ``dH`` (see
+    :func:`_backward`)."""
+    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
+    if _is_unit(kind, n, D):
+        if want_sn:  # the loss reads h_T only: dLoss/ds_T = (dLoss/dh_T, 0)
+            sq = 0.0
+            for b in range(bs):
+                sq += dH[0, b] * dH[0, b]
+            SN[T] += sq
+        _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn)
+    else:
+        _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
 
 
 @njit(cache=True, error_model="numpy")
 def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, ws):
     """Loss sum and number correct on sequences ``X[idx[:bs]]``; with ``want_grad`` add the gradient of the mean
     loss into ``g`` (skipping the backward pass when the loss is not finite)."""
-    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN = ws
+    dH = ws[6]
     T = X.shape[1]
     D = X.shape[2]
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, C)
-    gather(X, idx, bs, Xb)
-    _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0)
-    loss, correct = readout(th, H[T], Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
+    HT = _run_forward(kind, act, th, X, idx, bs, n, ws)
+    loss, correct = readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
     if want_grad and math.isfinite(loss):
-        _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, False)
+        _run_backward(kind, th, g, bs, T, n, D, ws, False)
     return loss, correct
 
 
@@ -183,7 +283,8 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
     oWo, obo = _layout(kind, n, D, C)[4:6]
     for m in prange(M):
         th = theta[m]
-        Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0w, SN = _workspace(kind, T, n, D, B)
+        ws = _workspace(kind, T, n, D, B)
+        dH, S0w, SN = ws[6], ws[12], ws[13]
         for j in range(n):
             S0w[0, j] = S0[m, 0, j]
             S0w[1, j] = S0[m, 1, j]
@@ -193,17 +294,16 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
         for start in range(0, N, B):
             bs = min(B, N - start)
             sub = idx[start:]
-            gather(X, sub, bs, Xb)
-            _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0w)
+            HT = _run_forward(kind, act, th, X, sub, bs, n, ws)
             if loss_code == LOSS_SQUARED_ERROR:
-                loss += squared_error(H[T], Tgt, sub, bs, n, backward, scale, dH)
+                loss += squared_error(HT, Tgt, sub, bs, n, backward, scale, dH)
             else:
-                lo, c = readout(th, H[T], Y, sub, bs, n, C, oWo, obo, loss_code == LOSS_SOFTMAX, backward, scale,
+                lo, c = readout(th, HT, Y, sub, bs, n, C, oWo, obo, loss_code == LOSS_SOFTMAX, backward, scale,
                                  g, dH)
                 loss += lo
                 correct += c
             if backward:
-                _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
+                _run_backward(kind, th, g, bs, T, n, D, ws, want_sn)
         out[m, 0] = loss / N
         out[m, 1] = correct / N
         finite = math.isfinite(loss)
@@ -321,15 +421,14 @@ def final_states(kind, act, theta, X, n, chunk):
     N, T, D = X.shape
     out = np.empty((M, n, N))
     for m in prange(M):
-        Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN = _workspace(kind, T, n, D, chunk)
+        ws = _workspace(kind, T, n, D, chunk)
         idx = np.arange(N)
         for start in range(0, N, chunk):
             bs = min(chunk, N - start)
-            gather(X, idx[start:], bs, Xb)
-            _forward(kind, act, theta[m], Xb, bs, T, n, D, H, Cs, A, G, E, S0)
+            HT = _run_forward(kind, act, theta[m], X, idx[start:], bs, n, ws)
             for j in range(n):
                 for b in range(bs):
-                    out[m, j, start + b] = H[T, j, b]
+                    out[m, j, start + b] = HT[j, b]
     return out
 
 

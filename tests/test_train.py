@@ -199,6 +199,24 @@ def test_hard_sigmoid_kink_convention_matches_torch(act, kink):
     assert g_t[0, ob0 + 1] != 0.0  # the forget-gate bias gets the slope's gradient at the kink
 
 
+@pytest.mark.parametrize("kind,reset_after,act", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("readout", dynlatch.READOUTS)
+def test_one_unit_kernels_equal_torch_autograd(kind, reset_after, act, readout):
+    """One unit and one input run through the kinds' one-unit kernels, in blocks of LANES sequences: 37 sequences
+    fill two blocks and part of a third. Loss and every gradient equal torch autograd to 1e-12."""
+    model = make_model(kind, reset_after, act, seeds=(4, 9), readout=readout, init="torch")
+    theta = _train.pack(model) * 2.5  # weights large enough to use the flat parts of the hard sigmoids
+    model = _train.unpack(model, theta)
+    X, Y = _batch(1, seed=5, N=37, T=7, D=1)
+    kind_c, act_c, softmax, n, C = _train.kernel_codes(model)
+    assert fp._is_unit(kind_c, n, X.shape[2]) == (kind != "mgu")
+    loss_nb, grad_nb = fp.loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C)
+    loss_t, grad_t = _torch_grad(model, X, Y)
+    np.testing.assert_allclose(loss_nb, loss_t, rtol=1e-12, atol=0)
+    for m in range(theta.shape[0]):
+        assert np.abs(grad_nb[m] - grad_t[m]).max() <= 1e-12 * np.abs(grad_t[m]).max()
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # replicate independence and determinism
 # numba runs each model's computation separately, so a model is bit-identical alone and in a batch; the torch
@@ -207,13 +225,14 @@ REPLICATE_ATOL = {"numba": 0.0, "torch": 1e-12}
 
 @pytest.mark.parametrize("kind,reset_after,act", [CASES[0], CASES[1], CASES[5], CASES[9], CASES[11]], ids=lambda c: str(c))
 @pytest.mark.parametrize("backend", ["numba", "torch"])
-def test_model_in_batch_equals_model_alone(data, kind, reset_after, act, backend):
+@pytest.mark.parametrize("units", [1, 2])  # the one-unit kernels, and the generic ones
+def test_model_in_batch_equals_model_alone(data, kind, reset_after, act, backend, units):
     seeds = [3, 8, 5]
     settings = dict(epochs=2, batch_size=16, lr=1e-2, backend=backend)
     tol = REPLICATE_ATOL[backend]
-    batched = dynlatch.train(make_model(kind, reset_after, act, seeds=seeds, units=2), data, **settings)
+    batched = dynlatch.train(make_model(kind, reset_after, act, seeds=seeds, units=units), data, **settings)
     for m, s in enumerate(seeds):
-        alone = dynlatch.train(make_model(kind, reset_after, act, seeds=[s], units=2), data, **settings)
+        alone = dynlatch.train(make_model(kind, reset_after, act, seeds=[s], units=units), data, **settings)
         np.testing.assert_allclose(params_of(batched)[m], params_of(alone)[0], atol=tol, rtol=0)
         for k in HISTORY_KEYS:
             np.testing.assert_allclose(batched.history[k][m], alone.history[k][0], atol=tol, rtol=0)

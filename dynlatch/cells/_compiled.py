@@ -5,13 +5,13 @@ reverse-mode derivative and its forward-mode (tangent) derivative as compiled fu
 :mod:`dynlatch.cells._kernels` is the table that the generic engines (:mod:`dynlatch._fastpath`,
 :mod:`dynlatch._tangents`) call them through.
 
-Buffers put the minibatch innermost and contiguous (rows ``(., B)``), so each innermost loop is a plain elementwise
-loop over the batch that LLVM vectorises. The nonlinearities are written in straight-line arithmetic (no libm calls)
-so that they vectorise too: :func:`expm1_exp` (Taylor form, the training kernels) and :func:`exp_pade` (Pade form
-with one division, the tangent kernels). Everything is float64, without fastmath: with FMA contraction or
-reassociation LLVM may round an element differently in a vectorised loop body than in its scalar remainder, and which
-elements land where depends on memory alignment, so a model's result would change with its position in the batch.
-:func:`fma` is explicit, hence used identically in both bodies.
+Buffers put the minibatch innermost and contiguous (rows ``(., B)``), so each innermost loop is a plain elementwise loop
+over the batch that LLVM vectorises. The nonlinearities are written in straight-line arithmetic (no libm calls) so that
+they vectorise too: :func:`expm1_exp` (Taylor form, the generic training kernels) and :func:`exp_pade` (Pade form with
+one division, the tangent kernels and the one-unit training kernels). Everything is float64, without fastmath: with FMA
+contraction or reassociation LLVM may round an element differently in a vectorised loop body than in its scalar
+remainder, and which elements land where depends on memory alignment, so a model's result would change with its position
+in the batch. :func:`fma` is explicit, hence used identically in both bodies.
 
 Parameters of one model are one flat vector ``theta`` laid out as (:func:`dynlatch.cells._kernels.layout`)::
 
@@ -341,8 +341,62 @@ class KernelSpec(NamedTuple):
         code: the kernel's index in :data:`dynlatch.cells._kernels.SPECS` (``Cell.kernel_code()``).
         gates: gate blocks per unit (K = gates * units columns).
         unit_tangents: whether the kind has a specialised one-unit tangent kernel (``unit_tangents``).
+        unit_rows: rows per step of the kind's one-unit training kernels (``unit_forward``, ``unit_backward``; see
+            :data:`LANES`), 0 for a kind without them.
     """
 
     code: int
     gates: int
     unit_tangents: bool = False
+    unit_rows: int = 0
+
+
+# -- one-unit training kernels: blocks of LANES sequences ------------------------------------------------------------
+LANES = 16
+"""Sequences per block of the one-unit training kernels (n = 1, D = 1): the row stride of their buffers.
+
+A block's buffers are two flat arrays. Its steps ``S``: per step t, ``rows`` rows of LANES values at
+``(t * rows + r) * LANES + b`` (row 0 the input x_t, row 1 h_{t-1}, then what the kind's reverse step reads). Its
+lanes ``Ln``: rows :data:`H_ROW` (h), :data:`C_ROW` (c), :data:`DH_ROW` (dLoss/dh), :data:`DC_ROW` (dLoss/dc), then
+one gradient accumulator per cell parameter p at row ``ACC_ROW + p`` (flat layout of
+:func:`dynlatch.cells._kernels.layout`). Because LANES and every row number are constants, all rows of a step lie
+at constant offsets from one base pointer: LLVM then vectorises each step's one loop over the block's sequences
+without a runtime alias check between rows (numba cannot mark arrays as not aliasing; with a separate array per row
+the checks, some 80 per loop, either made LLVM keep the loop scalar for 16 sequences or cost more than the loop).
+The input part of the pre-activations is formed in the loop (x_t W + b, D = 1), so that no row depends on D."""
+H_ROW, C_ROW, DH_ROW, DC_ROW, ACC_ROW = 0, 1, 2, 3, 4
+X_ROW, HPREV_ROW = 0, 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def gate(sigmoid, slope, z):
+    """(f(z), f'(z)) of a gate: with ``sigmoid`` the sigmoid (Pade form, f' = f (1 - f)), else the hard sigmoid
+    clip(slope z + 0.5, 0, 1) with its slope on the closed interval (as torch.clamp passes the gradient).
+
+    Callers pass ``sigmoid`` as a constant, one loop per value: a branch on a variable inside a loop is turned into
+    a select, which computes the sigmoid for hard gates too (measured: 5 divisions per LSTM step instead of 2)."""
+    if sigmoid:
+        a = sigmoid_pade(z)
+        return a, a * (1.0 - a)
+    v = slope * z + 0.5
+    return (0.0 if v < 0.0 else (1.0 if v > 1.0 else v)), (slope if (v >= 0.0 and v <= 1.0) else 0.0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def lane_sum(Ln, row, nb):
+    """Sum of ``Ln[row * LANES + b]`` over the block's ``nb`` sequences, in order."""
+    s = 0.0
+    for b in range(nb):
+        s += Ln[row * LANES + b]
+    return s
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add_state_norm(SN, t, Ln, nb):
+    """``SN[t]`` += ||dLoss/dh_t||^2 + ||dLoss/dc_t||^2 over the block (lane rows DH_ROW and DC_ROW)."""
+    sq = 0.0
+    for b in range(nb):
+        dh = Ln[DH_ROW * LANES + b]
+        dc = Ln[DC_ROW * LANES + b]
+        sq += dh * dh + dc * dc
+    SN[t] += sq

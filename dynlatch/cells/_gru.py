@@ -16,10 +16,16 @@ from ._compiled import KernelSpec
 from ._init import check_scheme
 from ._registry import register
 
-KERNEL_RESET_BEFORE = KernelSpec(code=2, gates=3)
-KERNEL_RESET_AFTER = KernelSpec(code=3, gates=3)
+UNIT_ROWS = 8
+"""Rows per step of the one-unit training kernels (:data:`dynlatch.cells._compiled.LANES`): x_t, h_{t-1}, z,
+(1 - z) h~' and (h - h~) z' (replaced by the candidate's and z's pre-activation gradients in the reverse pass), the
+candidate's recurrent input e (r h reset before, h U_h + b^r_h reset after), e r' (replaced by r's pre-activation
+gradient) and r."""
+_Z, _AH, _AZ, _E, _AR, _R = 2, 3, 4, 5, 6, 7
+KERNEL_RESET_BEFORE = KernelSpec(code=2, gates=3, unit_rows=UNIT_ROWS)
+KERNEL_RESET_AFTER = KernelSpec(code=3, gates=3, unit_rows=UNIT_ROWS)
 """The compiled kernels of the two conventions (:mod:`dynlatch.cells._kernels`): three gate blocks, state h only;
-reset-after also uses bias row 1 (the recurrent bias)."""
+reset-after also uses bias row 1 (the recurrent bias); one-unit training kernels for both."""
 
 
 def gru_step(
@@ -265,3 +271,126 @@ def tangents(after, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs
                     z = A[j, b]
                     dH[q, j, b] = dZ[j, b] * (H[j, b] - A[k, b]) + z * dH[q, j, b] + (1.0 - z) * dZ[k, b]
         cc.copy_rows(H, Hn, n, bs)
+
+
+# -- one-unit training kernels (blocks of cc.LANES sequences, see dynlatch.cells._compiled.LANES) ---------------------
+@njit(cache=True, error_model="numpy", inline="always")
+def _unit_step(after, sigmoid, slope, p, s, Ln, b):
+    """One step of :func:`unit_forward` for sequence ``b`` of the block (``p``: W, U, b and b^r, three each)."""
+    L = cc.LANES
+    Wz, Wr, Wh, Uz, Ur, Uh, bz, br, bh, rz, rr, rh = p
+    x = s[cc.X_ROW * L + b]
+    hp = Ln[cc.H_ROW * L + b]
+    if after:
+        z, dz = cc.gate(sigmoid, slope, ((bz + x * Wz) + hp * Uz) + rz)
+        r, dr = cc.gate(sigmoid, slope, ((br + x * Wr) + hp * Ur) + rr)
+        e = rh + hp * Uh
+        hh = cc.tanh_pade((bh + x * Wh) + r * e)
+        s[_AR * L + b] = e * dr
+    else:
+        z, dz = cc.gate(sigmoid, slope, (bz + x * Wz) + hp * Uz)
+        r, dr = cc.gate(sigmoid, slope, (br + x * Wr) + hp * Ur)
+        e = r * hp
+        hh = cc.tanh_pade((bh + x * Wh) + e * Uh)
+        s[_AR * L + b] = hp * dr
+    Ln[cc.H_ROW * L + b] = z * hp + (1.0 - z) * hh
+    s[cc.HPREV_ROW * L + b] = hp
+    s[_Z * L + b] = z
+    s[_AH * L + b] = (1.0 - z) * (1.0 - hh * hh)
+    s[_AZ * L + b] = (hp - hh) * dz
+    s[_E * L + b] = e
+    s[_R * L + b] = r
+
+
+@njit(cache=True, error_model="numpy")
+def unit_forward(after, act, th, S, Ln, nb, T):
+    """:func:`forward` for one unit and one input (n = D = 1) on a block of ``nb`` <= LANES sequences, one loop per
+    step: from h in the lane rows,
+
+        z = sigma(b_z + x W_z + h U_z [+ b^r_z]),  r = sigma(b_r + x W_r + h U_r [+ b^r_r]),
+        h~ = tanh(b_h + x W_h + e),  e = (r h) U_h (reset before) or r (h U_h + b^r_h) (reset after),
+        h' = z h + (1 - z) h~,
+
+    storing per step h, z, (1 - z) h~', (h - h~) z', e's factor (r h or h U_h + b^r_h) times r' (as e r') and r
+    (primes: derivatives at the pre-activations). Gates and tanh in the Pade forms of
+    :mod:`dynlatch.cells._compiled`."""
+    L = cc.LANES
+    R = UNIT_ROWS
+    p = (th[0], th[1], th[2], th[3], th[4], th[5], th[6], th[7], th[8], th[9], th[10], th[11])
+    slope = cc.hard_slope(act)
+    for t in range(T):
+        s = S[t * R * L : (t + 1) * R * L]
+        if after and act == 0:
+            for b in range(nb):
+                _unit_step(True, True, slope, p, s, Ln, b)
+        elif after:
+            for b in range(nb):
+                _unit_step(True, False, slope, p, s, Ln, b)
+        elif act == 0:
+            for b in range(nb):
+                _unit_step(False, True, slope, p, s, Ln, b)
+        else:
+            for b in range(nb):
+                _unit_step(False, False, slope, p, s, Ln, b)
+
+
+@njit(cache=True, error_model="numpy")
+def unit_backward(after, th, S, Ln, nb, T, SN, want_sn):
+    """:func:`backward` for one unit (n = D = 1) on a block stored by :func:`unit_forward`, one loop per step: from
+    dLoss/dh' (lane row) the pre-activation gradients da (candidate) = dh' (1 - z) h~', dz = dh' (h - h~) z', and
+
+        reset before: de = da U_h, dr = de h r',  dLoss/dh = dh' z + de r + U_z dz + U_r dr,
+        reset after:  de = da r,   dr = da e r',  dLoss/dh = dh' z + U_z dz + U_r dr + U_h de,
+
+    with per sequence W_k += x dz_k, U_k += h dz_k (U_h += e da reset before, h de after), b_k += dz_k and reset after
+    b^r_k += dz_k (b^r_h += de) into the accumulator rows. With ``want_sn``, ``SN[t]`` += the block's
+    ||dLoss/dh_t||^2."""
+    L = cc.LANES
+    R = UNIT_ROWS
+    A = cc.ACC_ROW
+    Uz, Ur, Uh = th[3], th[4], th[5]
+    for t in range(T - 1, -1, -1):
+        s = S[t * R * L : (t + 1) * R * L]
+        if after:
+            for b in range(nb):
+                dh = Ln[cc.DH_ROW * L + b]
+                da = dh * s[_AH * L + b]
+                dz = dh * s[_AZ * L + b]
+                de = da * s[_R * L + b]
+                dr = da * s[_AR * L + b]
+                x = s[cc.X_ROW * L + b]
+                hp = s[cc.HPREV_ROW * L + b]
+                Ln[A * L + b] += x * dz
+                Ln[(A + 1) * L + b] += x * dr
+                Ln[(A + 2) * L + b] += x * da
+                Ln[(A + 3) * L + b] += hp * dz
+                Ln[(A + 4) * L + b] += hp * dr
+                Ln[(A + 5) * L + b] += hp * de
+                Ln[(A + 6) * L + b] += dz
+                Ln[(A + 7) * L + b] += dr
+                Ln[(A + 8) * L + b] += da
+                Ln[(A + 9) * L + b] += dz
+                Ln[(A + 10) * L + b] += dr
+                Ln[(A + 11) * L + b] += de
+                Ln[cc.DH_ROW * L + b] = ((dh * s[_Z * L + b] + Uz * dz) + Ur * dr) + Uh * de
+        else:
+            for b in range(nb):
+                dh = Ln[cc.DH_ROW * L + b]
+                da = dh * s[_AH * L + b]
+                dz = dh * s[_AZ * L + b]
+                de = Uh * da
+                dr = de * s[_AR * L + b]
+                x = s[cc.X_ROW * L + b]
+                hp = s[cc.HPREV_ROW * L + b]
+                Ln[A * L + b] += x * dz
+                Ln[(A + 1) * L + b] += x * dr
+                Ln[(A + 2) * L + b] += x * da
+                Ln[(A + 3) * L + b] += hp * dz
+                Ln[(A + 4) * L + b] += hp * dr
+                Ln[(A + 5) * L + b] += s[_E * L + b] * da
+                Ln[(A + 6) * L + b] += dz
+                Ln[(A + 7) * L + b] += dr
+                Ln[(A + 8) * L + b] += da
+                Ln[cc.DH_ROW * L + b] = ((dh * s[_Z * L + b] + de * s[_R * L + b]) + Uz * dz) + Ur * dr
+        if want_sn:
+            cc.add_state_norm(SN, t, Ln, nb)

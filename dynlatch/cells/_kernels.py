@@ -12,6 +12,9 @@ see :mod:`dynlatch.cells._compiled`):
   dLoss/dh_T (``dH``) back to t = 0: per step the gradient of every pre-activation column (``dZ``, K, B), the
   recurrent parameters' gradients per sequence (into ``Ga``) and dLoss/dh_t, then the input side and the
   state-gradient norms, which are the same for every kind (:func:`~dynlatch.cells._compiled.accumulate_inputs`);
+* for one unit and one input (n = D = 1; a kind with ``unit_rows``), ``unit_forward(act, th, S, Ln, nb, T)`` and
+  ``unit_backward(th, S, Ln, nb, T, SN, want_sn)``: the same passes on a block of ``nb`` <= LANES sequences in the
+  flat step and lane rows of :data:`~dynlatch.cells._compiled.LANES`, one vectorised loop per step;
 * ``tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)``: the
   state h_T in ``H`` and its forward-mode tangents ``dH[q]`` of each chosen parameter q, no trajectory stored.
 
@@ -39,6 +42,9 @@ GATES = tuple(spec.gates for spec in SPECS)
 """Gate blocks per unit, by code."""
 UNIT_TANGENTS = tuple(spec.unit_tangents for spec in SPECS)
 """Whether a specialised one-unit tangent kernel exists (:func:`unit_tangents`), by code."""
+UNIT_ROWS = tuple(spec.unit_rows for spec in SPECS)
+"""Rows per step of the one-unit training kernels (:func:`unit_forward`, :func:`unit_backward`), by code; 0 where a
+kind has none."""
 
 SRNN, LSTM, GRU_BEFORE, GRU_AFTER, MGU = (_srnn.KERNEL.code, _lstm.KERNEL.code, _gru.KERNEL_RESET_BEFORE.code,
                                           _gru.KERNEL_RESET_AFTER.code, _mgu.KERNEL.code)
@@ -117,3 +123,29 @@ def unit_tangents(kind, act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs, Hn,
     :func:`dynlatch.cells._lstm.unit_tangents` for the arguments)."""
     if kind == LSTM:
         _lstm.unit_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def unit_forward(kind, act, th, S, Ln, nb, T):
+    """The one-unit ``unit_forward`` of kernel ``kind`` (those with ``UNIT_ROWS``)."""
+    if kind == SRNN:
+        _srnn.unit_forward(act, th, S, Ln, nb, T)
+    elif kind == LSTM:
+        _lstm.unit_forward(act, th, S, Ln, nb, T)
+    elif kind == GRU_BEFORE:
+        _gru.unit_forward(False, act, th, S, Ln, nb, T)
+    elif kind == GRU_AFTER:
+        _gru.unit_forward(True, act, th, S, Ln, nb, T)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def unit_backward(kind, th, S, Ln, nb, T, SN, want_sn):
+    """The one-unit ``unit_backward`` of kernel ``kind`` (those with ``UNIT_ROWS``)."""
+    if kind == SRNN:
+        _srnn.unit_backward(th, S, Ln, nb, T, SN, want_sn)
+    elif kind == LSTM:
+        _lstm.unit_backward(th, S, Ln, nb, T, SN, want_sn)
+    elif kind == GRU_BEFORE:
+        _gru.unit_backward(False, th, S, Ln, nb, T, SN, want_sn)
+    elif kind == GRU_AFTER:
+        _gru.unit_backward(True, th, S, Ln, nb, T, SN, want_sn)

@@ -14,9 +14,14 @@ from . import _compiled as cc
 from ._compiled import KernelSpec
 from ._registry import register
 
-KERNEL = KernelSpec(code=1, gates=4, unit_tangents=True)
-"""This cell's compiled kernels (:mod:`dynlatch.cells._kernels`): four gate blocks, state (h, c), and a specialised
-one-unit tangent kernel (:func:`unit_tangents`)."""
+UNIT_ROWS = 8
+"""Rows per step of the one-unit training kernels (:data:`dynlatch.cells._compiled.LANES`): x_t, h_{t-1}, then
+X_i, X_f, X_c, X_o (replaced by the pre-activation gradients in the reverse pass), f, o (1 - tanh^2 c')."""
+_XI, _F, _P = 2, 6, 7
+KERNEL = KernelSpec(code=1, gates=4, unit_tangents=True, unit_rows=UNIT_ROWS)
+"""This cell's compiled kernels (:mod:`dynlatch.cells._kernels`): four gate blocks, state (h, c), a specialised
+one-unit tangent kernel (:func:`unit_tangents`) and one-unit training kernels (:func:`unit_forward`,
+:func:`unit_backward`)."""
 
 
 def lstm_step(
@@ -319,3 +324,97 @@ def unit_tangents(act, th, XT, start, bs, T, D, S0, qk, qc, qr, H, Cs, Hn, Cn, A
         for b in range(bs):
             H[0, b] = h[b]
             Cs[0, b] = c[b]
+
+
+# -- one-unit training kernels (blocks of cc.LANES sequences, see dynlatch.cells._compiled.LANES) ---------------------
+@njit(cache=True, error_model="numpy", inline="always")
+def _unit_step(sigmoid, slope, p, s, Ln, b):
+    """One step of :func:`unit_forward` for sequence ``b`` of the block (``p``: W, U and b, four each)."""
+    L = cc.LANES
+    Wi, Wf, Wc, Wo, Ui, Uf, Uc, Uo, bi, bf, bc, bo = p
+    x = s[cc.X_ROW * L + b]
+    hp = Ln[cc.H_ROW * L + b]
+    cp = Ln[cc.C_ROW * L + b]
+    i, di = cc.gate(sigmoid, slope, (bi + x * Wi) + hp * Ui)
+    f, df = cc.gate(sigmoid, slope, (bf + x * Wf) + hp * Uf)
+    g = cc.tanh_pade((bc + x * Wc) + hp * Uc)
+    o, do = cc.gate(sigmoid, slope, (bo + x * Wo) + hp * Uo)
+    c_new = f * cp + i * g
+    tc = cc.tanh_pade(c_new)
+    Ln[cc.H_ROW * L + b] = o * tc
+    Ln[cc.C_ROW * L + b] = c_new
+    s[cc.HPREV_ROW * L + b] = hp
+    s[_XI * L + b] = di * g
+    s[(_XI + 1) * L + b] = df * cp
+    s[(_XI + 2) * L + b] = i * (1.0 - g * g)
+    s[(_XI + 3) * L + b] = do * tc
+    s[_F * L + b] = f
+    s[_P * L + b] = o * (1.0 - tc * tc)
+
+
+@njit(cache=True, error_model="numpy")
+def unit_forward(act, th, S, Ln, nb, T):
+    """:func:`forward` for one unit and one input (n = D = 1) on a block of ``nb`` <= LANES sequences, one loop per
+    step: from (h, c) in the lane rows and x_t in step row 0,
+
+        i, f, o = sigma(b + x W + h U) (their columns),  g = tanh(b_c + x W_c + h U_c),
+        c' = f c + i g,  h' = o tanh(c'),
+
+    and per step the coefficients of the reverse pass: h, X_i = i' g, X_f = f' c, X_c = i g', X_o = o' tanh(c'), f
+    and o (1 - tanh^2 c') (primes on gates: derivatives at the pre-activations). Gates and tanh in the Pade forms of
+    :mod:`dynlatch.cells._compiled`."""
+    L = cc.LANES
+    R = UNIT_ROWS
+    p = (th[0], th[1], th[2], th[3], th[4], th[5], th[6], th[7], th[8], th[9], th[10], th[11])
+    slope = cc.hard_slope(act)
+    for t in range(T):
+        s = S[t * R * L : (t + 1) * R * L]
+        if act == 0:
+            for b in range(nb):
+                _unit_step(True, slope, p, s, Ln, b)
+        else:
+            for b in range(nb):
+                _unit_step(False, slope, p, s, Ln, b)
+
+
+@njit(cache=True, error_model="numpy")
+def unit_backward(th, S, Ln, nb, T, SN, want_sn):
+    """:func:`backward` for one unit (n = D = 1) on a block stored by :func:`unit_forward`, one loop per step: from
+    dLoss/dh' and dLoss/dc' in the lane rows,
+
+        dc = dLoss/dc' + dLoss/dh' o (1 - tanh^2 c'),   dz_k = dc X_k (k = i, f, c),   dz_o = dLoss/dh' X_o,
+        dLoss/dc = dc f,   dLoss/dh = sum_k U_k dz_k,
+
+    and per sequence the gradients W_k += x dz_k, U_k += h dz_k, b_k += dz_k into the accumulator rows. With
+    ``want_sn``, ``SN[t]`` += the block's ||dLoss/dh_t||^2 + ||dLoss/dc_t||^2."""
+    L = cc.LANES
+    R = UNIT_ROWS
+    A = cc.ACC_ROW
+    Ui, Uf, Uc, Uo = th[4], th[5], th[6], th[7]
+    for t in range(T - 1, -1, -1):
+        s = S[t * R * L : (t + 1) * R * L]
+        for b in range(nb):
+            dh = Ln[cc.DH_ROW * L + b]
+            dc = Ln[cc.DC_ROW * L + b] + dh * s[_P * L + b]
+            Ln[cc.DC_ROW * L + b] = dc * s[_F * L + b]
+            zi = dc * s[_XI * L + b]
+            zf = dc * s[(_XI + 1) * L + b]
+            zc = dc * s[(_XI + 2) * L + b]
+            zo = dh * s[(_XI + 3) * L + b]
+            x = s[cc.X_ROW * L + b]
+            hp = s[cc.HPREV_ROW * L + b]
+            Ln[A * L + b] += x * zi
+            Ln[(A + 1) * L + b] += x * zf
+            Ln[(A + 2) * L + b] += x * zc
+            Ln[(A + 3) * L + b] += x * zo
+            Ln[(A + 4) * L + b] += hp * zi
+            Ln[(A + 5) * L + b] += hp * zf
+            Ln[(A + 6) * L + b] += hp * zc
+            Ln[(A + 7) * L + b] += hp * zo
+            Ln[(A + 8) * L + b] += zi
+            Ln[(A + 9) * L + b] += zf
+            Ln[(A + 10) * L + b] += zc
+            Ln[(A + 11) * L + b] += zo
+            Ln[cc.DH_ROW * L + b] = ((zi * Ui + zf * Uf) + zc * Uc) + zo * Uo
+        if want_sn:
+            cc.add_state_norm(SN, t, Ln, nb)

@@ -12,8 +12,13 @@ from . import _compiled as cc
 from ._compiled import KernelSpec
 from ._registry import register
 
-KERNEL = KernelSpec(code=0, gates=1)
-"""This cell's compiled kernels (:mod:`dynlatch.cells._kernels`): one gate block, state h only."""
+UNIT_ROWS = 3
+"""Rows per step of the one-unit training kernels (:data:`dynlatch.cells._compiled.LANES`): x_t, h_{t-1},
+1 - h_t^2 (replaced by the pre-activation gradient in the reverse pass)."""
+_G = 2
+KERNEL = KernelSpec(code=0, gates=1, unit_rows=UNIT_ROWS)
+"""This cell's compiled kernels (:mod:`dynlatch.cells._kernels`): one gate block, state h only, and one-unit
+training kernels (:func:`unit_forward`, :func:`unit_backward`)."""
 
 
 def srnn_step(params: CellParams, h: Tensor, x: Tensor) -> Tensor:
@@ -96,3 +101,42 @@ def tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, C
                 for b in range(bs):
                     dH[q, j, b] = G[j, b] * dZ[j, b]
         cc.copy_rows(H, Hn, n, bs)
+
+
+# -- one-unit training kernels (blocks of cc.LANES sequences, see dynlatch.cells._compiled.LANES) ---------------------
+@njit(cache=True, error_model="numpy")
+def unit_forward(act, th, S, Ln, nb, T):
+    """:func:`forward` for one unit and one input (n = D = 1) on a block of ``nb`` <= LANES sequences, one loop per
+    step: h' = tanh(b + x W + h U) (Pade form) from h in the lane rows, storing h and 1 - h'^2 per step."""
+    L = cc.LANES
+    R = UNIT_ROWS
+    W, U, bias = th[0], th[1], th[2]
+    for t in range(T):
+        s = S[t * R * L : (t + 1) * R * L]
+        for b in range(nb):
+            hp = Ln[cc.H_ROW * L + b]
+            h = cc.tanh_pade((bias + s[cc.X_ROW * L + b] * W) + hp * U)
+            Ln[cc.H_ROW * L + b] = h
+            s[cc.HPREV_ROW * L + b] = hp
+            s[_G * L + b] = 1.0 - h * h
+
+
+@njit(cache=True, error_model="numpy")
+def unit_backward(th, S, Ln, nb, T, SN, want_sn):
+    """:func:`backward` for one unit (n = D = 1) on a block stored by :func:`unit_forward`, one loop per step:
+    dz = dLoss/dh' (1 - h'^2), dLoss/dh = U dz, and per sequence W += x dz, U += h dz, b += dz into the accumulator
+    rows. With ``want_sn``, ``SN[t]`` += the block's ||dLoss/dh_t||^2."""
+    L = cc.LANES
+    R = UNIT_ROWS
+    A = cc.ACC_ROW
+    U = th[1]
+    for t in range(T - 1, -1, -1):
+        s = S[t * R * L : (t + 1) * R * L]
+        for b in range(nb):
+            dz = Ln[cc.DH_ROW * L + b] * s[_G * L + b]
+            Ln[A * L + b] += s[cc.X_ROW * L + b] * dz
+            Ln[(A + 1) * L + b] += s[cc.HPREV_ROW * L + b] * dz
+            Ln[(A + 2) * L + b] += dz
+            Ln[cc.DH_ROW * L + b] = U * dz
+        if want_sn:
+            cc.add_state_norm(SN, t, Ln, nb)
