@@ -32,7 +32,7 @@ from dynlatch import GATE_ACTIVATIONS, GRU, LSTM, SRNN
 from dynlatch import dynamics as dy
 from dynlatch.dynamics._lstm_cycles import cycle_residual, lstm_cycle_search
 from dynlatch.dynamics._slow_points import slow_point_table
-from dynlatch._checks import integer, seed as check_seed
+from dynlatch._checks import fits_in_memory, integer, seed as check_seed
 from dynlatch.scripting import ArgumentParser, checked_flag
 
 PROG = "dynlatch bench dynamics"
@@ -46,7 +46,14 @@ def random_cells(cls, models: int, seed: int, gate: str = "sigmoid"):
                batched=True, recurrent_activation=gate, **({"reset_after": False} if cls is GRU else {}))
 
 
-def grid_two_cycles(cell, x, *, grid: int = 129, iterations: int = 40, tol: float = 1e-12):
+BASELINE_GRID = 129
+"""Points per axis of the replaced 2-cycle method's mesh."""
+VALUES_PER_MODEL = 128
+"""float64 values held per cell at the peak of the fixed-point and 2-cycle search (about 100 measured with
+tracemalloc for SRNN, GRU and LSTM cells; rounded up)."""
+
+
+def grid_two_cycles(cell, x, *, grid: int = BASELINE_GRID, iterations: int = 40, tol: float = 1e-12):
     """The replaced LSTM 2-cycle method (the baseline): corner-spread exclusion on a grid x grid mesh of [-1, 1]^2,
     then 2-D Newton (autograd Jacobian) from every surviving mesh cell; (model, h1, h2) with h1 < h2."""
     M = cell.models
@@ -136,6 +143,10 @@ def parse(argv):
     for flag in ("--models", "--baseline-models", "--starts", "--cycle-models", "--diagram-points"):
         checked_flag(p, integer, flag, getattr(args, flag[2:].replace("-", "_")), minimum=1)
     checked_flag(p, check_seed, "--seed", args.seed)
+    checked_flag(p, fits_in_memory, "--models", VALUES_PER_MODEL * args.models,
+                 what="the cells and the fixed-point finder's working arrays", advice="fewer models")
+    checked_flag(p, fits_in_memory, "--cycle-models", 3.0 * BASELINE_GRID**2 * args.cycle_models,
+                 what="the grid baseline's residual meshes", advice="fewer models")
     kinds = [k for k in args.kinds.split(",") if k]
     if not kinds or not set(kinds) <= set(KINDS):
         p.error(f"--kinds must name some of {', '.join(KINDS)}")

@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 
 NPZ_READ_ERRORS: tuple[type[BaseException], ...] = (
@@ -69,6 +70,60 @@ def number(name: str, value: Any, *, above: float | None = None, at_least: float
     return v
 
 
+def seeds(name: str, values: Any) -> tuple[int, ...]:
+    """A non-empty sequence of seeds (each an integer >= 0)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray, torch.Tensor, range)):
+        raise CheckError(name, f"must be a non-empty sequence of integers >= 0; got {values!r}")
+    values = tuple(seed(name, v.item() if isinstance(v, (np.generic, torch.Tensor)) else v) for v in values)
+    if not values:
+        raise CheckError(name, "must be a non-empty sequence of integers >= 0; got none")
+    return values
+
+
+def instance(name: str, value: Any, types: type | tuple[type, ...], what: str) -> Any:
+    """``value`` if it is one of ``types`` (``what`` names them in the message, e.g. "a dynlatch.Model")."""
+    if not isinstance(value, types):
+        raise CheckError(name, f"must be {what}; got {type(value).__name__}")
+    return value
+
+
+def real_array(name: str, value: Any, *, finite: bool = True) -> np.ndarray:
+    """``value`` (a number, nested lists, a numpy array or a torch tensor) as a numpy array of real numbers: a
+    floating array keeps its dtype, anything else becomes float64. Strings, bools, complex numbers, None and ragged
+    lists are refused, and NaN or +-inf unless ``finite`` is False."""
+    wanted = f"must be a number or an array of real numbers; got {value!r}"
+    if value is None or isinstance(value, (str, bytes)):
+        raise CheckError(name, wanted)
+    try:
+        if isinstance(value, torch.Tensor):
+            if value.is_complex() or value.dtype == torch.bool:
+                raise CheckError(name, f"must be an array of real numbers; got a {value.dtype} tensor")
+            a = value.detach().cpu().to(torch.float64).numpy()
+        else:
+            a = np.asarray(value)
+            if a.dtype.kind == "O":  # numbers of other types (sympy, Fraction) convert; None and strings do not
+                a = np.array([float(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+    except (TypeError, ValueError, OverflowError):
+        raise CheckError(name, wanted) from None
+    if a.dtype.kind not in "iuf":
+        raise CheckError(name, wanted)
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
+    if finite and not np.all(np.isfinite(a)):
+        raise CheckError(name, "must hold finite numbers; got NaN or inf")
+    return a
+
+
+def path(name: str, value: Any) -> Path:
+    """A file path: a non-empty ``str`` or ``os.PathLike`` without NUL characters (nothing is opened here)."""
+    if not isinstance(value, (str, os.PathLike)) or isinstance(os.fspath(value), bytes):
+        raise CheckError(name, f"must be a path (str or os.PathLike); got {type(value).__name__}")
+    text = os.fspath(value)
+    if text.strip() == "" or "\0" in text:
+        raise CheckError(name, f"must name a file; got {text!r}")
+    return Path(text)
+
+
 def integer_at_least(minimum: int) -> Callable[[str, Any], int]:
     """The check "an integer >= ``minimum``", for config fields: ``option(30, ..., check=integer_at_least(1))``."""
     return lambda name, value: integer(name, value, minimum=minimum)
@@ -114,13 +169,14 @@ MEMORY_LIMIT_BYTES = 4 * 2**30
 cluster)."""
 
 
-def fits_in_memory(name: str, values: float, *, what: str, limit: int = MEMORY_LIMIT_BYTES) -> None:
+def fits_in_memory(name: str, values: float, *, what: str, limit: int = MEMORY_LIMIT_BYTES,
+                   advice: str = "fewer or shorter sequences") -> None:
     """Refuse up front a setting whose largest float64 array (``values`` numbers, ``what`` says of what) exceeds
-    ``limit`` bytes, naming the estimate."""
+    ``limit`` bytes, naming the estimate (``advice`` says what to lower)."""
     need = 8.0 * float(values)
     if need > limit:
         raise CheckError(name, f"needs about {need / 2**30:,.1f} GiB for {what}; at most {limit / 2**30:g} GiB is "
-                               "allowed (fewer or shorter sequences)")
+                               f"allowed ({advice})")
 
 
 def device(name: str, value: Any) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from . import _checks
 from .cells import Cell, cell_class
 from .cells._init import READOUT_STREAM, check_scheme, glorot_uniform, model_rng
 from .cells._io import (
@@ -82,12 +83,13 @@ class Model:
         U(-1/sqrt(units), 1/sqrt(units)) for both, as ``nn.Linear``).
 
         Raises:
-            ValueError: unknown cell, scheme or read-out.
+            ValueError: unknown cell, scheme or read-out; seeds, units or input_dim that are not integers (>= 0,
+                >= 1, >= 1).
         """
         check_scheme(init)
-        seeds = tuple(int(s) for s in seeds)
-        if not seeds:
-            raise ValueError("seeds must be a non-empty sequence of integers")
+        seeds = _checks.seeds("seeds", seeds)
+        units = _checks.integer("units", units, minimum=1)
+        input_dim = _checks.integer("input_dim", input_dim, minimum=1)
         c = cell_class(cell).init(units=units, input_dim=input_dim, seed=list(seeds), scheme=init,
                                   recurrent_activation=recurrent_activation, reset_after=reset_after, dtype=dtype,
                                   device=device)

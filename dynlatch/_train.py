@@ -64,6 +64,7 @@ class TrainResult:
 def _check(model: Model, data: Dataset, *, epochs: int, batch_size: int, lr: float, clip_norm: float | None,
            backend: str, optimizer: str) -> None:
     """The trainer's settings, checked with the one shared set of checks (:mod:`dynlatch._checks`)."""
+    _checks.instance("model", model, Model, "a dynlatch.Model (see Model.init)")
     _checks.integer("epochs", epochs, minimum=1)
     _checks.integer("batch_size", batch_size, minimum=1)
     _checks.number("lr", lr, above=0)

@@ -40,9 +40,16 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
+from . import _checks
 from ._stats import wilson_interval
 from .cells import cell_class
 from .cells._registry import CELL_CLASSES
+
+__all__ = [
+    "GUESS_RANGE", "TARGET", "LatchResult", "MeanTrials", "attractor", "check_latch_settings", "guess_cell",
+    "guess_neuron", "latch_accuracy", "latch_cost", "latch_outputs", "mean_trials", "mechanism", "multiplier",
+    "noise_threshold", "sequential_search_lengths", "train_latch", "trial_noise",
+]
 
 TARGET = 0.8
 """Bengio et al.'s targets d = +-0.8."""
@@ -154,7 +161,7 @@ def sequential_search_lengths(solved: Any) -> np.ndarray:
 
 # -- the experiment --------------------------------------------------------------------------------------------
 def _per_trial(value: Any, M: int, name: str, device: Any) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(value, dtype=np.float64), device=device)
+    t = torch.as_tensor(_checks.real_array(name, value, finite=False).astype(np.float64), device=device)
     if t.ndim == 0:
         t = t.expand(M)
     if t.shape != (M,) or not torch.isfinite(t).all():
@@ -187,7 +194,7 @@ def _noise(*, seed: int, trials: Sequence[int], sequences: int, lengths: Sequenc
 
 
 def _per_trial_lengths(length: Any, M: int, inputs: int) -> list[int]:
-    arr = np.asarray(length)
+    arr = _checks.real_array("length", length)
     if arr.ndim == 0:
         arr = np.full(M, arr)
     if arr.shape != (M,) or not np.all(np.equal(np.mod(arr, 1), 0)):
@@ -254,12 +261,24 @@ def latch_accuracy(w: Any, h: Any, *, length: Any, noise_variance: Any, sequence
         seed: the test noise of trial ``m`` is stream 1 of ``(seed, trials[m])``.
         trials: the trials' numbers (default ``range(M)``).
     """
-    w = torch.as_tensor(w, dtype=torch.float64, device=device)
-    h = torch.as_tensor(h, dtype=torch.float64, device=device)
+    w = torch.as_tensor(_checks.real_array("w", w).astype(np.float64), device=device)
+    h = torch.as_tensor(_checks.real_array("h", h).astype(np.float64), device=device)
+    if w.ndim != 1 or w.shape[0] < 1:
+        raise _checks.CheckError("w", f"must be (M,), one weight per trial; got shape {tuple(w.shape)}")
     M = w.shape[0]
+    if h.ndim != 3 or h.shape[:2] != (M, 2) or h.shape[2] < 1:
+        raise _checks.CheckError("h", f"must be (M, 2, L) with M={M}, L >= 1; got shape {tuple(h.shape)}")
     lengths = _per_trial_lengths(length, M, h.shape[-1])
-    trials = list(range(M)) if trials is None else list(trials)
-    sigma = _per_trial(noise_variance, M, "noise_variance", device).sqrt()
+    _checks.integer("sequences", sequences, minimum=2)
+    _checks.seed("seed", seed)
+    trials = list(range(M)) if trials is None else list(_checks.seeds("trials", trials))
+    if len(trials) != M:
+        raise _checks.CheckError("trials", f"must number the {M} trials; got {len(trials)} numbers")
+    _checks.fits_in_memory("sequences", float(M) * sequences * max(lengths), what="the test noise")
+    variance = _per_trial(noise_variance, M, "noise_variance", device)
+    if (variance < 0).any():
+        raise _checks.CheckError("noise_variance", "must be >= 0")
+    sigma = variance.sqrt()
     z = _noise(seed=seed, trials=trials, sequences=sequences, lengths=lengths, stream=1, device=device)
     with torch.no_grad():
         x = latch_outputs(w, h, sigma[:, None, None] * z, lengths=lengths)
@@ -347,14 +366,18 @@ def train_latch(
     """
     check_latch_settings(trials=trials, inputs=inputs, lr=lr, epochs=epochs, train_sequences=train_sequences,
                          test_sequences=test_sequences)
-    if not math.isfinite(h0):
-        raise ValueError(f"h0 must be finite; got {h0}")
+    _checks.number("h0", h0)
+    _checks.seed("seed", seed)
+    _checks.integer("first_trial", first_trial, minimum=0)
+    longest = np.max(_checks.real_array("length", length), initial=1)
+    _checks.fits_in_memory("trials", 2.0 * trials * max(train_sequences, test_sequences) * longest,
+                           what="the noise (trials x sequences x T values)")
     M, L = int(trials), int(inputs)
     T = _per_trial_lengths(length, M, L)
     w = _per_trial(w0, M, "w0", device)
     s = _per_trial(noise_variance, M, "noise_variance", device)
     if (s < 0).any():
-        raise ValueError("noise_variance must be >= 0")
+        raise _checks.CheckError("noise_variance", "must be >= 0")
     ids = list(range(first_trial, first_trial + M))
     t0 = time.perf_counter()
     noise = s.sqrt()[:, None, None] * _noise(seed=seed, trials=ids, sequences=train_sequences, lengths=T, stream=0,
@@ -390,17 +413,13 @@ def train_latch(
 def check_latch_settings(*, trials: int, inputs: int, lr: float, epochs: int, train_sequences: int,
                          test_sequences: int) -> None:
     """Raise ValueError naming the first impossible setting of the experiment (lengths: see ``train_latch``)."""
-    if inputs < 1:
-        raise ValueError(f"inputs (L) must be >= 1; got {inputs}")
-    if trials < 1:
-        raise ValueError(f"trials must be >= 1; got {trials}")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a finite number > 0; got {lr}")
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0; got {epochs}")
+    _checks.integer("inputs", inputs, minimum=1)
+    _checks.integer("trials", trials, minimum=1)
+    _checks.number("lr", lr, above=0)
+    _checks.integer("epochs", epochs, minimum=0)
     for name, v in (("train_sequences", train_sequences), ("test_sequences", test_sequences)):
-        if v < 2 or v % 2:
-            raise ValueError(f"{name} must be even and >= 2 (half per class); got {v}")
+        if _checks.integer(name, v, minimum=2) % 2:
+            raise _checks.CheckError(name, f"must be even and >= 2 (half per class); got {v}")
 
 
 def mechanism(result: LatchResult, *, coverage: float) -> np.ndarray:

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
+from . import _checks
 from ._atomic import atomic_path
 from ._checks import NPZ_READ_ERRORS
 from ._evaluate import evaluate
@@ -57,18 +58,29 @@ PASCANU = {"x0": 0.5, "target": 0.7, "steps": 50}
 
 
 # -- the map -----------------------------------------------------------------------------------------------------
-def _check_map(*, steps: int, x0: float, target: float | None = None) -> None:
-    """The settings every Pascanu function shares: ``steps`` an integer >= 1, ``x0`` finite, ``target`` in (0, 1).
+def _check_map(*, steps: int, x0: float, target: Any = ...) -> None:
+    """The settings every Pascanu function shares: ``steps`` an integer >= 1, ``x0`` finite, ``target`` (when the
+    function has one) in (0, 1).
 
     Raises:
         ValueError: naming the argument.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
-    if not np.isfinite(x0):
-        raise ValueError(f"x0 must be finite; got {x0!r}")
-    if target is not None and not 0 < target < 1:
-        raise ValueError(f"target must lie in (0, 1), as sigmoid(x_T) does; got {target!r}")
+    _checks.integer("steps", steps, minimum=1)
+    _checks.number("x0", x0)
+    if target is not ...:
+        _checks.number("target", target, above=0, below=1)  # as sigmoid(x_T) does
+
+
+def _check_descent(*, lr: float, iterations: int, clip: float | None) -> None:
+    """The settings of gradient descent: ``lr`` > 0, ``iterations`` an integer >= 1, ``clip`` > 0 or None.
+
+    Raises:
+        ValueError: naming the argument.
+    """
+    _checks.number("lr", lr, above=0)
+    _checks.integer("iterations", iterations, minimum=1)
+    if clip is not None:
+        _checks.number("clip", clip, above=0)
 
 
 
@@ -220,7 +232,7 @@ class Surface:
 
 
 def _grid_axis(values: Any, name: str) -> np.ndarray:
-    a = np.asarray(values, dtype=np.float64).reshape(-1)
+    a = _checks.real_array(name, values, finite=False).astype(np.float64).reshape(-1)
     if a.size < 2 or not np.all(np.isfinite(a)):
         raise ValueError(f"{name} needs at least 2 finite values")
     return a
@@ -241,8 +253,7 @@ def map_surface(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: A
         ValueError: for axes with fewer than two or non-finite values, or ``chunk < 1``.
     """
     xs, ys = _grid_axis(x, x_name), _grid_axis(y, y_name)
-    if chunk < 1:
-        raise ValueError(f"chunk must be >= 1; got {chunk}")
+    _checks.integer("chunk", chunk, minimum=1)
     U, V = np.meshgrid(xs, ys)
     u_all, v_all = U.reshape(-1), V.reshape(-1)
     L = np.empty(u_all.size)
@@ -347,8 +358,11 @@ def bengio_surface(w: Any, h: Any, *, steps: int = 20, noise_variance: float = 0
     """Bengio et al. (1994)'s cost over (recurrent weight ``w``, trained input ``h``): class +1 sequences start with
     input ``+h``, class -1 with ``-h``, then ``steps - 1`` steps of N(0, noise_variance) noise (one fixed draw shared by
     every grid point), targets +-0.8, ``C = 1/2 sum_p (tanh(a_T) - d)^2`` (:func:`dynlatch.bengio.latch_cost`)."""
-    if steps < 1 or sequences < 2 or not noise_variance >= 0:
-        raise ValueError("need steps >= 1, sequences >= 2 and noise_variance >= 0")
+    _checks.integer("steps", steps, minimum=1)
+    _checks.number("noise_variance", noise_variance, at_least=0)
+    _checks.integer("sequences", sequences, minimum=2)
+    _checks.seed("seed", seed)
+    _checks.fits_in_memory("sequences", float(sequences) * steps, what="the noise draw")
     g = torch.Generator().manual_seed(int(seed))
     noise = torch.randn(1, sequences, int(steps), generator=g, dtype=torch.float64) * float(noise_variance) ** 0.5
 
@@ -638,10 +652,11 @@ def gradient_descent(w0: float, b0: float, *, lr: float, iterations: int, clip: 
     Returns:
         (iterations + 1, 3): ``w, b, E`` along the way (stops early, NaN-padded, if the loss turns non-finite).
     """
-    if not lr > 0 or iterations < 1 or (clip is not None and not clip > 0):
-        raise ValueError("need lr > 0, iterations >= 1 and clip > 0 (or None)")
+    _check_descent(lr=lr, iterations=iterations, clip=clip)
+    _check_map(steps=steps, x0=x0, target=target)
+    _checks.fits_in_memory("iterations", 3.0 * (iterations + 1), what="the trajectory", advice="fewer iterations")
     out = np.full((iterations + 1, 3), np.nan)
-    w, b = float(w0), float(b0)
+    w, b = _checks.number("w0", w0), _checks.number("b0", b0)
     for k in range(iterations + 1):
         wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
         bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
@@ -686,12 +701,13 @@ def pascanu_descent(w0: Any, b0: Any, *, lr: float, iterations: int, clip: float
     Returns:
         (starts, iterations + 1, 3): ``w, b, E`` along each trajectory.
     """
-    if not lr > 0 or iterations < 1 or (clip is not None and not clip > 0):
-        raise ValueError("need lr > 0, iterations >= 1 and clip > 0 (or None)")
-    w = np.array(w0, dtype=np.float64).ravel()
-    b = np.array(b0, dtype=np.float64).ravel()
+    _check_descent(lr=lr, iterations=iterations, clip=clip)
+    _check_map(steps=steps, x0=x0, target=target)
+    w = _checks.real_array("w0", w0).astype(np.float64).ravel()
+    b = _checks.real_array("b0", b0).astype(np.float64).ravel()
     if w.shape != b.shape:
         raise ValueError(f"w0 and b0: need one value each per start; got {w.size} and {b.size}")
+    _checks.fits_in_memory("iterations", 3.0 * w.size * (iterations + 1), what="the trajectories", advice="fewer starts or iterations")
     out = np.full((w.size, iterations + 1, 3), np.nan)
     alive = np.ones(w.size, dtype=bool)
     for k in range(iterations + 1):

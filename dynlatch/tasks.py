@@ -17,6 +17,8 @@ import numpy as np
 
 from . import _checks
 
+__all__ = ["Dataset", "SPLITS", "TASKS", "bit_relay", "latching", "make_task", "validation_size"]
+
 SPLITS: tuple[str, ...] = ("correct", "keras-tail")
 TASKS: tuple[str, ...] = ("latching", "bit-relay")
 

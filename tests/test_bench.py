@@ -140,6 +140,8 @@ BENCHMARKS = {name: importlib.import_module(module) for name, module in scripts(
 @pytest.mark.parametrize("name,argv,message", [
     ("sweep", ["--seed=-1"], "--seed must be an integer >= 0"), ("dynamics", ["--seed=-1"], "--seed must be"),
     ("dynamics", ["--diagram-points", "0"], "--diagram-points must be"),
+    ("dynamics", ["--models", str(10**9)], "--models needs about"),
+    ("dynamics", ["--cycle-models", str(10**7)], "--cycle-models needs about"),
     ("evaluate", ["--grid", "0"], "--grid must be"),
     ("evaluate", ["--n", "-1"], "--n must be"), ("evaluate", ["--grid", "100000"], "--grid needs about"),
     ("landscape", ["--pascanu-grid", "0"], "--pascanu-grid must be"),

@@ -63,7 +63,10 @@ def float_array(value: Any) -> np.ndarray:
 
 
 def _as_param(value: Any, name: str, dtype: torch.dtype | None, device: Any) -> Tensor:
-    t = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(float_array(value))
+    if isinstance(value, torch.Tensor):
+        t = value.detach()
+    else:
+        t = torch.as_tensor(_checks.real_array(name, value, finite=False))
     if dtype is not None:
         t = t.to(dtype)
     elif not t.is_floating_point():
@@ -294,8 +297,8 @@ class Cell:
             ValueError: for an unknown scheme or option, sizes < 1 or an empty seed list.
         """
         check_scheme(scheme)
-        if int(units) < 1 or int(input_dim) < 1:
-            raise ValueError(f"units and input_dim must be >= 1; got units={units}, input_dim={input_dim}")
+        units = _checks.integer("units", units, minimum=1)
+        input_dim = _checks.integer("input_dim", input_dim, minimum=1)
         opts = cls.scheme_options(scheme)
         if recurrent_activation is not None:
             opts["recurrent_activation"] = recurrent_activation
@@ -306,9 +309,7 @@ class Cell:
                 raise ValueError(f"{cls.kind} takes no option {key!r}")
             opts[key] = type(opts[key])(value)
         batched = not isinstance(seed, (int, np.integer))
-        seeds = [int(s) for s in seed] if batched else [int(seed)]
-        if not seeds:
-            raise ValueError("seed must be an integer or a non-empty sequence of integers")
+        seeds = list(_checks.seeds("seed", seed)) if batched else [_checks.seed("seed", seed)]
         rows = cls.rows_for(opts)
         arrays = [cls.initial_arrays(units=int(units), input_dim=int(input_dim), scheme=scheme, rows=rows,
                                      rng=model_rng(s, INIT_STREAM)) for s in seeds]

@@ -16,7 +16,8 @@ import numpy as np
 
 from .._activations import GATE_ACTIVATIONS
 from .._atomic import atomic_path
-from .._checks import NPZ_READ_ERRORS
+from .._checks import NPZ_READ_ERRORS, instance
+from .._checks import path as check_path
 from ._base import Cell
 from ._convert import from_torch_arrays
 from ._registry import CELL_CLASSES, classes_with_gates
@@ -491,10 +492,10 @@ def load(path: str | Path, *, dtype=None, device=None) -> Cell:
     Raises:
         WeightFileError: (a ``ValueError``) for any file that cannot be read as a cell -- not the format its suffix
             says, damaged, wrong structure, wrong shapes, unknown cell, non-numeric or NaN arrays -- naming the file and
-            the problem.
+            the problem; a ``path`` that is not a path (str or os.PathLike, not empty) is a ``ValueError`` naming it.
         FileNotFoundError: if ``path`` does not exist.
     """
-    path = Path(path)
+    path = check_path("path", path)
     if path.suffix.lower() in (".keras", ".h5", ".hdf5"):
         if path.is_dir():
             raise _fail(path, "is a folder, not a weight file")
@@ -512,6 +513,8 @@ def save(cell: Cell, path: str | Path) -> Path:
     exactly.
 
     Raises:
-        ValueError: for another suffix.
+        ValueError: for a ``cell`` that is not a dynlatch cell (a :class:`dynlatch.Model`'s is ``model.cell``), a
+            ``path`` that is not a path, or another suffix.
     """
-    return write_record(path, cell_record(cell))
+    instance("cell", cell, Cell, "a dynlatch cell (a Model's is model.cell)")
+    return write_record(check_path("path", path), cell_record(cell))

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .._activations import HARD_SIGMOID_SLOPE
-from .._checks import integer, number
+from .._checks import CheckError, integer, number, real_array
 from ._bifurcation import solve_augmented
 from ._brackets import bisect
 from ._jacobian import period_jacobian
@@ -274,7 +274,7 @@ def branches(cell_or_map: Any, parameter: str, values: Any, *, x: Any = 0.0, per
     Raises:
         ValueError: for a bad parameter, values (not finite, not increasing, fewer than 2), min_interval or map.
     """
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    values = real_array("values", values, finite=False).astype(np.float64).reshape(-1)
     if values.size < 2 or not np.all(np.isfinite(values)) or not np.all(np.diff(values) > 0):
         raise ValueError("values must be at least 2 finite, strictly increasing numbers")
     periods = tuple(sorted(set(int(p) for p in periods)))
@@ -726,13 +726,13 @@ def basins(map_or_cell: Any, grid: Any, *, x: Any = 0.0, steps: int = 2000, tol:
     steps = integer("steps", steps, minimum=2)
     tol = number("tol", tol, above=0)
     if m.state_dim == 1:
-        g = np.asarray(grid, dtype=np.float64).reshape(-1)
+        g = real_array("grid", grid, finite=False).astype(np.float64).reshape(-1)
         shape = g.shape
         pts = g[:, None]
     else:
-        if len(grid) != 2:
-            raise ValueError("grid must be a pair (xs, ys) for a 2-D map")
-        xs, ys = (np.asarray(a, dtype=np.float64).reshape(-1) for a in grid)
+        if isinstance(grid, (str, bytes)) or not hasattr(grid, "__len__") or len(grid) != 2:
+            raise CheckError("grid", f"must be a pair (xs, ys) for a 2-D map; got {grid!r}")
+        xs, ys = (real_array("grid", a, finite=False).astype(np.float64).reshape(-1) for a in grid)
         X, Y = np.meshgrid(xs, ys)
         shape = X.shape
         pts = np.stack([X.ravel(), Y.ravel()], 1)

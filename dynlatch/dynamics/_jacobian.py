@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ._maps import Map, Tensor, as_map, input_tensor, state_tensor
@@ -53,7 +54,7 @@ def jacobian(map_or_cell: Any, state: Any, x: Any = None) -> Tensor:
         ValueError: for shapes that do not fit the map.
     """
     m = as_map(map_or_cell)
-    batched = torch.as_tensor(state).ndim == 3 if not isinstance(state, Tensor) else state.ndim == 3
     s = state_tensor(m, state)
+    batched = (state.ndim if isinstance(state, Tensor) else np.ndim(state)) == 3
     J = jacobian_tensor(m, s, input_tensor(m, x, s.shape[1]))
     return J if batched else J[:, 0]

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from .._checks import CheckError, integer
+from .._checks import CheckError, integer, real_array
 
 Tensor = torch.Tensor
 StepFunction = Callable[[dict[str, Tensor], Tensor, "Tensor | None"], Tensor]
@@ -183,11 +183,7 @@ def state_tensor(m: Map, state: Any, *, name: str = "state") -> Tensor:
     Raises:
         ValueError: naming ``name`` for a wrong shape or non-finite values.
     """
-    try:
-        values = np.asarray(state.detach().cpu() if isinstance(state, Tensor) else state, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckError(name, f"must be an array of numbers; got {state!r}") from None
-    s = torch.as_tensor(values, dtype=DTYPE, device=m.device)
+    s = torch.as_tensor(real_array(name, state, finite=False), dtype=DTYPE, device=m.device)
     if s.ndim == 0 and m.state_dim == 1:
         s = s.reshape(1)
     if s.ndim == 1:
@@ -216,8 +212,7 @@ def input_tensor(m: Map, x: Any, batch: int, *, name: str = "x") -> Tensor | Non
         return None
     if x is None:
         x = 0.0
-    t = torch.as_tensor(np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=np.float64), dtype=DTYPE,
-                        device=m.device)
+    t = torch.as_tensor(real_array(name, x, finite=False), dtype=DTYPE, device=m.device)
     if t.ndim == 0:
         t = t.expand(m.input_dim)
     if t.ndim == 1:
