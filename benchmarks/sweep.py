@@ -35,6 +35,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numba
 import numpy as np
+from numba.core import event as numba_event
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -160,16 +161,44 @@ class DynlatchRun(NamedTuple):
 
     wall_s: float
     warmup_s: float
+    warmup_cpu_s: float
+    warmup_compiled: int
     models: int
     rows: list[dict[str, Any]]
 
 
-def warm_up(config: SweepConfig) -> float:
-    """Compile (or load from cache) the numba kernels for the sweep's signature, once per cell; return seconds."""
-    t0 = time.perf_counter()
-    for cell in config.cells:
-        warm_kernels(config, cell)
-    return time.perf_counter() - t0
+class _CompileCounter(numba_event.Listener):
+    """Counts numba compilations (a function loaded from the on-disk cache is not compiled, so not counted)."""
+
+    def __init__(self) -> None:
+        self.compiled = 0
+
+    def on_start(self, event: numba_event.Event) -> None:
+        pass
+
+    def on_end(self, event: numba_event.Event) -> None:
+        self.compiled += 1
+
+
+def warm_up(config: SweepConfig) -> tuple[float, float, int]:
+    """Compile (or load from cache) the numba kernels for the sweep's signature, once per cell; return wall seconds,
+    CPU seconds (user + system of this process) and the number of functions numba compiled (0: all from the cache;
+    on a fresh clone the warm-up is the whole compile of the quick sweep, which compiles nothing after it)."""
+    counter = _CompileCounter()
+    numba_event.register("numba:compile", counter)
+    try:
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        for cell in config.cells:
+            warm_kernels(config, cell)
+        return time.perf_counter() - t0, cpu_seconds() - c0, counter.compiled
+    finally:
+        numba_event.unregister("numba:compile", counter)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def shard_timings(sweep_dir: Path, config: SweepConfig, n_train: int) -> list[dict[str, Any]]:
@@ -188,12 +217,13 @@ def time_dynlatch(plan: Plan, out_dir: Path, *, quiet: bool) -> DynlatchRun:
     sweep_dir = out_dir / "dynlatch-sweep"
     if sweep_dir.exists():  # never resume: every shard is computed in this run
         shutil.rmtree(sweep_dir)
-    warmup_s = warm_up(config)
+    warmup_s, warmup_cpu_s, warmup_compiled = warm_up(config)
     t0 = time.perf_counter()
     results = run_success_sweep(config, sweep_dir, progress=not quiet)
     wall_s = time.perf_counter() - t0
     n_train = train_size(config)
-    return DynlatchRun(wall_s, warmup_s, len(results), shard_timings(sweep_dir, config, n_train))
+    return DynlatchRun(wall_s, warmup_s, warmup_cpu_s, warmup_compiled, len(results),
+                       shard_timings(sweep_dir, config, n_train))
 
 
 # -- extrapolation ----------------------------------------------------------------------------------------------
@@ -275,6 +305,7 @@ def summarise(plan: Plan, baseline: list[dict], run: DynlatchRun, *, machine: di
         "peak_rss_gib_after_baseline": rss_after_baseline, "machine": machine,
         "dynlatch_extrapolated": plan.dynlatch_extrapolated, "baseline_extrapolated": True,
         "dynlatch_measured_seconds": run.wall_s, "dynlatch_warmup_seconds": run.warmup_s,
+        "dynlatch_warmup_cpu_seconds": run.warmup_cpu_s, "dynlatch_warmup_functions_compiled": run.warmup_compiled,
         "dynlatch_models_trained": run.models,
         "goal": {"max_seconds": GOAL_SECONDS, "min_speedup": GOAL_SPEEDUP,
                  "met": dynlatch_s <= GOAL_SECONDS and baseline_s / dynlatch_s >= GOAL_SPEEDUP},
@@ -327,7 +358,9 @@ def report(summary: dict[str, Any], plan: Plan) -> str:
     else:
         lines.append(f"dynlatch: {summary['dynlatch_models_trained']} models trained, measured wall clock")
     lines.append("numba warm-up (compile or cache load, not in the grid time): "
-                 f"{summary['dynlatch_warmup_seconds']:.1f} s; peak RSS {summary['peak_rss_gib']:.2f} GiB"
+                 f"{summary['dynlatch_warmup_seconds']:.1f} s, {summary['dynlatch_warmup_cpu_seconds']:.1f} s CPU, "
+                 f"{summary['dynlatch_warmup_functions_compiled']} functions compiled (0: all from the cache; "
+                 f"a fresh clone's compile when the cache was empty); peak RSS {summary['peak_rss_gib']:.2f} GiB"
                  f" (after baseline {summary['peak_rss_gib_after_baseline']:.2f})")
     lines.append(f"dynlatch trained on {m['device']}, backend {summary['dynlatch_sweep']['backend']}")
     lines.append(f"machine: {m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']} ({m['baseline_torch_threads']}"
