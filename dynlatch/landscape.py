@@ -707,7 +707,8 @@ def pascanu_descent(w0: Any, b0: Any, *, lr: float, iterations: int, clip: float
     b = _checks.real_array("b0", b0).astype(np.float64).ravel()
     if w.shape != b.shape:
         raise ValueError(f"w0 and b0: need one value each per start; got {w.size} and {b.size}")
-    _checks.fits_in_memory("iterations", 3.0 * w.size * (iterations + 1), what="the trajectories", advice="fewer starts or iterations")
+    _checks.fits_in_memory("iterations", 3.0 * w.size * (iterations + 1), what="the trajectories",
+                           advice="fewer starts or iterations")
     out = np.full((w.size, iterations + 1, 3), np.nan)
     alive = np.ones(w.size, dtype=bool)
     for k in range(iterations + 1):

@@ -63,7 +63,8 @@ def csv_list(kind: type, choices: Sequence[str] | None = None):
     return parse
 
 
-def checked_flag(parser: argparse.ArgumentParser, check: Callable[..., Any], flag: str, value: Any, **bounds: Any) -> Any:
+def checked_flag(parser: argparse.ArgumentParser, check: Callable[..., Any], flag: str, value: Any,
+                 **bounds: Any) -> Any:
     """``check(flag, value, **bounds)`` (one of :mod:`dynlatch._checks`), a refusal reported as ``parser``'s one-line
     error (exit code 2)."""
     try:

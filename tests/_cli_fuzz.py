@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -26,6 +27,12 @@ MORE_TRICKY = ["1e308", "-1e308", str(2**64), "-" + "9" * 30, "\udcff\udcfe", "\
 non-UTF-8 bytes (lone surrogates), control characters, lookalike separators."""
 
 
+def srnn_weights_file(path: Path) -> str:
+    """A valid weight file of a one-unit SRNN (x' = tanh(0.5 x + h)) written at ``path``; returns the path as text."""
+    path.write_text(json.dumps({"cell": "srnn", "kernel": [[0.5]], "recurrent_kernel": [[1.0]], "bias": [0.0]}))
+    return str(path)
+
+
 def junk_paths(folder: Path) -> list[str]:
     """Paths an entry point may be handed by mistake, made in ``folder``: missing files and folders, a folder where a
     file is wanted, files that are not what they claim (an empty .json, binary bytes in a .npz, a JSON list), a path
@@ -37,8 +44,8 @@ def junk_paths(folder: Path) -> list[str]:
     (folder / "binary.npz").write_bytes(b"\x00\xff\x93NUMPY garbage")
     (folder / "text.txt").write_text("not a weight file\n")
     return [str(folder / "missing.json"), str(folder / "missing-folder" / "x.npz"), str(folder),
-            str(folder / "empty.json"), str(folder / "list.json"), str(folder / "object.json"), str(folder / "binary.npz"),
-            str(folder / "text.txt"), str(folder / "text.txt" / "under-a-file")]
+            str(folder / "empty.json"), str(folder / "list.json"), str(folder / "object.json"),
+            str(folder / "binary.npz"), str(folder / "text.txt"), str(folder / "text.txt" / "under-a-file")]
 
 
 def flags_of(parser: argparse.ArgumentParser) -> list[str]:

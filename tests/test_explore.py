@@ -11,7 +11,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error, srnn_weights_file
 from dynlatch import _explore as ex
 from dynlatch import cells, dynamics
 from dynlatch._explore_cli import PROG, main, parse, parser
@@ -156,9 +156,8 @@ def test_bad_flag_is_one_line_and_exit_2(argv, capsys, tmp_path, monkeypatch):
 @given(data=st.data())
 def test_fuzzed_flags_give_settings_or_one_line_and_exit_2(data, tmp_path):
     """Parse and validate only (the files are read, no server starts)."""
-    weights = tmp_path / "w.json"
-    weights.write_text(json.dumps({"cell": "srnn", "kernel": [[0.5]], "recurrent_kernel": [[1.0]], "bias": [0.0]}))
-    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), str(weights), "5006", "65535", "65536"]
+    weights = srnn_weights_file(tmp_path / "w.json")
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), weights, "5006", "65535", "65536"]
     argv = argv_of(data, flags_of(parser()), values)
     parsed = settings_or_usage_error(PROG, parse, argv)
     if parsed is not None:

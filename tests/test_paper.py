@@ -367,7 +367,8 @@ def _exit_code(argv: list[str]) -> int:
 @pytest.mark.parametrize("damage,message", [
     ("manifest list", "paper-runs.json: expected"), ("manifest scale", "paper-runs.json: expected"),
     ("manifest json", "paper-runs.json: not valid JSON"), ("summary list", "not a study's summary"),
-    ("fake pdf", "not a PDF figure"), ("dest file", "--dest names a file"), ("dest inside file", "--dest lies under .*, which is a file"),
+    ("fake pdf", "not a PDF figure"), ("dest file", "--dest names a file"),
+    ("dest inside file", "--dest lies under .*, which is a file"),
     ("numbers folder", "numbers.tex is a folder"),
 ])
 def test_damaged_results_or_dest_are_one_line_and_exit_2(damage, message, tmp_path, capsys):

@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dynlatch
-from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error
+from _cli_fuzz import MORE_TRICKY, TRICKY, argv_of, flags_of, junk_paths, settings_or_usage_error, srnn_weights_file
 from dynlatch import _fastpath as fp
 from dynlatch._model import Model
 from dynlatch._train import kernel_codes, pack
@@ -313,9 +313,8 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, capsys):
 @given(data=st.data())
 def test_cli_fuzzed_flags_give_settings_or_one_line_and_exit_2(data, tmp_path):
     """Parse and validate only (the system is built and --at read; nothing is derived)."""
-    weights = tmp_path / "srnn.json"
-    weights.write_text(json.dumps({"cell": "srnn", "kernel": [[0.5]], "recurrent_kernel": [[1.0]], "bias": [0.0]}))
-    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), str(weights), "w=1.5", "w=5,b=-2.5", "1e308,1"]
+    weights = srnn_weights_file(tmp_path / "srnn.json")
+    values = [*TRICKY, *MORE_TRICKY, *junk_paths(tmp_path / "junk"), weights, "w=1.5", "w=5,b=-2.5", "1e308,1"]
     cell = data.draw(st.sampled_from([*SYSTEM_KINDS, "nope", "", "--what"]), label="cell")
     argv = [cell, *argv_of(data, flags_of(derive_parser()), values)]
     parsed = settings_or_usage_error(DERIVE_PROG, derive_parse, argv)
