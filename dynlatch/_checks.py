@@ -87,26 +87,34 @@ def instance(name: str, value: Any, types: type | tuple[type, ...], what: str) -
     return value
 
 
-def real_array(name: str, value: Any, *, finite: bool = True) -> np.ndarray:
-    """``value`` (a number, nested lists, a numpy array or a torch tensor) as a numpy array of real numbers: a
-    floating array keeps its dtype, anything else becomes float64. Strings, bools, complex numbers, None and ragged
-    lists are refused, and NaN or +-inf unless ``finite`` is False."""
-    wanted = f"must be a number or an array of real numbers; got {value!r}"
-    if value is None or isinstance(value, (str, bytes)):
-        raise CheckError(name, wanted)
+def numeric_array(name: str, value: Any, *, convert_objects: bool = False) -> np.ndarray:
+    """``value`` (a number, nested lists, a numpy array or a torch tensor) as a numpy array of real numbers in its own
+    dtype (integers stay integers). None, strings, bools, complex numbers and ragged lists are refused, and so are
+    object arrays unless ``convert_objects`` (then numbers of other types, sympy's or Fraction, become float64)."""
+    if value is None:
+        raise CheckError(name, "is missing (None)")
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        if value.is_complex() or value.dtype == torch.bool:
+            raise CheckError(name, f"must be a real numeric array; got dtype {value.dtype}")
+        value = value.numpy()
     try:
-        if isinstance(value, torch.Tensor):
-            if value.is_complex() or value.dtype == torch.bool:
-                raise CheckError(name, f"must be an array of real numbers; got a {value.dtype} tensor")
-            a = value.detach().cpu().to(torch.float64).numpy()
-        else:
-            a = np.asarray(value)
-            if a.dtype.kind == "O":  # numbers of other types (sympy, Fraction) convert; None and strings do not
-                a = np.array([float(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
-    except (TypeError, ValueError, OverflowError):
-        raise CheckError(name, wanted) from None
+        a = np.asarray(value)
+        if a.dtype.kind == "O" and convert_objects:  # None and strings do not convert
+            a = np.array([float(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+    except (TypeError, ValueError, OverflowError) as e:  # ragged nested lists, objects that are not numbers
+        raise CheckError(name, f"is not a rectangular numeric array ({e})") from None
     if a.dtype.kind not in "iuf":
-        raise CheckError(name, wanted)
+        what = {"b": "bool", "c": "complex", "O": "object (ragged or mixed)", "U": "string", "S": "bytes"}.get(
+            a.dtype.kind, str(a.dtype))
+        raise CheckError(name, f"must be a real numeric array; got dtype {a.dtype} ({what})")
+    return a
+
+
+def real_array(name: str, value: Any, *, finite: bool = True) -> np.ndarray:
+    """:func:`numeric_array` as floating point: a floating array keeps its dtype, anything else becomes float64; NaN
+    or +-inf are refused unless ``finite`` is False."""
+    a = numeric_array(name, value, convert_objects=True)
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
     if finite and not np.all(np.isfinite(a)):

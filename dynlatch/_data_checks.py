@@ -10,28 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
+
+from . import _checks
 
 READOUT_CLASSES = {"softmax": None, "sigmoid": 2}  # sigmoid labels are {0, 1}; softmax labels 0..C-1
-
-
-def _as_array(value: Any, name: str) -> np.ndarray:
-    if value is None:
-        raise ValueError(f"{name} is missing (None)")
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu()
-        if value.is_complex() or value.dtype == torch.bool:
-            raise ValueError(f"{name} must be a real numeric array; got dtype {value.dtype}")
-        value = value.numpy()
-    try:
-        a = np.asarray(value)
-    except (ValueError, TypeError) as e:  # ragged nested lists
-        raise ValueError(f"{name} is not a rectangular numeric array ({e})") from None
-    if a.dtype.kind not in "iuf":
-        what = {"b": "bool", "c": "complex", "O": "object (ragged or mixed)", "U": "string", "S": "bytes"}.get(
-            a.dtype.kind, str(a.dtype))
-        raise ValueError(f"{name} must be a real numeric array; got dtype {a.dtype} ({what})")
-    return a
 
 
 def check_arrays(
@@ -61,7 +43,7 @@ def check_arrays(
     Raises:
         ValueError: naming the argument and the problem.
     """
-    a = _as_array(x, x_name)
+    a = _checks.numeric_array(x_name, x)
     if a.ndim != 3:
         raise ValueError(f"{x_name} must have shape (N, T, input_dim); got shape {a.shape}")
     N, T, D = a.shape
@@ -88,7 +70,7 @@ def check_labels(y: Any, *, N: int, readout: str, classes: int | None = None, na
     if readout not in READOUT_CLASSES:
         raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUT_CLASSES)}")
     C = READOUT_CLASSES[readout] or (2 if classes is None else int(classes))
-    b = _as_array(y, name)
+    b = _checks.numeric_array(name, y)
     if b.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class labels (N,); got shape {b.shape}")
     if b.shape[0] != N:
@@ -111,7 +93,7 @@ def check_target(target: Any, *, n: int, N: int, name: str = "target") -> np.nda
     Raises:
         ValueError: naming ``target``.
     """
-    t = _as_array(target, name)
+    t = _checks.numeric_array(name, target)
     if t.shape == (n,):
         t = np.broadcast_to(t, (N, n))
     elif t.shape != (N, n):
