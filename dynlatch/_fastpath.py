@@ -87,12 +87,6 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
     for j in range(n):
         for b in range(bs):
             dC[j, b] = 0.0
-    if want_sn:  # the loss reads h_T only: dLoss/ds_T = (dLoss/dh_T, 0)
-        sq = 0.0
-        for j in range(n):
-            for b in range(bs):
-                sq += dH[j, b] * dH[j, b]
-        SN[T] += sq
     kernels.backward(kind, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
     for p in range(oWo):
         s = 0.0
@@ -207,12 +201,13 @@ def _run_backward(kind, th, g, bs, T, n, D, ws, want_sn):
     """Backpropagation through time of :func:`_run_forward` from dLoss/dh_T in the workspace's ``dH`` (see
     :func:`_backward`)."""
     Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
-    if _is_unit(kind, n, D):
-        if want_sn:  # the loss reads h_T only: dLoss/ds_T = (dLoss/dh_T, 0)
-            sq = 0.0
+    if want_sn:  # the loss reads h_T only: dLoss/ds_T = (dLoss/dh_T, 0)
+        sq = 0.0
+        for j in range(n):
             for b in range(bs):
-                sq += dH[0, b] * dH[0, b]
-            SN[T] += sq
+                sq += dH[j, b] * dH[j, b]
+        SN[T] += sq
+    if _is_unit(kind, n, D):
         _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn)
     else:
         _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)

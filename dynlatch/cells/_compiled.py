@@ -106,6 +106,14 @@ def hard_slope(code):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def hard_sigmoid(slope, z):
+    """(clip(slope z + 0.5, 0, 1), its derivative): the slope on the closed interval (as torch.clamp passes the
+    gradient), 0 outside."""
+    v = slope * z + 0.5
+    return (0.0 if v < 0.0 else (1.0 if v > 1.0 else v)), (slope if (v >= 0.0 and v <= 1.0) else 0.0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def activate(row, der, code, bs):
     """In place: ``row[:bs]`` <- f(row) and ``der[:bs]`` <- f'(row) for activation ``code`` (gate codes or TANH).
 
@@ -123,9 +131,7 @@ def activate(row, der, code, bs):
     else:
         s = hard_slope(code)
         for b in range(bs):
-            v = s * row[b] + 0.5
-            row[b] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
-            der[b] = s if (v >= 0.0 and v <= 1.0) else 0.0
+            row[b], der[b] = hard_sigmoid(s, row[b])
 
 
 # -- affine forms and their gradients -------------------------------------------------------------------
@@ -371,15 +377,14 @@ X_ROW, HPREV_ROW = 0, 1
 @njit(cache=True, error_model="numpy", inline="always")
 def gate(sigmoid, slope, z):
     """(f(z), f'(z)) of a gate: with ``sigmoid`` the sigmoid (Pade form, f' = f (1 - f)), else the hard sigmoid
-    clip(slope z + 0.5, 0, 1) with its slope on the closed interval (as torch.clamp passes the gradient).
+    (:func:`hard_sigmoid`).
 
     Callers pass ``sigmoid`` as a constant, one loop per value: a branch on a variable inside a loop is turned into
     a select, which computes the sigmoid for hard gates too (measured: 5 divisions per LSTM step instead of 2)."""
     if sigmoid:
         a = sigmoid_pade(z)
         return a, a * (1.0 - a)
-    v = slope * z + 0.5
-    return (0.0 if v < 0.0 else (1.0 if v > 1.0 else v)), (slope if (v >= 0.0 and v <= 1.0) else 0.0)
+    return hard_sigmoid(slope, z)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
