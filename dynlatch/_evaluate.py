@@ -303,7 +303,8 @@ def _evaluate_numba(cell, with_readout, loss, X, Y, tgt, S0, m0, m1, grad, state
     nb = cell.params.bias.shape[1]
     M = m1 - m0
     code, theta, C = _theta(cell, with_readout, loss, m0, m1)
-    out, g, norms = fp.evaluate(int(kind), int(act), int(code), theta, np.ascontiguousarray(S0[m0:m1]), X, Y,
+    out, g, norms = fp.evaluate(fp.path_for(kind, n, D), int(kind), int(act), int(code), theta,
+                                np.ascontiguousarray(S0[m0:m1]), X, Y,
                                 np.ascontiguousarray(tgt, dtype=np.float64), int(n), int(C), bool(grad),
                                 bool(state_grads), int(chunk))
     grads = {}

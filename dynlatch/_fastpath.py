@@ -24,8 +24,10 @@ read-modify-write chains inside the time loop.
 One-unit models with one input (n = D = 1: every model of the latching sweep) run through the kinds' one-unit
 kernels instead (``unit_forward``, ``unit_backward``; :data:`dynlatch.cells._compiled.LANES`): the minibatch in
 blocks of 16 sequences, each step of a block one loop over its sequences that LLVM vectorises without runtime alias
-checks, the per-sequence gradients accumulated in the same loop. :func:`_run_forward` and :func:`_run_backward`
-choose the path.
+checks, the per-sequence gradients accumulated in the same loop. Every entry point takes the path first
+(:func:`path_for`; :mod:`dynlatch._kernel_path`), and :func:`_run_forward` and :func:`_run_backward` choose their
+kernels by its type while numba compiles them: a one-unit run compiles none of the generic kernels and a generic run
+none of the one-unit ones.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ import math
 
 import numpy as np
 from numba import njit, prange
+from numba.core import types
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+from ._kernel_path import GENERIC, UNIT, Path, PathType
 
 from ._losses import LOSS_SOFTMAX, LOSS_SQUARED_ERROR, gather, readout, squared_error
 from .cells import _compiled as cc
@@ -47,6 +54,31 @@ _layout = compiled_layout
 # (measured) and keeps "a model alone == the same model in a batch" bit for bit; NaN/inf also propagate as they must
 # for divergence detection.
 EVAL_CHUNK = 64  # sequences per forward pass in evaluation (keeps the stored states cache-resident)
+_JIT = {"cache": True, "error_model": "numpy"}
+
+
+def path_for(kind: int, n: int, D: int) -> Path:
+    """The path of a model of kernel ``kind`` with ``n`` units and ``D`` inputs: :data:`UNIT` (the one-unit kernels)
+    where n = D = 1 and the kind has them, else :data:`GENERIC`; the first argument of every entry point here."""
+    return UNIT if n == 1 and D == 1 and UNIT_ROWS[kind] > 0 else GENERIC
+
+
+def _is_unit(path: types.Type) -> bool:
+    """Whether ``path``, the numba type of a path token, is the one-unit path (read while numba types a call)."""
+    if not isinstance(path, PathType):
+        raise TypingError(f"expected a kernel path token (dynlatch._kernel_path), got {path}")
+    return path.unit
+
+
+def _unit_path(path):
+    """Whether ``path`` is :data:`UNIT`, as a compile-time constant (compiled only)."""
+    raise NotImplementedError("compiled only: call it from a numba-compiled function")
+
+
+@overload(_unit_path, jit_options=_JIT)
+def _unit_path_constant(path):
+    unit = _is_unit(path)
+    return lambda path: unit
 
 
 # -- forward ---------------------------------------------------------------------------------------------------
@@ -96,20 +128,14 @@ def _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
 
 
 # -- one minibatch ---------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", inline="always")
-def _is_unit(kind, n, D):
-    """Whether the one-unit kernels run a model of ``kind`` with ``n`` units and ``D`` inputs."""
-    return n == 1 and D == 1 and UNIT_ROWS[kind] > 0
-
-
 @njit(cache=True, error_model="numpy")
-def _workspace(kind, T, n, D, B):
+def _workspace(path, kind, T, n, D, B):
     """Buffers for minibatches of up to B sequences of length T (see :func:`_forward` and :func:`_backward`; for the
     one-unit kernels the step and lane rows ``S``, ``Ln`` of every block, see :func:`_unit_forward`, the trajectory
     buffers then empty and ``H[0]`` the final states)."""
     K = GATES[kind] * n
     oWo = _layout(kind, n, D, 1)[4]
-    unit = _is_unit(kind, n, D)
+    unit = _unit_path(path)
     blocks = (B + cc.LANES - 1) // cc.LANES
     S = np.zeros(blocks * T * UNIT_ROWS[kind] * cc.LANES if unit else 0)
     Ln = np.zeros(blocks * (cc.ACC_ROW + oWo) * cc.LANES if unit else 0)
@@ -181,64 +207,94 @@ def _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn):
             g[p] += cc.lane_sum(Lq, cc.ACC_ROW + p, nb)
 
 
-@njit(cache=True, error_model="numpy")
-def _run_forward(kind, act, th, X, idx, bs, n, ws):
-    """The cell on sequences ``X[idx[:bs]]`` from the workspace's initial state ``S0``, by the one-unit kernels or the
-    generic passes (:func:`_is_unit`); returns the final states h_T (n, B)."""
-    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
-    T = X.shape[1]
-    D = X.shape[2]
-    if _is_unit(kind, n, D):
-        _unit_forward(kind, act, th, X, idx, bs, S0, S, Ln, H[0])
-        return H[0]
-    gather(X, idx, bs, Xb)
-    _forward(kind, act, th, Xb, bs, T, n, D, H, Cs, A, G, E, S0)
-    return H[T]
+def _run_forward(path, kind, act, th, X, idx, bs, n, ws):
+    """The cell on sequences ``X[idx[:bs]]`` from the workspace's initial state ``S0``, by the one-unit kernels
+    (:data:`UNIT`) or the generic passes; returns the final states h_T (n, B). Compiled only (:func:`_run_forward_path`)."""
+    raise NotImplementedError("compiled only: call it from a numba-compiled function")
 
 
-@njit(cache=True, error_model="numpy")
-def _run_backward(kind, th, g, bs, T, n, D, ws, want_sn):
+@overload(_run_forward, prefer_literal=True, jit_options=_JIT)
+def _run_forward_path(path, kind, act, th, X, idx, bs, n, ws):
+    if _is_unit(path):
+        def run_unit(path, kind, act, th, X, idx, bs, n, ws):
+            H, S0, S, Ln = ws[1], ws[12], ws[14], ws[15]
+            _unit_forward(kind, act, th, X, idx, bs, S0, S, Ln, H[0])
+            return H[0]
+        return run_unit
+
+    def run_generic(path, kind, act, th, X, idx, bs, n, ws):
+        Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
+        T = X.shape[1]
+        gather(X, idx, bs, Xb)
+        _forward(kind, act, th, Xb, bs, T, n, X.shape[2], H, Cs, A, G, E, S0)
+        return H[T]
+    return run_generic
+
+
+def _run_backward(path, kind, th, g, bs, T, n, D, ws, want_sn):
     """Backpropagation through time of :func:`_run_forward` from dLoss/dh_T in the workspace's ``dH`` (see
-    :func:`_backward`)."""
-    Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
-    if want_sn:  # the loss reads h_T only: dLoss/ds_T = (dLoss/dh_T, 0)
-        sq = 0.0
-        for j in range(n):
-            for b in range(bs):
-                sq += dH[j, b] * dH[j, b]
-        SN[T] += sq
-    if _is_unit(kind, n, D):
-        _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn)
-    else:
-        _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
+    :func:`_backward`). Compiled only (:func:`_run_backward_path`)."""
+    raise NotImplementedError("compiled only: call it from a numba-compiled function")
 
 
 @njit(cache=True, error_model="numpy")
-def _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx, bs, n, C, want_grad, ws):
-    """Loss sum and number correct on sequences ``X[idx[:bs]]``; with ``want_grad`` add the gradient of the mean
-    loss into ``g`` (skipping the backward pass when the loss is not finite)."""
+def _add_final_state_norm(SN, T, dH, n, bs):
+    """``SN[T]`` += ||dLoss/ds_T||^2: the loss reads h_T only, so dLoss/ds_T = (dLoss/dh_T, 0)."""
+    sq = 0.0
+    for j in range(n):
+        for b in range(bs):
+            sq += dH[j, b] * dH[j, b]
+    SN[T] += sq
+
+
+@overload(_run_backward, prefer_literal=True, jit_options=_JIT)
+def _run_backward_path(path, kind, th, g, bs, T, n, D, ws, want_sn):
+    if _is_unit(path):
+        def run_unit(path, kind, th, g, bs, T, n, D, ws, want_sn):
+            dH, SN, S, Ln = ws[6], ws[13], ws[14], ws[15]
+            if want_sn:
+                _add_final_state_norm(SN, T, dH, n, bs)
+            _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn)
+        return run_unit
+
+    def run_generic(path, kind, th, g, bs, T, n, D, ws, want_sn):
+        Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
+        if want_sn:
+            _add_final_state_norm(SN, T, dH, n, bs)
+        _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
+    return run_generic
+
+
+@njit(cache=True, error_model="numpy")
+def _batch_loss_grad(path, kind, act, softmax, th, g, X, Y, idx, bs, n, C, ws):
+    """Loss sum and number correct on sequences ``X[idx[:bs]]``; add the gradient of the mean loss into ``g``
+    (skipping the backward pass when the loss is not finite)."""
     dH = ws[6]
     T = X.shape[1]
     D = X.shape[2]
     oW, oU, ob0, ob1, oWo, obo, P = _layout(kind, n, D, C)
-    HT = _run_forward(kind, act, th, X, idx, bs, n, ws)
-    loss, correct = readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, want_grad, 1.0 / bs, g, dH)
-    if want_grad and math.isfinite(loss):
-        _run_backward(kind, th, g, bs, T, n, D, ws, False)
+    HT = _run_forward(path, kind, act, th, X, idx, bs, n, ws)
+    loss, correct = readout(th, HT, Y, idx, bs, n, C, oWo, obo, softmax, True, 1.0 / bs, g, dH)
+    if math.isfinite(loss):
+        _run_backward(path, kind, th, g, bs, T, n, D, ws, False)
     return loss, correct
 
 
 @njit(cache=True, error_model="numpy")
-def _evaluate_one(kind, act, softmax, th, X, Y, n, C, chunk):
+def _evaluate_one(path, kind, act, softmax, th, X, Y, n, C, chunk):
+    """Mean loss and accuracy of one model on ``(X, Y)``, forward passes of ``chunk`` sequences."""
     N, T, D = X.shape
-    ws = _workspace(kind, T, n, D, chunk)
+    ws = _workspace(path, kind, T, n, D, chunk)
+    dH = ws[6]
+    oWo, obo = _layout(kind, n, D, C)[4:6]
     g = np.zeros(1)
     idx = np.arange(N)
     loss = 0.0
     correct = 0
     for start in range(0, N, chunk):
         bs = min(chunk, N - start)
-        l, c = _batch_loss_grad(kind, act, softmax, th, g, X, Y, idx[start:], bs, n, C, False, ws)
+        HT = _run_forward(path, kind, act, th, X, idx[start:], bs, n, ws)
+        l, c = readout(th, HT, Y, idx[start:], bs, n, C, oWo, obo, softmax, False, 1.0 / bs, g, dH)
         loss += l
         correct += c
     return loss / N, correct / N
@@ -247,10 +303,11 @@ def _evaluate_one(kind, act, softmax, th, X, Y, n, C, chunk):
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_sn, chunk):
+def evaluate(path, kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_sn, chunk):
     """Mean loss, accuracy, gradient and state-gradient norms of every model on ``(X, Y)`` or ``(X, Tgt)``.
 
     Args:
+        path: :func:`path_for` of the models (:data:`UNIT` or :data:`GENERIC`).
         kind, act: cell and gate codes; loss_code: ``LOSS_SIGMOID`` / ``LOSS_SOFTMAX`` (:mod:`dynlatch._losses`) (read-out of ``C`` classes on
             h_T, labels ``Y`` (N,)) or ``LOSS_SQUARED_ERROR`` (1/2 ||h_T - Tgt[p]||^2 per sequence, Tgt (N, n)).
         theta: (M, P) flat parameters (a read-out of C columns after the cell's; C = 0 for a bare cell).
@@ -278,7 +335,7 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
     oWo, obo = _layout(kind, n, D, C)[4:6]
     for m in prange(M):
         th = theta[m]
-        ws = _workspace(kind, T, n, D, B)
+        ws = _workspace(path, kind, T, n, D, B)
         dH, S0w, SN = ws[6], ws[12], ws[13]
         for j in range(n):
             S0w[0, j] = S0[m, 0, j]
@@ -289,7 +346,7 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
         for start in range(0, N, B):
             bs = min(B, N - start)
             sub = idx[start:]
-            HT = _run_forward(kind, act, th, X, sub, bs, n, ws)
+            HT = _run_forward(path, kind, act, th, X, sub, bs, n, ws)
             if loss_code == LOSS_SQUARED_ERROR:
                 loss += squared_error(HT, Tgt, sub, bs, n, backward, scale, dH)
             else:
@@ -298,7 +355,7 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
                 loss += lo
                 correct += c
             if backward:
-                _run_backward(kind, th, g, bs, T, n, D, ws, want_sn)
+                _run_backward(path, kind, th, g, bs, T, n, D, ws, want_sn)
         out[m, 0] = loss / N
         out[m, 1] = correct / N
         finite = math.isfinite(loss)
@@ -312,15 +369,16 @@ def evaluate(kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, want_s
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def loss_and_grad(kind, act, softmax, theta, X, Y, n, C):
-    """Mean loss (M,) and its gradient (M, P) for every model on one batch ``(X, Y)`` (a test and analysis hook)."""
+def loss_and_grad(path, kind, act, softmax, theta, X, Y, n, C):
+    """Mean loss (M,) and its gradient (M, P) for every model on one batch ``(X, Y)`` (a test and analysis hook;
+    ``path`` as :func:`evaluate`'s)."""
     M, P = theta.shape
     N, T, D = X.shape
     losses = np.empty(M)
     grads = np.zeros((M, P))
     for m in prange(M):
-        ws = _workspace(kind, T, n, D, N)
-        l, c = _batch_loss_grad(kind, act, softmax, theta[m], grads[m], X, Y, np.arange(N), N, n, C, True, ws)
+        ws = _workspace(path, kind, T, n, D, N)
+        l, c = _batch_loss_grad(path, kind, act, softmax, theta[m], grads[m], X, Y, np.arange(N), N, n, C, ws)
         losses[m] = l / N
     return losses, grads
 
@@ -361,11 +419,12 @@ def _step(th, g, adam_m, adam_v, steps, m, lo, hi, loss, lr, beta1, beta2, eps, 
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch,
+def train_epoch(path, kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, X, Y, perms, batch,
                 lr, beta1, beta2, eps, sgd, clip, trainable, Xv, Yv, out):
     """One epoch of minibatch Adam (or plain SGD, ``sgd``) for every active model, then validation.
 
     Args:
+        path: :func:`path_for` of the models (:data:`UNIT` or :data:`GENERIC`).
         theta, adam_m, adam_v: (M, P) parameters and Adam moments, updated in place.
         steps: (M,) Adam step counts, updated in place.
         active: (M,) bool; a model whose loss or gradient turns non-finite is set inactive (diverged) and stops,
@@ -386,14 +445,14 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
         if not active[m]:
             continue
         th = theta[m]
-        ws = _workspace(kind, T, n, D, batch)
+        ws = _workspace(path, kind, T, n, D, batch)
         g = np.zeros(P)
         total_loss = 0.0
         total_correct = 0
         for start in range(0, N, batch):
             bs = min(batch, N - start)
             g[:] = 0.0
-            loss, correct = _batch_loss_grad(kind, act, softmax, th, g, X, Y, perms[m, start:], bs, n, C, True, ws)
+            loss, correct = _batch_loss_grad(path, kind, act, softmax, th, g, X, Y, perms[m, start:], bs, n, C, ws)
             for p in range(P):
                 g[p] *= trainable[p]
             if not _step(th, g, adam_m[m], adam_v[m], steps, m, 0, P, loss, lr, beta1, beta2, eps, sgd, clip):
@@ -405,22 +464,23 @@ def train_epoch(kind, act, softmax, n, C, theta, adam_m, adam_v, steps, active, 
             continue
         out[m, 0] = total_loss / N
         out[m, 1] = total_correct / N
-        out[m, 2], out[m, 3] = _evaluate_one(kind, act, softmax, th, Xv, Yv, n, C, EVAL_CHUNK)
+        out[m, 2], out[m, 3] = _evaluate_one(path, kind, act, softmax, th, Xv, Yv, n, C, EVAL_CHUNK)
 
 
 # -- the read-out alone on a frozen cell ---------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", parallel=True)
-def final_states(kind, act, theta, X, n, chunk):
-    """The final states h_T (M, n, N) of every model's cell on every sequence of ``X`` (N, T, D), from h_0 = 0."""
+def final_states(path, kind, act, theta, X, n, chunk):
+    """The final states h_T (M, n, N) of every model's cell on every sequence of ``X`` (N, T, D), from h_0 = 0
+    (``path`` as :func:`evaluate`'s)."""
     M = theta.shape[0]
     N, T, D = X.shape
     out = np.empty((M, n, N))
     for m in prange(M):
-        ws = _workspace(kind, T, n, D, chunk)
+        ws = _workspace(path, kind, T, n, D, chunk)
         idx = np.arange(N)
         for start in range(0, N, chunk):
             bs = min(chunk, N - start)
-            HT = _run_forward(kind, act, theta[m], X, idx[start:], bs, n, ws)
+            HT = _run_forward(path, kind, act, theta[m], X, idx[start:], bs, n, ws)
             for j in range(n):
                 for b in range(bs):
                     out[m, j, start + b] = HT[j, b]
@@ -486,3 +546,4 @@ def train_readout_epoch(softmax, n, C, oWo, theta, adam_m, adam_v, steps, active
             correct += c
         out[m, 2] = loss / Nv
         out[m, 3] = correct / Nv
+

@@ -238,8 +238,9 @@ def _train_numba(model, data, orders, *, bar, device, snapshots, epochs, batch_s
     active &= np.isfinite(theta).all(1)
     row = np.empty((M, 4))  # contiguous, whatever the epoch count: one kernel signature (history[:, e] is not)
     step = (float(lr), float(betas[0]), float(betas[1]), float(eps), optimizer == "sgd", float(clip_norm or 0.0))
+    path = fp.path_for(int(kind), int(n), X.shape[2])
     if readout_only:  # the cell is frozen: run it once, train the read-out on its final states
-        HT, HTv = (fp.final_states(int(kind), int(act), theta, a, int(n), fp.EVAL_CHUNK) for a in (X, Xv))
+        HT, HTv = (fp.final_states(path, int(kind), int(act), theta, a, int(n), fp.EVAL_CHUNK) for a in (X, Xv))
         o_readout = fp.layout(int(kind), int(n), X.shape[2], int(C))[4]
     for e in range(epochs):
         perms = np.ascontiguousarray(orders(), dtype=np.int64)
@@ -247,8 +248,8 @@ def _train_numba(model, data, orders, *, bar, device, snapshots, epochs, batch_s
             fp.train_readout_epoch(bool(softmax), int(n), int(C), o_readout, theta, adam_m, adam_v, steps, active,
                                    HT, Y, perms, int(batch_size), *step, HTv, Yv, row)
         else:
-            fp.train_epoch(int(kind), int(act), bool(softmax), int(n), int(C), theta, adam_m, adam_v, steps, active,
-                           X, Y, perms, int(batch_size), *step, mask, Xv, Yv, row)
+            fp.train_epoch(path, int(kind), int(act), bool(softmax), int(n), int(C), theta, adam_m, adam_v, steps,
+                           active, X, Y, perms, int(batch_size), *step, mask, Xv, Yv, row)
         history[:, e] = row
         if snapshots is not None:
             snapshots.append(unpack(model, theta.copy()))

@@ -179,7 +179,7 @@ def test_symbolic_bptt_reproduces_numba_gradients(kind, gate, reset_after, units
     N, T = 6, 5
     X, Y = rng.normal(0, 1.5, (N, T, 1)), rng.integers(0, 2, N)
     k, act, softmax, n, C = kernel_codes(model)
-    losses, grads = fp.loss_and_grad(k, act, softmax, pack(model), X, Y, n, C)
+    losses, grads = fp.loss_and_grad(fp.path_for(k, n, 1), k, act, softmax, pack(model), X, Y, n, C)
     theta = system.param_vector(model.cell)[:, None, :]  # (M, 1, P) against N sequences
     s0 = np.zeros(len(system.state))
     states = trajectory(system, theta, s0, X[None])

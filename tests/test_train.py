@@ -106,6 +106,11 @@ def _fd_models(model, theta, eps):
     return np.stack([plus, minus], axis=1).reshape(2 * P, P)
 
 
+def loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C):
+    """``fp.loss_and_grad`` on the path the drivers choose for the model (one-unit kernels or generic)."""
+    return fp.loss_and_grad(fp.path_for(kind_c, n, X.shape[2]), kind_c, act_c, softmax, theta, X, Y, n, C)
+
+
 def _batch(units, seed, N=8, T=5, D=2):
     rng = np.random.default_rng(seed)
     X = rng.normal(0.0, 1.0, size=(N, T, D))
@@ -137,7 +142,7 @@ def test_gradients_match_finite_differences(kind, reset_after, act, readout, uni
     kind_c, act_c, softmax, n, C = codes
     assert (n, C) == (units, 2 if readout == "softmax" else 1)
 
-    loss_nb, grad_nb = fp.loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C)
+    loss_nb, grad_nb = loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C)
     loss_t, grad_t = _torch_grad(model, X, Y)
     # the two forward passes agree, and so do the two gradients
     np.testing.assert_allclose(loss_nb, loss_t, rtol=1e-12, atol=0)
@@ -151,7 +156,7 @@ def test_gradients_match_finite_differences(kind, reset_after, act, readout, uni
     eps = 1e-6
     big = _fd_models(model, theta, eps)
     # numba: finite differences of its own loss
-    fd_losses, _ = fp.loss_and_grad(kind_c, act_c, softmax, big, X, Y, n, C)
+    fd_losses, _ = loss_and_grad(kind_c, act_c, softmax, big, X, Y, n, C)
     fd_nb = (fd_losses[0::2] - fd_losses[1::2]) / (2 * eps)
     np.testing.assert_allclose(grad_nb[0], fd_nb, rtol=1e-5, atol=1e-7)
     # torch: finite differences of Model.losses, a forward pass written independently of the kernels
@@ -174,7 +179,7 @@ def test_hard_sigmoid_gradient_is_zero_when_saturated():
     X, Y = _batch(1, seed=0, D=1)
     theta = _train.pack(model)
     kind_c, act_c, softmax, n, C = _train.kernel_codes(model)
-    _, g = fp.loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C)
+    _, g = loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C)
     oW, oU, ob0, ob1, oWo, obo, P = fp.layout(kind_c, n, 1, C)
     gates_of = lambda off: g[0, off : off + 4]  # noqa: E731  (D = n = 1: one entry per gate)
     for off in (oW, oU, ob0):
@@ -192,7 +197,7 @@ def test_hard_sigmoid_kink_convention_matches_torch(act, kink):
     model = Model(model.cell.replace(CellParams(W, U, b)), model.weight, model.bias, model.seeds, model.readout)
     X, Y = _batch(1, seed=2, D=1)
     kind_c, act_c, softmax, n, C = _train.kernel_codes(model)
-    _, g_nb = fp.loss_and_grad(kind_c, act_c, softmax, _train.pack(model), X, Y, n, C)
+    _, g_nb = loss_and_grad(kind_c, act_c, softmax, _train.pack(model), X, Y, n, C)
     _, g_t = _torch_grad(model, X, Y)
     np.testing.assert_allclose(g_nb, g_t, rtol=1e-10, atol=1e-14)
     ob0 = fp.layout(kind_c, n, 1, C)[2]
@@ -209,8 +214,8 @@ def test_one_unit_kernels_equal_torch_autograd(kind, reset_after, act, readout):
     model = _train.unpack(model, theta)
     X, Y = _batch(1, seed=5, N=37, T=7, D=1)
     kind_c, act_c, softmax, n, C = _train.kernel_codes(model)
-    assert fp._is_unit(kind_c, n, X.shape[2]) == (kind != "mgu")
-    loss_nb, grad_nb = fp.loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C)
+    assert fp.path_for(kind_c, n, X.shape[2]).unit == (kind != "mgu")
+    loss_nb, grad_nb = loss_and_grad(kind_c, act_c, softmax, theta, X, Y, n, C)
     loss_t, grad_t = _torch_grad(model, X, Y)
     np.testing.assert_allclose(loss_nb, loss_t, rtol=1e-12, atol=0)
     for m in range(theta.shape[0]):
@@ -329,11 +334,11 @@ def test_divergence_in_the_second_epoch(data, backend, monkeypatch):
     else:
         original = fp.train_epoch
 
-        def train_epoch(kind, act, softmax, n, C, theta, *args):
+        def train_epoch(path, kind, act, softmax, n, C, theta, *args):
             calls["epochs"] += 1
             if calls["epochs"] == 2:
                 theta[1, 0] = float("nan")
-            return original(kind, act, softmax, n, C, theta, *args)
+            return original(path, kind, act, softmax, n, C, theta, *args)
 
         monkeypatch.setattr(fp, "train_epoch", train_epoch)
     r = dynlatch.train(model, data, epochs=2, **settings)
@@ -507,8 +512,8 @@ def test_readout_only_path_is_bit_identical_to_the_masked_full_kernel(data, kind
     row = np.empty((3, 4))
     for e in range(epochs):
         perms = np.stack([rng.permutation(len(Y)) for rng in rngs])
-        fp.train_epoch(kcode, gcode, softmax, n, C, theta, m_, v_, steps, active, X, Y, perms, 16, 1e-3, 0.9, 0.999,
-                       1e-7, False, float(clip_norm or 0.0), mask, Xv, Yv, row)
+        fp.train_epoch(fp.path_for(kcode, n, X.shape[2]), kcode, gcode, softmax, n, C, theta, m_, v_, steps, active,
+                       X, Y, perms, 16, 1e-3, 0.9, 0.999, 1e-7, False, float(clip_norm or 0.0), mask, Xv, Yv, row)
         for i, k in enumerate(HISTORY_KEYS):
             np.testing.assert_array_equal(r.history[k][:, e], row[:, i], err_msg=k)
     np.testing.assert_array_equal(params_of(r), theta)

@@ -50,6 +50,19 @@ def bits_as_f64(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def select(typingctx, cond, a, b):
+    """``a if cond else b`` for floats, as one LLVM ``select`` instead of numba's branch and join blocks. The kernels'
+    helpers are inlined by numba, which copies the callee's IR once per block, so each conditional expression in a
+    helper costs compile time at every call site; a select costs none. Both operands are evaluated (they are plain
+    values here)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], args[1], args[2])
+
+    return types.float64(types.boolean, types.float64, types.float64), codegen
+
+
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two (fdlibm): k * _LN2_HI is exact for |k| < 2**11
 _LN2_LO = 1.90821492927058770002e-10
@@ -64,7 +77,7 @@ def expm1_exp(y):
     y = k ln2 + r with |r| <= ln2 / 2; expm1(r) by its Taylor series to r**13 (truncation < 2e-17 relative);
     then exp(y) = 2**k (1 + expm1(r)). y is clamped at -700 (exp(-700) ~ 1e-304: no subnormal 2**k); NaN passes.
     """
-    y = -700.0 if y < -700.0 else y
+    y = select(y < -700.0, -700.0, y)
     kf = np.floor(y * _LOG2E + 0.5)
     r = (y - kf * _LN2_HI) - kf * _LN2_LO
     q = _F12 + r * _F13
@@ -89,14 +102,14 @@ def tanh(x):
     """tanh through expm1 (within 3 ulp, relative accuracy kept near 0; vectorises, unlike libm's tanh)."""
     e = expm1_exp(-2.0 * abs(x))[0]
     r = -e / (2.0 + e)
-    return r if x >= 0.0 else -r
+    return select(x >= 0.0, r, -r)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def sigmoid(x):
     """1 / (1 + exp(-x)) without overflow (within 4 ulp; below ~1e-304 it returns ~1e-304, not 0)."""
     e = expm1_exp(-abs(x))[1]
-    return (1.0 if x >= 0.0 else e) / (1.0 + e)
+    return select(x >= 0.0, 1.0, e) / (1.0 + e)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -110,7 +123,7 @@ def hard_sigmoid(slope, z):
     """(clip(slope z + 0.5, 0, 1), its derivative): the slope on the closed interval (as torch.clamp passes the
     gradient), 0 outside."""
     v = slope * z + 0.5
-    return (0.0 if v < 0.0 else (1.0 if v > 1.0 else v)), (slope if (v >= 0.0 and v <= 1.0) else 0.0)
+    return select(v < 0.0, 0.0, select(v > 1.0, 1.0, v)), select((v >= 0.0) & (v <= 1.0), slope, 0.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -260,7 +273,7 @@ def exp_pade(w):
     sigmoid or tanh needs one anyway), against eleven for the degree-13 Taylor polynomial of
     :func:`dynlatch._fastpath.expm1_exp`. The result for the caller's quotient agrees with the exact value within
     2 ulp (tested against mpmath)."""
-    w = -700.0 if w < -700.0 else w
+    w = select(w < -700.0, -700.0, w)
     t = fma(w, _LOG2E, _MAGIC)
     kf = t - _MAGIC
     r = fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, w))
@@ -279,7 +292,7 @@ def sigmoid_pade(x):
     s, E, rO = exp_pade(-abs(x))
     Q = E - rO
     sP = s * (E + rO)
-    return (Q if x >= 0.0 else sP) / (Q + sP)
+    return select(x >= 0.0, Q, sP) / (Q + sP)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -289,7 +302,7 @@ def tanh_pade(x):
     the cancellation of 1 - exp(-2|x|). Within 2 ulp of the exact value (relative, also for tiny x)."""
     s, E, rO = exp_pade(-2.0 * abs(x))
     r = fma(1.0 - s, E, -(1.0 + s) * rO) / fma(1.0 + s, E, (s - 1.0) * rO)
-    return r if x >= 0.0 else -r
+    return select(x >= 0.0, r, -r)
 
 
 WEIGHT, RECURRENT, BIAS, RECURRENT_BIAS, READOUT = 0, 1, 2, 3, -1

@@ -75,10 +75,8 @@ def forward(kind, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E):
         _srnn.forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
     elif kind == LSTM:
         _lstm.forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
-    elif kind == GRU_BEFORE:
-        _gru.forward(False, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
-    elif kind == GRU_AFTER:
-        _gru.forward(True, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
+    elif kind == GRU_BEFORE or kind == GRU_AFTER:
+        _gru.forward(kind == GRU_AFTER, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
     elif kind == MGU:
         _mgu.forward(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E)
 
@@ -90,12 +88,9 @@ def backward(kind, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC,
         _srnn.backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
     elif kind == LSTM:
         _lstm.backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
-    elif kind == GRU_BEFORE:
-        _gru.backward(False, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN,
-                      want_sn)
-    elif kind == GRU_AFTER:
-        _gru.backward(True, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN,
-                      want_sn)
+    elif kind == GRU_BEFORE or kind == GRU_AFTER:
+        _gru.backward(kind == GRU_AFTER, th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn,
+                      Ga, SN, want_sn)
     elif kind == MGU:
         _mgu.backward(th, Xb, bs, T, n, D, K, oU, ob0, ob1, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
 
@@ -107,12 +102,9 @@ def tangents(kind, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs,
         _srnn.tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)
     elif kind == LSTM:
         _lstm.tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)
-    elif kind == GRU_BEFORE:
-        _gru.tangents(False, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC,
-                      dZ, dE)
-    elif kind == GRU_AFTER:
-        _gru.tangents(True, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC,
-                      dZ, dE)
+    elif kind == GRU_BEFORE or kind == GRU_AFTER:
+        _gru.tangents(kind == GRU_AFTER, act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G,
+                      E, dH, dC, dZ, dE)
     elif kind == MGU:
         _mgu.tangents(act, th, Xb, bs, T, n, D, K, oU, ob0, ob1, qk, qc, qr, H, Cs, Hn, Cn, A, G, E, dH, dC, dZ, dE)
 
@@ -132,10 +124,8 @@ def unit_forward(kind, act, th, S, Ln, nb, T):
         _srnn.unit_forward(act, th, S, Ln, nb, T)
     elif kind == LSTM:
         _lstm.unit_forward(act, th, S, Ln, nb, T)
-    elif kind == GRU_BEFORE:
-        _gru.unit_forward(False, act, th, S, Ln, nb, T)
-    elif kind == GRU_AFTER:
-        _gru.unit_forward(True, act, th, S, Ln, nb, T)
+    elif kind == GRU_BEFORE or kind == GRU_AFTER:
+        _gru.unit_forward(kind == GRU_AFTER, act, th, S, Ln, nb, T)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -145,7 +135,5 @@ def unit_backward(kind, th, S, Ln, nb, T, SN, want_sn):
         _srnn.unit_backward(th, S, Ln, nb, T, SN, want_sn)
     elif kind == LSTM:
         _lstm.unit_backward(th, S, Ln, nb, T, SN, want_sn)
-    elif kind == GRU_BEFORE:
-        _gru.unit_backward(False, th, S, Ln, nb, T, SN, want_sn)
-    elif kind == GRU_AFTER:
-        _gru.unit_backward(True, th, S, Ln, nb, T, SN, want_sn)
+    elif kind == GRU_BEFORE or kind == GRU_AFTER:
+        _gru.unit_backward(kind == GRU_AFTER, th, S, Ln, nb, T, SN, want_sn)
