@@ -265,10 +265,12 @@ def _run_backward_path(path, kind, th, g, bs, T, n, D, ws, want_sn):
     return run_generic
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _batch_loss_grad(path, kind, act, softmax, th, g, X, Y, idx, bs, n, C, ws):
     """Loss sum and number correct on sequences ``X[idx[:bs]]``; add the gradient of the mean loss into ``g``
-    (skipping the backward pass when the loss is not finite)."""
+    (skipping the backward pass when the loss is not finite). Inlined into its callers: numba increments and
+    decrements the reference count of every array argument at a call, atomically, and with the workspace's sixteen
+    arrays that cost about 6% of a one-unit training run at T = 1 (measured)."""
     dH = ws[6]
     T = X.shape[1]
     D = X.shape[2]
