@@ -54,7 +54,7 @@ _layout = compiled_layout
 # (measured) and keeps "a model alone == the same model in a batch" bit for bit; NaN/inf also propagate as they must
 # for divergence detection.
 EVAL_CHUNK = 64  # sequences per forward pass in evaluation (keeps the stored states cache-resident)
-_JIT = {"cache": True, "error_model": "numpy"}
+_OVERLOAD_JIT = {"error_model": "numpy"}  # path choices: compiled into their callers (and into their caches)
 
 
 def path_for(kind: int, n: int, D: int) -> Path:
@@ -75,7 +75,7 @@ def _unit_path(path):
     raise NotImplementedError("compiled only: call it from a numba-compiled function")
 
 
-@overload(_unit_path, jit_options=_JIT)
+@overload(_unit_path, jit_options=_OVERLOAD_JIT)
 def _unit_path_constant(path):
     unit = _is_unit(path)
     return lambda path: unit
@@ -213,7 +213,7 @@ def _run_forward(path, kind, act, th, X, idx, bs, n, ws):
     raise NotImplementedError("compiled only: call it from a numba-compiled function")
 
 
-@overload(_run_forward, prefer_literal=True, jit_options=_JIT)
+@overload(_run_forward, prefer_literal=True, jit_options=_OVERLOAD_JIT)
 def _run_forward_path(path, kind, act, th, X, idx, bs, n, ws):
     if _is_unit(path):
         def run_unit(path, kind, act, th, X, idx, bs, n, ws):
@@ -247,7 +247,7 @@ def _add_final_state_norm(SN, T, dH, n, bs):
     SN[T] += sq
 
 
-@overload(_run_backward, prefer_literal=True, jit_options=_JIT)
+@overload(_run_backward, prefer_literal=True, jit_options=_OVERLOAD_JIT)
 def _run_backward_path(path, kind, th, g, bs, T, n, D, ws, want_sn):
     if _is_unit(path):
         def run_unit(path, kind, th, g, bs, T, n, D, ws, want_sn):
