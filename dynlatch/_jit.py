@@ -51,6 +51,14 @@ def _module_name(path: Path) -> str:
 
 def imported_modules(path: Path) -> set[str]:
     """The modules of this package that the source file ``path`` imports (absolute or relative, at any depth)."""
+    st = path.stat()
+    return set(_imports_of(path, st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_of(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
+    """:func:`imported_modules` of ``path`` in one state of the file (each file parsed once per state, not once per
+    kernel module whose import closure holds it)."""
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
@@ -67,7 +75,7 @@ def imported_modules(path: Path) -> set[str]:
                 continue
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names if module_path(f"{base}.{a.name}") is not None)
-    return {m for m in found if module_path(m) is not None}
+    return frozenset(m for m in found if module_path(m) is not None)
 
 
 @functools.lru_cache(maxsize=None)
