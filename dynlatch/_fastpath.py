@@ -41,7 +41,6 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from ._kernel_path import GENERIC, UNIT, Path, PathType
-
 from ._losses import LOSS_SOFTMAX, LOSS_SQUARED_ERROR, gather, readout, squared_error
 from .cells import _compiled as cc
 from .cells import _kernels as kernels
@@ -209,7 +208,8 @@ def _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn):
 
 def _run_forward(path, kind, act, th, X, idx, bs, n, ws):
     """The cell on sequences ``X[idx[:bs]]`` from the workspace's initial state ``S0``, by the one-unit kernels
-    (:data:`UNIT`) or the generic passes; returns the final states h_T (n, B). Compiled only (:func:`_run_forward_path`)."""
+    (:data:`UNIT`) or the generic passes; returns the final states h_T (n, B). Compiled only
+    (:func:`_run_forward_path`)."""
     raise NotImplementedError("compiled only: call it from a numba-compiled function")
 
 
