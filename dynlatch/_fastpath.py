@@ -233,7 +233,8 @@ def _run_forward_path(path, kind, act, th, X, idx, bs, n, ws):
 
 def _run_backward(path, kind, th, g, bs, T, n, D, ws, want_sn):
     """Backpropagation through time of :func:`_run_forward` from dLoss/dh_T in the workspace's ``dH`` (see
-    :func:`_backward`). Compiled only (:func:`_run_backward_path`)."""
+    :func:`_backward`; the norm of dLoss/ds_T itself is the caller's, :func:`_add_final_state_norm`). Compiled only
+    (:func:`_run_backward_path`)."""
     raise NotImplementedError("compiled only: call it from a numba-compiled function")
 
 
@@ -252,15 +253,11 @@ def _run_backward_path(path, kind, th, g, bs, T, n, D, ws, want_sn):
     if _is_unit(path):
         def run_unit(path, kind, th, g, bs, T, n, D, ws, want_sn):
             dH, SN, S, Ln = ws[6], ws[13], ws[14], ws[15]
-            if want_sn:
-                _add_final_state_norm(SN, T, dH, n, bs)
             _unit_backward(kind, th, g, bs, T, dH, S, Ln, SN, want_sn)
         return run_unit
 
     def run_generic(path, kind, th, g, bs, T, n, D, ws, want_sn):
         Xb, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, S0, SN, S, Ln = ws
-        if want_sn:
-            _add_final_state_norm(SN, T, dH, n, bs)
         _backward(kind, th, g, Xb, bs, T, n, D, H, Cs, A, G, E, dH, dC, dZ, dR, dHn, Ga, SN, want_sn)
     return run_generic
 
@@ -357,6 +354,8 @@ def evaluate(path, kind, act, loss_code, theta, S0, X, Y, Tgt, n, C, want_grad, 
                 loss += lo
                 correct += c
             if backward:
+                if want_sn:
+                    _add_final_state_norm(SN, T, dH, n, bs)
                 _run_backward(path, kind, th, g, bs, T, n, D, ws, want_sn)
         out[m, 0] = loss / N
         out[m, 1] = correct / N
