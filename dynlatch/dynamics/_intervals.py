@@ -188,13 +188,14 @@ def affine_out(offset: float, slope: float, lo: float, hi: float) -> tuple[float
 
 @njit(cache=True, error_model="numpy")
 def gate_out(lo: float, hi: float, code: int) -> tuple[float, float]:
-    """Outward enclosure of gate(z) over [lo, hi], within [0, 1]. A hard gate clipped with margin is exactly 0 or
-    1."""
+    """Outward enclosure of gate(z) over [lo, hi], within [0, 1]. A hard gate whose argument s z + 1/2 is enclosed
+    at or beyond a clip is exactly 0 or 1. The argument is enclosed by :func:`affine_out` (product, then sum, each
+    rounded outward): near the lower clip s z and 1/2 cancel, and the product's rounding error, up to half an ulp of
+    1/2, is then far larger than the result's own ulp (at z = -3, s = fl(1/6): exactly 2.8e-17, computed 0)."""
     if code != 0:
-        vlo = hard_slope(code) * lo + 0.5
-        vhi = hard_slope(code) * hi + 0.5
-        glo = 1.0 if vlo >= 1.0 + 1e-15 else max(down(min(vlo, 1.0)), 0.0)
-        ghi = 0.0 if vhi <= -1e-15 else min(up(max(vhi, 0.0)), 1.0)
+        vlo, vhi = affine_out(0.5, hard_slope(code), lo, hi)
+        glo = 1.0 if vlo >= 1.0 else max(vlo, 0.0)
+        ghi = 0.0 if vhi <= 0.0 else min(vhi, 1.0)
         return glo, ghi
     return max(down(gate_value(lo, code)), 0.0), min(up(gate_value(hi, code)), 1.0)
 
