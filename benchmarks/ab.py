@@ -62,8 +62,8 @@ def workloads(pkg: Any) -> dict[str, Callable[[], np.ndarray]]:
     short = pkg.tasks.latching(length=20, n=500, noise=0.1, seed=1)
     out: dict[str, Callable[[], np.ndarray]] = {}
 
-    def train(cell: str) -> np.ndarray:
-        model = pkg.Model.init(cell, seeds=list(range(30)), init="keras2", dtype=torch.float64)
+    def train(cell: str, units: int = 1) -> np.ndarray:
+        model = pkg.Model.init(cell, seeds=list(range(30)), units=units, init="keras2", dtype=torch.float64)
         r = pkg.train(model, data, epochs=1, backend="numba")
         return np.asarray(r.history["val_loss"])
 
@@ -73,6 +73,7 @@ def workloads(pkg: Any) -> dict[str, Callable[[], np.ndarray]]:
 
     for cell in CELLS:
         out[f"train-{cell}"] = lambda cell=cell: train(cell)
+    out["train-lstm-2-units"] = lambda: train("lstm", 2)  # the generic kernels (n > 1)
     lstm = random_model("lstm", 400, "sigmoid")
     out["evaluate-lstm"] = lambda: pkg.evaluate(lstm, short.x_train, short.y_train, grad=True,
                                                 backend="numba").loss

@@ -171,10 +171,12 @@ def _unit_forward(kind, act, th, X, idx, bs, S0, S, Ln, HT):
         nb = min(L, bs - q * L)
         Sq = S[q * step : (q + 1) * step]
         Lq = Ln[q * lanes : (q + 1) * lanes]
+        rows = idx[q * L : q * L + nb]
+        for t in range(T):  # step-major: 16 read streams along the sequences, one contiguous write per step
+            xt = Sq[(t * R + cc.X_ROW) * L : (t * R + cc.X_ROW + 1) * L]
+            for b in range(nb):
+                xt[b] = X[rows[b], t, 0]
         for b in range(nb):
-            r = idx[q * L + b]
-            for t in range(T):
-                Sq[(t * R + cc.X_ROW) * L + b] = X[r, t, 0]
             Lq[cc.H_ROW * L + b] = S0[0, 0]
             Lq[cc.C_ROW * L + b] = S0[1, 0]
         kernels.unit_forward(kind, act, th, Sq, Lq, nb, T)

@@ -25,11 +25,10 @@ def gather(X, idx, bs, Xb):
     """``Xb[t, d, b]`` <- ``X[idx[b], t, d]`` for the ``bs`` sequences of a minibatch (batch innermost)."""
     T = X.shape[1]
     D = X.shape[2]
-    for b in range(bs):
-        r = idx[b]
-        for t in range(T):
-            for d in range(D):
-                Xb[t, d, b] = X[r, t, d]
+    for t in range(T):  # step-major: one read stream per sequence, contiguous writes (see _fastpath._unit_forward)
+        for d in range(D):
+            for b in range(bs):
+                Xb[t, d, b] = X[idx[b], t, d]
 
 
 @njit(cache=True, error_model="numpy")

@@ -72,7 +72,7 @@ def test_quick_sweep_benchmark_writes_consistent_results(tmp_path, capsys, monke
     monkeypatch.setattr(bench, "make_plan", _small_plan)
     assert cli(["bench", "sweep", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "goal: full grid <= 5 min and >= 100x the torch.nn loop" in out
+    assert "goal: full grid <= 30 s and >= 100x the torch.nn loop" in out
 
     rows = list(csv.DictReader(open(tmp_path / "bench.csv")))
     cells_ = ("srnn", "lstm", "gru")
