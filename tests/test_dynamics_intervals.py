@@ -69,7 +69,7 @@ def test_affine_enclosures_hold_the_exact_values(offset, slope, h):
 @FUZZ
 @given(interval, st.sampled_from([0, 1, 2]))
 @example([-3.0, -3.0], 2)  # s z + 1/2 cancels: exactly 2.8e-17 with s = fl(1/6), 0 in floating point
-@example([-2.5, -2.5], 1)
+@example([-2.5, -2.5], 1)  # and below the clip: exactly -2.8e-17 with s = fl(0.2), so the gate is 0
 def test_gate_and_slope_enclosures_hold_the_values_and_derivatives(z, code):
     glo, ghi = iv.gate_out(*z, code)
     slo, shi = iv.gate_slope_range(*z, code)
